@@ -1,0 +1,58 @@
+# Two entry points for people: `make demo` and `make test`. Everything lives in .venv/.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip --disable-pip-version-check -q
+# torch==2.13.0 first: a CPU build of exactly that version is on local disk here, and the
+# `examples` extra states a range that this install already satisfies (no multi-GB download).
+TORCH  ?= torch==2.13.0
+
+.PHONY: install install-test demo test test-fast bench lint js clean browser-deps
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+
+# Stamps make `make install` idempotent: re-run only when the project's metadata changes.
+$(VENV)/.installed: $(PY) pyproject.toml js/package.json
+	$(PIP) install "$(TORCH)"
+	$(PIP) install -e ".[examples]"
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(PIP) install -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test browser-deps
+
+# Debian's Chromium for the browser tests (Playwright's own browser download is not reachable).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian chromium for the browser tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || echo "WARNING: could not install chromium; browser tests will be skipped"; }
+
+# Rebuild the panel bundle (the package build does this too, once).
+js:
+	cd js && npm install --no-audit --no-fund && npm run build
+
+demo: install
+	$(PY) examples/run_demo.py
+
+test: install-test js
+	$(PY) -m pytest
+
+test-fast: install-test
+	$(PY) -m pytest -m "not browser and not kernel"
+
+bench: install-test
+	$(PY) benchmarks/run.py
+
+lint: install-test
+	$(PY) -m ruff check optuna_magic tests
+	$(PY) -m mypy
+
+clean:
+	rm -rf $(VENV) js/node_modules optuna_magic/static build dist

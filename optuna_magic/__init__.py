@@ -1,0 +1,30 @@
+"""optuna-magic: the ``%%optuna`` cell magic for IPython and Jupyter."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
+
+__all__ = ["__version__", "load_ipython_extension", "unload_ipython_extension"]
+
+
+def load_ipython_extension(ipython: InteractiveShell) -> None:
+    """Register ``%%optuna`` and ``%optuna`` (``%load_ext optuna_magic``)."""
+    from optuna_magic._magic import register
+
+    register(ipython)
+
+
+def unload_ipython_extension(ipython: InteractiveShell) -> None:
+    """Remove the magics and hooks that :func:`load_ipython_extension` installed."""
+    from optuna_magic._magic import unregister
+
+    unregister(ipython)
+
+
+def _jupyter_labextension_paths() -> list[dict[str, Any]]:  # pragma: no cover - anywidget needs none
+    return []
