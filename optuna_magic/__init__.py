@@ -9,7 +9,21 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
-__all__ = ["__version__", "load_ipython_extension", "unload_ipython_extension"]
+__all__ = [
+    "OptunaMagicError",
+    "__version__",
+    "load_ipython_extension",
+    "unload_ipython_extension",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy, so `import optuna_magic` stays light (the error class lives beside the checks).
+    if name == "OptunaMagicError":
+        from optuna_magic._space import OptunaMagicError
+
+        return OptunaMagicError
+    raise AttributeError(f"module 'optuna_magic' has no attribute {name!r}")
 
 
 def load_ipython_extension(ipython: InteractiveShell) -> None:
@@ -24,7 +38,3 @@ def unload_ipython_extension(ipython: InteractiveShell) -> None:
     from optuna_magic._magic import unregister
 
     unregister(ipython)
-
-
-def _jupyter_labextension_paths() -> list[dict[str, Any]]:  # pragma: no cover - anywidget needs none
-    return []

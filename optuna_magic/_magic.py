@@ -1,0 +1,548 @@
+"""``%%optuna`` and ``%optuna``: parse options, build the study, wire cell -> runner -> sinks."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from traitlets import Bool, CaselessStrEnum, Float, Int, Unicode
+
+from optuna_magic._space import OptunaMagicError
+
+if TYPE_CHECKING:
+    import optuna
+    from IPython.core.interactiveshell import InteractiveShell
+    from optuna.trial import FrozenTrial
+
+    from optuna_magic._cell import ParsedCell
+    from optuna_magic._runner import Runner, RunResult, TrialError
+
+__all__ = ["OptunaMagics", "RunInterrupted", "register", "unregister"]
+
+_DEFAULT_N_TRIALS = 50
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """The run was interrupted (Ctrl-C / kernel interrupt); every finished trial is kept."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"\x1b[33mInterrupted\x1b[0m: {self}"]
+
+
+@dataclass
+class _Plan:
+    """Everything decided before the first trial."""
+
+    args: Any
+    cell: ParsedCell
+    filename: str
+    directions: list[str]
+    out: str
+
+
+@magics_class
+class OptunaMagics(Magics):
+    """The ``%%optuna`` cell magic and the ``%optuna`` line magic.
+
+    Defaults of the options are configurable, e.g. ``%config OptunaMagics.n_trials = 100``.
+    """
+
+    n_trials = Int(None, allow_none=True, help="Default for -n/--n-trials.").tag(config=True)
+    timeout = Float(None, allow_none=True, help="Default for -t/--timeout (s).").tag(config=True)
+    direction = CaselessStrEnum(
+        ["minimize", "maximize"], "minimize", help="Default for --direction."
+    ).tag(config=True)
+    sampler = Unicode(None, allow_none=True, help="Default for --sampler.").tag(config=True)
+    pruner = Unicode(None, allow_none=True, help="Default for --pruner.").tag(config=True)
+    seed = Int(None, allow_none=True, help="Default for --seed.").tag(config=True)
+    storage = Unicode(None, allow_none=True, help="Default for --storage.").tag(config=True)
+    n_jobs = Int(1, help="Default for --n-jobs.").tag(config=True)
+    out = Unicode("study", help="Default for -o/--out.").tag(config=True)
+    catch = Bool(False, help="Default for --catch.").tag(config=True)
+    quiet = Bool(False, help="Default for --quiet.").tag(config=True)
+    widget = Bool(True, help="Show the live panel where a widget can render.").tag(config=True)
+
+    def __init__(self, shell: InteractiveShell) -> None:
+        super().__init__(shell)
+        self.background: list[Runner] = []
+        self.last_cell: tuple[str, str] | None = None
+
+    # ------------------------------------------------------------------ magic
+    @magic_arguments()
+    @argument("-n", "--n-trials", type=int, default=None,
+              help="Number of trials (default 50 unless --timeout).")
+    @argument("-t", "--timeout", type=float, default=None, help="Stop after this many seconds.")
+    @argument("--direction", choices=["minimize", "maximize"], default=None,
+              help="Direction of a single objective (default minimize).")
+    @argument("--directions", nargs="+", choices=["minimize", "maximize"], default=None,
+              help="Directions of several objectives; the cell returns a tuple.")
+    @argument("--sampler", default=None,
+              help="tpe, random, cmaes, gp, qmc, nsga2, nsga3, grid, bruteforce; a call with "
+                   "literal keywords such as \"tpe(n_startup_trials=5)\"; or a variable name.")
+    @argument("--pruner", default=None,
+              help="median, percentile, hyperband, sha, wilcoxon, threshold, patient, none; a "
+                   "call such as \"median(n_warmup_steps=2)\"; or a variable name.")
+    @argument("--seed", type=int, default=None, help="Seed of the sampler.")
+    @argument("--storage", default=None,
+              help="Optuna storage URL (sqlite:///study.db, postgresql://...) or a journal "
+                   "file (journal:study.log). Default: in memory.")
+    @argument("--study-name", default=None, help="Name of the study.")
+    @argument("--resume", action="store_true",
+              help="Load the named study (or the study in -o without --storage) and add trials.")
+    @argument("--n-jobs", type=int, default=None, help="Trials run in parallel threads.")
+    @argument("-o", "--out", default=None, help="Variable that receives the Study (study).")
+    @argument("--catch", action="store_true", default=None,
+              help="Record a raising trial as failed and go on.")
+    @argument("--background", action="store_true",
+              help="Return at once; the run goes on (%%optuna wait / %%optuna stop).")
+    @argument("--quiet", action="store_true", default=None, help="No panel and no progress text.")
+    @argument("--dry-run", action="store_true",
+              help="Print the search space (name, distribution, cell line) and run nothing.")
+    @argument("--keep-best", action="store_true",
+              help="Put the best trial's cell variables (e.g. the fitted model) in the namespace.")
+    @line_cell_magic
+    def optuna(self, line: str, cell: str | None = None) -> Any:
+        """Turn a cell into an Optuna objective and optimize it.
+
+        Declare hyperparameters inline where they are used -- ``hp.int(low, high)``,
+        ``hp.float(low, high, log=True)``, ``hp.choice([...])`` -- and end the cell with the
+        objective value. ``report(value, step)`` reports an intermediate value (and prunes);
+        ``trial`` is the live ``optuna.Trial``. After the run the ``optuna.Study`` is in
+        ``study`` (see -o).
+
+        As a line magic: ``%optuna wait`` / ``%optuna stop`` for a --background run.
+        """
+        if cell is None:
+            return self._line_command(line)
+        plan = self._plan(line, cell)
+        if plan is None:
+            return None
+        runner = self._start(plan)
+        if runner is None or plan.args.background:
+            return None
+        runner.wait()
+        return self._finish(plan, runner)
+
+    async def optuna_async(self, line: str, cell: str) -> None:
+        """The cell magic for a kernel: awaits the run so the panel's messages keep flowing."""
+        plan = self._plan(line, cell)
+        if plan is None:
+            return
+        runner = self._start(plan)
+        if runner is None or plan.args.background:
+            return
+        await runner.wait_async()
+        self._finish(plan, runner)
+
+    # ---------------------------------------------------------- line commands
+    def _line_command(self, line: str) -> Any:
+        words = line.split()
+        cmd = words[0] if words else ""
+        if cmd == "wait":
+            for r in list(self.background):
+                r.wait()
+            return self._report_background()
+        if cmd == "stop":
+            for r in list(self.background):
+                r.request_stop()
+            for r in list(self.background):
+                r.wait()
+            return self._report_background()
+        raise UsageError(
+            f"%optuna {cmd!r} is not a command; use `%optuna wait` or `%optuna stop` for a "
+            f"--background run, or `%%optuna` as a cell magic (see %%optuna?)"
+        )
+
+    def _report_background(self) -> None:
+        from optuna_magic._text import format_summary
+
+        if not self.background:
+            print("No background run.")
+        for r in self.background:
+            if r.result is not None:
+                print(format_summary(r.result))
+        self.background = [r for r in self.background if r.running]
+
+    # ------------------------------------------------------------------ plan
+    def _plan(self, line: str, cell: str) -> _Plan | None:
+        from optuna_magic._cell import parse_cell
+
+        try:
+            args = parse_argstring(self.optuna, line)
+        except UsageError as e:
+            raise UsageError(f"%%optuna: {e}") from None
+        if args.directions and args.direction:
+            raise UsageError("%%optuna: give --direction or --directions, not both")
+        self._apply_defaults(args)
+        shell = self.shell
+        assert shell is not None
+        code = shell.transform_cell(cell)
+        magic_line = f"%%optuna {line}".rstrip()
+        filename = shell.compile.cache(magic_line + "\n" + code, shell.execution_count)
+        parsed = parse_cell(code, filename, line_offset=1, namespace=shell.user_ns,
+                            magic_line=magic_line)
+        directions = list(args.directions or [args.direction])
+        if parsed.value_arity is not None and parsed.value_arity != len(directions):
+            raise OptunaMagicError(
+                f"the cell's last expression is a tuple of {parsed.value_arity} values but "
+                f"{len(directions)} direction(s) were given; use --directions with "
+                f"{parsed.value_arity} directions",
+                parsed.value_line, parsed.line_source(parsed.value_line))
+        if parsed.uses_report and len(directions) > 1:
+            raise OptunaMagicError("report() works with a single objective only (Optuna cannot prune "
+                            "multi-objective trials)")
+        if args.keep_best and len(directions) > 1:
+            raise UsageError("%%optuna: --keep-best needs a single objective")
+        self.last_cell = (line, cell)
+        if args.dry_run:
+            print(parsed.space.table())
+            return None
+        if not args.out.isidentifier():
+            raise UsageError(f"%%optuna: -o {args.out!r} is not a valid variable name")
+        return _Plan(args, parsed, filename, [d.lower() for d in directions], args.out)
+
+    def _apply_defaults(self, args: Any) -> None:
+        for opt in ("timeout", "sampler", "pruner", "seed", "storage", "n_jobs", "out"):
+            if getattr(args, opt) is None:
+                setattr(args, opt, getattr(self, opt))
+        if args.direction is None and not args.directions:
+            args.direction = self.direction
+        if args.n_trials is None:
+            args.n_trials = self.n_trials
+        if args.n_trials is None and args.timeout is None:
+            args.n_trials = _DEFAULT_N_TRIALS
+        if args.n_trials is not None and args.n_trials < 1:
+            raise UsageError(f"%%optuna: -n must be at least 1, got {args.n_trials}")
+        if args.timeout is not None and args.timeout <= 0:
+            raise UsageError(f"%%optuna: --timeout must be positive, got {args.timeout}")
+        if args.n_jobs == 0 or args.n_jobs < -1:
+            raise UsageError(f"%%optuna: --n-jobs must be >= 1 (or -1), got {args.n_jobs}")
+        args.catch = self.catch if args.catch is None else args.catch
+        args.quiet = self.quiet if args.quiet is None else args.quiet
+
+    # ------------------------------------------------------------------ start
+    def _start(self, plan: _Plan) -> Runner | None:
+        import time
+
+        from optuna_magic._objective import build_objective
+        from optuna_magic._options import make_pruner, make_sampler, mask_url
+        from optuna_magic._runner import RunInfo, Runner
+
+        shell = self.shell
+        assert shell is not None
+        args, ns = plan.args, shell.user_ns
+        space = plan.cell.space.params
+        sampler = make_sampler(args.sampler, args.seed, ns, space, len(plan.directions))
+        pruner = make_pruner(args.pruner, ns)
+        with _optuna_logs_at_warning():
+            study = self._study(plan, sampler, pruner)
+        runner_box: list[Runner] = []
+
+        def report(trial: Any, value: float, step: int) -> None:
+            runner_box[0].report(trial, value, step)
+
+        objective = build_objective(plan.cell, plan.filename, ns, report, len(plan.directions),
+                                    keep_locals=args.keep_best)
+        existing = study.get_trials(deepcopy=False)
+        info = RunInfo(
+            study_name=study.study_name,
+            directions=[d.name.lower() for d in study.directions],
+            sampler=_describe(study.sampler, args.seed),
+            pruner=_describe(study.pruner, None),
+            storage=mask_url(args.storage),
+            n_trials=args.n_trials,
+            timeout=args.timeout,
+            space=space,
+            objective_names=_objective_names(len(study.directions)),
+            started_at=time.time(),
+            existing_trials=list(existing),
+            n_jobs=args.n_jobs,
+        )
+        sinks: list[Any] = [_QuietOptunaLogs()]
+        if args.keep_best:
+            sinks.append(_KeepBest(objective, plan.directions[0]))  # type: ignore[arg-type]
+        if not args.quiet:
+            sinks.append(self._progress_sink())
+        runner = Runner(
+            study, objective, info, sinks,
+            n_trials=args.n_trials, timeout=args.timeout, n_jobs=args.n_jobs,
+            catch=(Exception,) if args.catch else (),
+        )
+        runner_box.append(runner)
+        ns[plan.out] = study  # bound first, so an interrupted or background run is inspectable
+        runner.start()
+        if args.background:
+            self.background = [r for r in self.background if r.running] + [runner]
+            if not args.quiet:
+                print(f"Running in the background into `{plan.out}`; `%optuna wait` or "
+                      f"`%optuna stop` to end it.")
+        return runner
+
+    def _study(
+        self,
+        plan: _Plan,
+        sampler: optuna.samplers.BaseSampler | None,
+        pruner: optuna.pruners.BasePruner | None,
+    ) -> optuna.Study:
+        import optuna
+
+        from optuna_magic._options import make_storage, mask_url
+
+        args = plan.args
+        directions = plan.directions
+        storage = make_storage(args.storage)
+        where = mask_url(args.storage)
+        if args.resume and storage is None:
+            study = self.shell.user_ns.get(plan.out) if self.shell else None
+            if not isinstance(study, optuna.Study):
+                raise UsageError(f"%%optuna --resume: `{plan.out}` holds no study to continue; "
+                                 f"give --storage and --study-name of a stored study")
+            _check_directions(study, directions)
+            if sampler is not None:
+                study.sampler = sampler
+            if pruner is not None:
+                study.pruner = pruner
+            return study
+        if storage is not None and args.study_name:
+            names = {s.study_name for s in optuna.get_all_study_summaries(storage)}
+            exists = args.study_name in names
+            if exists and not args.resume:
+                raise UsageError(
+                    f"%%optuna: study {args.study_name!r} already exists in {where}; add "
+                    f"--resume to add trials to it, or choose another --study-name "
+                    f"(nothing stored was changed)")
+            if not exists and args.resume:
+                raise UsageError(
+                    f"%%optuna --resume: no study named {args.study_name!r} in {where} "
+                    f"(studies there: {', '.join(sorted(names)) or 'none'})")
+            if exists:
+                study = optuna.load_study(study_name=args.study_name, storage=storage,
+                                          sampler=sampler, pruner=pruner)
+                _check_directions(study, directions)
+                return study
+        elif args.resume:
+            raise UsageError("%%optuna --resume needs --study-name with --storage")
+        kwargs: dict[str, Any] = {"storage": storage, "sampler": sampler, "pruner": pruner,
+                                  "study_name": args.study_name}
+        if len(directions) == 1:
+            kwargs["direction"] = directions[0]
+        else:
+            kwargs["directions"] = directions
+        return optuna.create_study(**kwargs)
+
+    def _progress_sink(self) -> Any:
+        from optuna_magic._text import TextProgress
+
+        shell = self.shell
+        if shell is not None and hasattr(shell, "kernel"):
+            if self.widget:
+                panel = _try_panel()
+                if panel is not None:
+                    return panel
+            from IPython.display import display
+
+            handle = display({"text/plain": "optuna: starting"}, raw=True, display_id=True)
+            return TextProgress(update=lambda text: handle.update({"text/plain": text}, raw=True))
+        return TextProgress()
+
+    # ---------------------------------------------------------------- finish
+    def _finish(self, plan: _Plan, runner: Runner) -> None:
+        result = runner.result
+        assert result is not None
+        if plan.args.keep_best:
+            self._bind_best(plan, runner)
+        if result.state == "interrupted":
+            done = sum(1 for t in result.study.get_trials(deepcopy=False) if t.state.is_finished())
+            raise RunInterrupted(f"the run stopped; {done} finished trial(s) kept in "
+                                 f"`{plan.out}`")
+        if result.state == "failed" and result.exception is not None:
+            raise _with_cell_traceback(result.exception, plan.filename, self.shell)
+        return None
+
+    def _bind_best(self, plan: _Plan, runner: Runner) -> None:
+        objective = runner._objective
+        kept = getattr(objective, "trial_locals", {})
+        try:
+            best = runner.study.best_trial.number
+        except ValueError:
+            return
+        if best in kept and self.shell is not None:
+            self.shell.user_ns.update(kept[best])
+
+
+@contextlib.contextmanager
+def _optuna_logs_at_warning() -> Iterator[None]:
+    """No "A new study created" INFO line above the progress (Optuna's own level restored)."""
+    import optuna
+
+    saved = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(min(max(saved, optuna.logging.WARNING), optuna.logging.ERROR))
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(saved)
+
+
+class _QuietOptunaLogs:
+    """Keeps Optuna's per-trial log lines from printing over the progress line during a run."""
+
+    _lock = threading.Lock()
+    _active = 0
+    _saved: int | None = None
+
+    def run_started(self, info: Any, control: Any) -> None:
+        import optuna
+
+        with _QuietOptunaLogs._lock:
+            if _QuietOptunaLogs._active == 0:
+                _QuietOptunaLogs._saved = optuna.logging.get_verbosity()
+                optuna.logging.set_verbosity(optuna.logging.ERROR)
+            _QuietOptunaLogs._active += 1
+
+    def trial_started(self, number: int) -> None:
+        pass
+
+    def trial_reported(self, number: int, step: int, value: float) -> None:
+        pass
+
+    def trial_finished(self, trial: FrozenTrial, error: TrialError | None) -> None:
+        pass
+
+    def run_ended(self, result: RunResult) -> None:
+        import optuna
+
+        with _QuietOptunaLogs._lock:
+            _QuietOptunaLogs._active -= 1
+            if _QuietOptunaLogs._active == 0 and _QuietOptunaLogs._saved is not None:
+                optuna.logging.set_verbosity(_QuietOptunaLogs._saved)
+
+
+class _KeepBest(_QuietOptunaLogs):
+    """Drops the variables of every trial but the best so far (``--keep-best``)."""
+
+    def __init__(self, objective: Any, direction: str) -> None:
+        self._objective = objective
+        self._sign = 1.0 if direction == "minimize" else -1.0
+        self._best: tuple[float, int] | None = None
+        self._lock2 = threading.Lock()
+
+    def run_started(self, info: Any, control: Any) -> None:
+        pass
+
+    def run_ended(self, result: RunResult) -> None:
+        pass
+
+    def trial_finished(self, trial: FrozenTrial, error: TrialError | None) -> None:
+        kept = self._objective.trial_locals
+        with self._lock2:
+            if trial.state.name == "COMPLETE" and trial.value is not None:
+                key = self._sign * trial.value
+                if self._best is None or key < self._best[0]:
+                    if self._best is not None:
+                        kept.pop(self._best[1], None)
+                    self._best = (key, trial.number)
+                    return
+            kept.pop(trial.number, None)
+
+
+def _try_panel() -> Any:
+    """The live panel when its module and bundle are there, else None (text progress instead)."""
+    try:
+        from optuna_magic._widget import StudyPanel
+    except ImportError:
+        return None
+    return StudyPanel.for_run()
+
+
+def _check_directions(study: optuna.Study, directions: list[str]) -> None:
+    have = [d.name.lower() for d in study.directions]
+    if have != directions:
+        raise UsageError(f"%%optuna --resume: study {study.study_name!r} has direction(s) "
+                         f"{' '.join(have)}, but the cell asks for {' '.join(directions)}")
+
+
+def _objective_names(n: int) -> list[str]:
+    return ["value"] if n == 1 else [f"values_{i}" for i in range(n)]
+
+
+def _describe(obj: Any, seed: int | None) -> str:
+    if obj is None:
+        return "default"
+    name = type(obj).__name__
+    return f"{name}(seed={seed})" if seed is not None and "Sampler" in name else name
+
+
+def _with_cell_traceback(exc: BaseException, filename: str, shell: Any) -> BaseException:
+    """Make IPython show ``exc`` from the cell's own frames down, not from Optuna's loop."""
+    if isinstance(exc, OptunaMagicError):
+        return exc
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename != filename:
+        tb = tb.tb_next
+    if tb is None or shell is None:
+        return exc
+    cell_tb = tb
+
+    def render() -> list[str]:
+        stb = shell.InteractiveTB.structured_traceback(type(exc), exc, cell_tb)
+        return ["A trial raised an exception; the run stopped (use --catch to record such "
+                "trials as failed and go on).", *stb]
+
+    with contextlib.suppress(AttributeError, TypeError):
+        exc._render_traceback_ = render  # type: ignore[union-attr]
+    return exc
+
+
+# ------------------------------------------------------------- registration
+def _async_cell_transformer(lines: list[str]) -> list[str]:
+    """In a kernel, turn a ``%%optuna`` cell into an awaited call.
+
+    An awaiting cell lets ipykernel dispatch the panel's comm messages (Stop, a second view's
+    sync request) while the trials run in the runner's thread; a blocking cell would hold them
+    until it ends.
+    """
+    if not lines:
+        return lines
+    first = lines[0]
+    head = first.strip()
+    if not (head == "%%optuna" or head.startswith("%%optuna ")) or head.endswith("?"):
+        return lines
+    magic_line = head[len("%%optuna"):].strip()
+    body = "".join(lines[1:])
+    return [f"await __import__('optuna_magic._magic', fromlist=['_']).run_in_kernel("
+            f"{magic_line!r}, {body!r})\n"]
+
+
+async def run_in_kernel(line: str, cell: str) -> None:
+    """Entry point of the transformed cell (see :func:`_async_cell_transformer`)."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    magics = shell.magics_manager.registry.get("OptunaMagics")
+    if magics is None:  # pragma: no cover - extension unloaded meanwhile
+        raise UsageError("optuna_magic is not loaded")
+    await magics.optuna_async(line, cell)
+
+
+def register(shell: InteractiveShell) -> None:
+    """Register the magics and, in a kernel, the async cell transformer."""
+    magics = OptunaMagics(shell)
+    shell.register_magics(magics)
+    if hasattr(shell, "kernel") and _async_cell_transformer not in shell.input_transformers_cleanup:
+        shell.input_transformers_cleanup.append(_async_cell_transformer)
+
+
+def unregister(shell: InteractiveShell) -> None:
+    """Remove what :func:`register` added."""
+    mm = shell.magics_manager
+    mm.magics["line"].pop("optuna", None)
+    mm.magics["cell"].pop("optuna", None)
+    mm.registry.pop("OptunaMagics", None)
+    with contextlib.suppress(ValueError):
+        shell.input_transformers_cleanup.remove(_async_cell_transformer)

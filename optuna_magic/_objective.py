@@ -1,0 +1,217 @@
+"""Checked cell -> ``objective(trial)``: compiled once, run once per trial.
+
+Follows IPython's ``%%timeit``: the cell's statements (already parsed with their own line numbers)
+become the body of a function template, compiled under the cell's filename so tracebacks show the
+cell's lines, and executed with the user's namespace as globals. Names the cell assigns stay local
+to each trial; the user's globals are visible.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import threading
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from optuna_magic._cell import Declaration, ParsedCell
+from optuna_magic._runner import RunAborted
+from optuna_magic._space import OptunaMagicError, check_declaration, signature_of
+
+if TYPE_CHECKING:
+    import optuna
+
+__all__ = ["CellObjective", "build_objective"]
+
+_FN = "__optuna_magic_cell__"
+_CAPTURE = "__optuna_magic_capture__"
+
+
+class _TrialHP:
+    """``hp`` inside one trial: turns declarations into ``trial.suggest_*`` calls."""
+
+    __slots__ = ("_cell", "_seen", "_trial")
+
+    def __init__(self, trial: optuna.Trial, cell: CellObjective) -> None:
+        self._trial = trial
+        self._cell = cell
+        self._seen: set[str] = set()
+
+    def _check(self, decl: Declaration, name: Any, kind: str, args: dict[str, Any]) -> str:
+        if not isinstance(name, str) or not name:
+            self._cell.fail(decl, f"name= must be a non-empty string, got {name!r}")
+        if name in self._seen:
+            self._cell.fail(
+                decl,
+                f"parameter {name!r} was declared twice in one trial (a loop or a helper "
+                f"called twice?); the second declaration would silently reuse the first "
+                f"value. Give each its own name, e.g. name=f\"{name}_{{i}}\"",
+            )
+        self._seen.add(name)
+        if not decl.checked or decl.name is None:
+            problem = check_declaration(kind, args)
+            if problem is not None:
+                self._cell.fail(decl, problem)
+            self._cell.check_name(decl, name, signature_of(kind, args))
+        return name  # type: ignore[no-any-return]
+
+    def int(
+        self, low: int, high: int, *, step: int = 1, log: bool = False, name: Any = None,
+        _decl: int = -1,
+    ) -> int:
+        """``trial.suggest_int`` under the declaration's name."""
+        decl = self._cell.declarations[_decl]
+        name = self._check(decl, name, "int", {"low": low, "high": high, "step": step,
+                                               "log": log})
+        return self._trial.suggest_int(name, int(low), int(high), step=int(step), log=log)
+
+    def float(
+        self, low: float, high: float, *, step: float | None = None, log: bool = False,
+        name: Any = None, _decl: int = -1,
+    ) -> float:
+        """``trial.suggest_float`` under the declaration's name."""
+        decl = self._cell.declarations[_decl]
+        name = self._check(decl, name, "float", {"low": low, "high": high, "step": step,
+                                                 "log": log})
+        return self._trial.suggest_float(name, low, high, step=step, log=log)
+
+    def choice(self, choices: Any, *, name: Any = None, _decl: int = -1) -> Any:
+        """``trial.suggest_categorical`` under the declaration's name."""
+        decl = self._cell.declarations[_decl]
+        name = self._check(decl, name, "categorical", {"choices": choices})
+        return self._trial.suggest_categorical(name, tuple(choices))
+
+
+class CellObjective:
+    """The objective built from a cell; call it with a trial.
+
+    Args:
+        cell: the parsed cell.
+        function: the compiled cell function ``f(trial, hp, report)``.
+        report: ``report(trial, value, step)`` from the runner.
+        n_objectives: how many values each trial must return.
+        keep_locals: keep the variables of each trial until the runner says which is best.
+    """
+
+    def __init__(
+        self,
+        cell: ParsedCell,
+        function: Callable[..., Any],
+        report: Callable[[Any, float, int], None],
+        n_objectives: int,
+        keep_locals: bool = False,
+    ) -> None:
+        self.cell = cell
+        self.declarations = cell.declarations
+        self._function = function
+        self._report = report
+        self._n = n_objectives
+        self._keep = keep_locals
+        self._names_lock = threading.Lock()
+        self.trial_locals: dict[int, dict[str, Any]] = {}
+
+    def fail(self, decl: Declaration | None, message: str) -> None:
+        """Raise the run-stopping error for a problem found while a trial runs."""
+        line = decl.line if decl is not None else self.cell.value_line
+        raise RunAborted(OptunaMagicError(message, line, self.cell.line_source(line)))
+
+    def check_name(self, decl: Declaration, name: str, sig: tuple[Any, ...]) -> None:
+        """Check a run-time name against every distribution already used under it."""
+        with self._names_lock:
+            try:
+                self.cell.space.check_name(name, sig, decl.line, decl.source)
+            except OptunaMagicError as e:
+                raise RunAborted(e) from None
+
+    def __call__(self, trial: optuna.Trial) -> Any:
+        hp = _TrialHP(trial, self)
+
+        def report(value: float, step: int) -> None:
+            self._report(trial, value, step)
+
+        if self._keep:
+            def capture(ns: Mapping[str, Any]) -> None:
+                self.trial_locals[trial.number] = {
+                    k: v for k, v in ns.items() if k not in ("trial", "hp", "report", _CAPTURE)
+                }
+
+            value = self._function(trial, hp, report, capture)
+        else:
+            value = self._function(trial, hp, report)
+        return self._check_value(value)
+
+    def _check_value(self, value: Any) -> Any:
+        if self._n == 1:
+            if isinstance(value, (tuple, list)):
+                self.fail(None, f"the cell returned {len(value)} values but the study has one "
+                                f"objective; use --directions with {len(value)} directions")
+            return self._number(value)
+        if not isinstance(value, (tuple, list)) or len(value) != self._n:
+            got = f"{len(value)} values" if isinstance(value, (tuple, list)) else "one value"
+            self.fail(None, f"the cell returned {got} but --directions gives {self._n}; "
+                            f"return a tuple of {self._n} values")
+        return tuple(self._number(v) for v in value)
+
+    def _number(self, v: Any) -> float:
+        if v is None:
+            self.fail(None, "the cell's value is None: its last expression must be the "
+                            "objective value (a number)")
+        try:
+            return float(v)
+        except (TypeError, ValueError):
+            self.fail(None, f"the cell's value must be a number, got {type(v).__name__}: "
+                            f"{_short(v)}")
+        return math.nan  # unreachable
+
+
+def _short(v: Any) -> str:
+    text = repr(v)
+    return text if len(text) < 80 else text[:77] + "..."
+
+
+def build_objective(
+    cell: ParsedCell,
+    filename: str,
+    user_ns: dict[str, Any],
+    report: Callable[[Any, float, int], None],
+    n_objectives: int,
+    *,
+    keep_locals: bool = False,
+) -> CellObjective | Callable[[optuna.Trial], Any]:
+    """Compile the cell into an objective.
+
+    In ``"objective"`` mode (the cell defines ``def objective(trial)``), the cell runs once as
+    ordinary code in the user's namespace and its ``objective`` is returned unchanged.
+    """
+    if cell.mode == "objective":
+        module = ast.Module(body=cell.body, type_ignores=[])
+        exec(compile(module, filename, "exec"), user_ns)  # noqa: S102 - the user's own cell
+        fn = user_ns.get("objective")
+        if not callable(fn):
+            raise OptunaMagicError("the cell's `objective` is not callable after running the cell")
+        return fn  # type: ignore[no-any-return]
+
+    params = ["trial", "hp", "report"] + ([_CAPTURE] if keep_locals else [])
+    body: list[ast.stmt] = list(cell.body)
+    if keep_locals:
+        # try/finally so the variables of a trial are kept even when it returns early.
+        capture = ast.Expr(ast.Call(ast.Name(_CAPTURE, ast.Load()),
+                                    [ast.Call(ast.Name("locals", ast.Load()), [], [])], []))
+        body = [ast.Try(body=body, handlers=[], orelse=[], finalbody=[capture])]
+    fdef = ast.FunctionDef(
+        name=_FN,
+        args=ast.arguments(posonlyargs=[], args=[ast.arg(p) for p in params], vararg=None,
+                           kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]),
+        body=body,
+        decorator_list=[],
+        returns=None,
+        type_params=[],
+    )
+    first = cell.body[0] if cell.body else None
+    ast.copy_location(fdef, first) if first is not None else None
+    module = ast.Module(body=[fdef], type_ignores=[])
+    ast.fix_missing_locations(module)
+    code = compile(module, filename, "exec")
+    scope: dict[str, Any] = {}
+    exec(code, user_ns, scope)  # noqa: S102 - globals are the user's namespace, as in a cell
+    return CellObjective(cell, scope[_FN], report, n_objectives, keep_locals=keep_locals)

@@ -1,0 +1,216 @@
+"""Option values -> Optuna objects: samplers, pruners, storages; and masking of credentials.
+
+A sampler or pruner is given as a name (``tpe``), as a call with literal keywords
+(``"tpe(n_startup_trials=5)"``, parsed with ``ast``, never evaluated), or as the name of a variable
+that holds an instance. Every class comes from Optuna itself.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from optuna_magic._space import OptunaMagicError, ParamSpec
+
+if TYPE_CHECKING:
+    import optuna
+
+__all__ = ["make_pruner", "make_sampler", "make_storage", "mask_url"]
+
+# name -> optuna attribute path; the seed goes to every sampler that takes one.
+SAMPLERS = {
+    "tpe": "samplers.TPESampler",
+    "random": "samplers.RandomSampler",
+    "cmaes": "samplers.CmaEsSampler",
+    "gp": "samplers.GPSampler",
+    "qmc": "samplers.QMCSampler",
+    "nsga2": "samplers.NSGAIISampler",
+    "nsga3": "samplers.NSGAIIISampler",
+    "grid": "samplers.GridSampler",
+    "bruteforce": "samplers.BruteForceSampler",
+}
+PRUNERS = {
+    "median": "pruners.MedianPruner",
+    "percentile": "pruners.PercentilePruner",
+    "hyperband": "pruners.HyperbandPruner",
+    "sha": "pruners.SuccessiveHalvingPruner",
+    "wilcoxon": "pruners.WilcoxonPruner",
+    "threshold": "pruners.ThresholdPruner",
+    "patient": "pruners.PatientPruner",
+    "none": "pruners.NopPruner",
+}
+_SEEDLESS = {"grid"}
+# Optuna requires these keywords; a sensible default keeps `--pruner percentile` working.
+_PRUNER_DEFAULTS: dict[str, dict[str, Any]] = {"percentile": {"percentile": 25.0}}
+
+
+def _resolve(path: str) -> Any:
+    import optuna
+
+    obj: Any = optuna
+    for part in path.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _parse_spec(spec: str, kind: str, known: Mapping[str, str]) -> tuple[str, dict[str, Any]]:
+    """``"tpe(n_startup_trials=5)"`` -> ``("tpe", {"n_startup_trials": 5})``."""
+    try:
+        node = ast.parse(spec.strip(), mode="eval").body
+    except SyntaxError:
+        raise OptunaMagicError(f"--{kind} {spec!r} is not a {kind} name or call") from None
+    kwargs: dict[str, Any] = {}
+    if isinstance(node, ast.Call):
+        if node.args:
+            raise OptunaMagicError(f"--{kind} {spec!r}: pass arguments by keyword, e.g. "
+                            f"{ast.unparse(node.func)}(name=value)")
+        for k in node.keywords:
+            if k.arg is None:
+                raise OptunaMagicError(f"--{kind} {spec!r}: **kwargs is not supported")
+            try:
+                kwargs[k.arg] = ast.literal_eval(k.value)
+            except ValueError:
+                raise OptunaMagicError(
+                    f"--{kind} {spec!r}: {k.arg}= must be a literal (number, string, list...); "
+                    f"for anything else build the {kind} in a variable and pass its name"
+                ) from None
+        node = node.func
+    if not isinstance(node, ast.Name):
+        raise OptunaMagicError(f"--{kind} {spec!r} is not a {kind} name or call")
+    return node.id, kwargs
+
+
+def _known_list(known: Mapping[str, str]) -> str:
+    return ", ".join(known)
+
+
+def make_sampler(
+    spec: str | None,
+    seed: int | None,
+    user_ns: Mapping[str, Any],
+    space: list[ParamSpec],
+    n_objectives: int,
+) -> optuna.samplers.BaseSampler | None:
+    """Build the sampler named by ``--sampler`` (None: Optuna's default, seeded when asked)."""
+    import optuna
+
+    if spec is None:
+        if seed is None:
+            return None
+        return optuna.samplers.TPESampler(seed=seed)
+    obj = user_ns.get(spec.strip())
+    if obj is not None and spec.strip().isidentifier() and spec.strip().lower() not in SAMPLERS:
+        if not isinstance(obj, optuna.samplers.BaseSampler):
+            raise OptunaMagicError(f"--sampler {spec}: the variable holds a {type(obj).__name__}, "
+                            f"not an Optuna sampler")
+        return obj
+    name, kwargs = _parse_spec(spec, "sampler", SAMPLERS)
+    key = name.lower()
+    if key not in SAMPLERS:
+        raise OptunaMagicError(f"--sampler {name!r} is unknown; use one of {_known_list(SAMPLERS)}, "
+                        f"or the name of a variable holding a sampler")
+    cls = _resolve(SAMPLERS[key])
+    if key == "grid" and "search_space" not in kwargs:
+        kwargs["search_space"] = grid_from_space(space)
+    if seed is not None and key not in _SEEDLESS:
+        kwargs.setdefault("seed", seed)
+    if key == "grid" and seed is not None:
+        kwargs.setdefault("seed", seed)
+    try:
+        return cls(**kwargs)  # type: ignore[no-any-return]
+    except TypeError as e:
+        raise OptunaMagicError(f"--sampler {spec}: {e}") from None
+
+
+def grid_from_space(space: list[ParamSpec]) -> dict[str, list[Any]]:
+    """The grid of every declaration: choices, integer ranges, and stepped floats."""
+    grid: dict[str, list[Any]] = {}
+    for p in space:
+        if p.dynamic:
+            raise OptunaMagicError(f"--sampler grid needs every parameter known before the run; "
+                            f"{p.name} is computed in the cell. Pass "
+                            f"\"grid(search_space={{...}})\" or a GridSampler variable", p.line)
+        if p.kind == "categorical":
+            grid[p.name] = list(p.choices or ())
+        elif p.kind == "int" and not p.log:
+            grid[p.name] = list(range(int(p.low), int(p.high) + 1, int(p.step or 1)))  # type: ignore[arg-type]
+        elif p.kind == "float" and p.step is not None:
+            n = int(round((float(p.high) - float(p.low)) / float(p.step)))  # type: ignore[arg-type]
+            grid[p.name] = [float(p.low) + i * float(p.step) for i in range(n + 1)]  # type: ignore[arg-type]
+        else:
+            raise OptunaMagicError(f"--sampler grid cannot enumerate {p.name} ({p.describe()}); give "
+                            f"it a step, or pass \"grid(search_space={{...}})\"", p.line)
+    return grid
+
+
+def make_pruner(spec: str | None, user_ns: Mapping[str, Any]) -> optuna.pruners.BasePruner | None:
+    """Build the pruner named by ``--pruner`` (None: Optuna's default)."""
+    import optuna
+
+    if spec is None:
+        return None
+    obj = user_ns.get(spec.strip())
+    if obj is not None and spec.strip().isidentifier() and spec.strip().lower() not in PRUNERS:
+        if not isinstance(obj, optuna.pruners.BasePruner):
+            raise OptunaMagicError(f"--pruner {spec}: the variable holds a {type(obj).__name__}, "
+                            f"not an Optuna pruner")
+        return obj
+    name, kwargs = _parse_spec(spec, "pruner", PRUNERS)
+    key = name.lower()
+    if key not in PRUNERS:
+        raise OptunaMagicError(f"--pruner {name!r} is unknown; use one of {_known_list(PRUNERS)}, "
+                        f"or the name of a variable holding a pruner")
+    for k, v in _PRUNER_DEFAULTS.get(key, {}).items():
+        kwargs.setdefault(k, v)
+    if key == "patient" and "wrapped_pruner" not in kwargs:
+        kwargs["wrapped_pruner"] = optuna.pruners.MedianPruner()
+        kwargs.setdefault("patience", 1)
+    try:
+        return _resolve(PRUNERS[key])(**kwargs)  # type: ignore[no-any-return]
+    except TypeError as e:
+        raise OptunaMagicError(f"--pruner {spec}: {e}") from None
+
+
+_JOURNAL_SUFFIXES = (".log", ".journal", ".jsonl")
+
+
+def make_storage(url: str | None) -> Any:
+    """An Optuna storage for ``--storage``: an RDB URL, or a journal file path.
+
+    A journal file is ``journal:PATH``, or any path ending in .log / .journal / .jsonl.
+    """
+    if url is None:
+        return None
+    if url.startswith("journal:") or (
+        "://" not in url and url.endswith(_JOURNAL_SUFFIXES)
+    ):
+        import optuna.storages.journal as journal
+
+        path = url.removeprefix("journal:")
+        parent = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(parent):
+            raise OptunaMagicError(f"--storage {url!r}: folder {parent!r} does not exist")
+        return optuna.storages.JournalStorage(journal.JournalFileBackend(path))
+    if "://" not in url:
+        raise OptunaMagicError(
+            f"--storage {url!r} is neither a database URL (sqlite:///study.db, "
+            f"postgresql://user@host/db) nor a journal file (journal:study.log)")
+    import optuna
+
+    return optuna.storages.RDBStorage(url)
+
+
+_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][\w+.-]*://)(?P<user>[^:/@]*):(?P<pw>[^@/]*)@")
+
+
+def mask_url(url: str | None) -> str:
+    """``postgresql://u:secret@h/db`` -> ``postgresql://u:***@h/db``; None -> "in memory"."""
+    if not url:
+        return "in memory"
+    masked = _CREDENTIALS.sub(lambda m: f"{m['scheme']}{m['user']}:***@", url)
+    # Passwords can also hide in query strings (?password=...).
+    return re.sub(r"(?i)(password=)[^&]*", r"\1***", masked)
+

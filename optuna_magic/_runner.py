@@ -1,0 +1,350 @@
+"""Run ``study.optimize`` in a worker thread and tell the sinks what happens.
+
+The runner knows nothing of IPython or widgets. It owns the optimize thread so that the same code
+serves a blocking cell (the caller waits), an async cell (the caller awaits and the kernel keeps
+handling the panel's messages, e.g. a Stop click) and ``--background`` (nobody waits).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import threading
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import optuna
+    from optuna.trial import FrozenTrial
+
+    from optuna_magic._space import ParamSpec
+
+__all__ = [
+    "RunAborted",
+    "RunControl",
+    "RunInfo",
+    "RunResult",
+    "RunSink",
+    "Runner",
+    "TrialError",
+]
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What a sink needs to know about a run before its first trial."""
+
+    study_name: str
+    directions: list[str]
+    sampler: str
+    pruner: str
+    storage: str
+    n_trials: int | None
+    timeout: float | None
+    space: list[ParamSpec]
+    objective_names: list[str]
+    started_at: float
+    existing_trials: list[FrozenTrial] = field(default_factory=list)
+    n_jobs: int = 1
+
+
+@dataclass(frozen=True)
+class TrialError:
+    """The error of a failed trial, as text."""
+
+    message: str
+    traceback: str
+
+
+@dataclass
+class RunResult:
+    """How a run ended."""
+
+    state: str  # "finished" | "stopped" | "interrupted" | "failed"
+    study: optuna.Study
+    n_trials_run: int
+    elapsed: float
+    error: str | None = None
+    exception: BaseException | None = None
+
+
+class RunControl(Protocol):
+    """The handle a sink gets to steer the run (the panel's Stop button)."""
+
+    def request_stop(self) -> None:
+        """Ask the run to stop gracefully: the running trials finish, no new one starts."""
+
+
+class RunSink(Protocol):
+    """Receives the events of a run. Called from the trial's thread: keep it cheap."""
+
+    def run_started(self, info: RunInfo, control: RunControl) -> None: ...
+
+    def trial_started(self, number: int) -> None: ...
+
+    def trial_reported(self, number: int, step: int, value: float) -> None: ...
+
+    def trial_finished(self, trial: FrozenTrial, error: TrialError | None) -> None: ...
+
+    def run_ended(self, result: RunResult) -> None: ...
+
+
+_log = logging.getLogger(__name__)
+
+
+class RunAborted(KeyboardInterrupt):
+    """Raised from a trial to end the whole run with ``error`` (e.g. a wrong search space).
+
+    It derives from ``KeyboardInterrupt`` because that is what ``study.optimize`` re-raises even
+    under ``catch=(Exception,)``: a problem with the cell must stop the run, not be recorded as
+    one more failed trial for every remaining trial.
+    """
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class Runner:
+    """Runs one ``study.optimize`` call in its own thread and reports to sinks.
+
+    Args:
+        study: the study to optimize.
+        objective: ``objective(trial) -> value``; exceptions propagate as Optuna handles them.
+        info: the run's description for the sinks.
+        sinks: receivers of the run's events.
+        n_trials, timeout, n_jobs: as ``study.optimize``.
+        catch: exception types recorded as failed trials instead of ending the run.
+        thread_setup: called first thing in the optimize thread (e.g. to set the kernel's
+            output parent so prints from trials land under the right cell).
+    """
+
+    def __init__(
+        self,
+        study: optuna.Study,
+        objective: Callable[[optuna.Trial], Any],
+        info: RunInfo,
+        sinks: Sequence[RunSink],
+        *,
+        n_trials: int | None,
+        timeout: float | None,
+        n_jobs: int = 1,
+        catch: tuple[type[Exception], ...] = (),
+        thread_setup: Callable[[], None] | None = None,
+    ) -> None:
+        self.study = study
+        self.info = info
+        self.sinks = list(sinks)
+        self._objective = objective
+        self._n_trials = n_trials
+        self._timeout = timeout
+        self._n_jobs = n_jobs
+        self._catch = catch
+        self._thread_setup = thread_setup
+        self._stop_requested = threading.Event()
+        self._interrupted = threading.Event()
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._trial_threads: dict[int, int] = {}  # trial number -> thread ident
+        self._lock = threading.Lock()
+        self._errors: dict[int, TrialError] = {}
+        self._n_run = 0
+        self._started = 0.0
+        self.result: RunResult | None = None
+
+    # ----------------------------------------------------------------- control
+    def request_stop(self) -> None:
+        """Stop gracefully: no new trial starts; running trials finish."""
+        self._stop_requested.set()
+
+    @property
+    def stop_requested(self) -> bool:
+        """Whether a graceful stop has been asked for."""
+        return self._stop_requested.is_set()
+
+    def interrupt(self) -> None:
+        """Stop now: raise ``KeyboardInterrupt`` in every thread that is running a trial."""
+        self._interrupted.set()
+        self._stop_requested.set()
+        with self._lock:
+            idents = set(self._trial_threads.values())
+        if self._thread is not None and self._thread.ident is not None:
+            idents.add(self._thread.ident)
+        for ident in idents:
+            # The only way to break into Python code running in another thread; it takes effect
+            # at the next bytecode, i.e. as soon as a long C call returns to Python.
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                ctypes.c_ulong(ident), ctypes.py_object(KeyboardInterrupt)
+            )
+
+    @property
+    def running(self) -> bool:
+        """Whether the optimize thread is still working."""
+        return self._thread is not None and not self._done.is_set()
+
+    # -------------------------------------------------------------------- run
+    def start(self) -> None:
+        """Start the optimize thread and tell the sinks."""
+        self._started = time.time()
+        for sink in self.sinks:
+            sink.run_started(self.info, self)
+        self._thread = threading.Thread(target=self._main, name="optuna-magic-run", daemon=True)
+        self._thread.start()
+
+    def wait(self, timeout: float | None = None) -> RunResult | None:
+        """Block until the run ends. ``KeyboardInterrupt`` here interrupts the run."""
+        try:
+            self._done.wait(timeout)
+        except KeyboardInterrupt:
+            self.interrupt()
+            self._wait_after_interrupt()
+        return self.result
+
+    async def wait_async(self) -> RunResult | None:
+        """Await the end of the run without blocking the event loop (kernel messages flow)."""
+        import asyncio
+
+        try:
+            while not self._done.is_set():
+                await asyncio.sleep(0.05)
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            self.interrupt()
+            self._wait_after_interrupt()
+        return self.result
+
+    def _wait_after_interrupt(self) -> None:
+        # The injected exception lands once the trial returns to Python; a second Ctrl-C while
+        # waiting here gives up waiting (the thread is a daemon and ends with its trial).
+        while not self._done.wait(0.1):
+            with self._lock:
+                pending = bool(self._trial_threads)
+            if not pending and self._thread is not None and not self._thread.is_alive():
+                break
+
+    def _main(self) -> None:
+        import optuna
+
+        if self._thread_setup is not None:
+            try:
+                self._thread_setup()
+            except Exception:  # pragma: no cover - cosmetic only
+                _log.debug("thread setup failed", exc_info=True)
+        state = "finished"
+        error: str | None = None
+        exc: BaseException | None = None
+        try:
+            self.study.optimize(
+                self._wrapped_objective,
+                n_trials=self._n_trials,
+                timeout=self._timeout,
+                n_jobs=self._n_jobs,
+                catch=self._catch,
+                callbacks=[self._after_trial],
+                gc_after_trial=False,
+                show_progress_bar=False,
+            )
+            if self._interrupted.is_set():
+                state = "interrupted"
+            elif self._stop_requested.is_set():
+                state = "stopped"
+        except RunAborted as e:
+            state, error, exc = "failed", str(e.error), e.error
+        except KeyboardInterrupt:
+            state = "interrupted"
+        except BaseException as e:  # noqa: BLE001 - reported to the caller, who re-raises
+            if self._interrupted.is_set():
+                state = "interrupted"
+            else:
+                state = "failed"
+                error = f"{type(e).__name__}: {e}"
+                exc = e
+        finally:
+            self._fail_orphans(optuna)
+        self.result = RunResult(
+            state=state,
+            study=self.study,
+            n_trials_run=self._n_run,
+            elapsed=time.time() - self._started,
+            error=error,
+            exception=exc,
+        )
+        for sink in self.sinks:
+            try:
+                sink.run_ended(self.result)
+            except Exception:
+                _log.warning("a sink failed at the end of the run", exc_info=True)
+        self._done.set()
+
+    def _fail_orphans(self, optuna: Any) -> None:
+        """Finish the bookkeeping of trials the optimize loop left without a callback.
+
+        A trial whose exception ends the run never reaches the callbacks; one interrupted between
+        the objective and ``tell`` is even left RUNNING, which is marked FAIL here so the study
+        tells the truth. The sinks hear about both.
+        """
+        with self._lock:
+            numbers = dict(self._trial_threads)
+            self._trial_threads.clear()
+        if not numbers:
+            return
+        storage = self.study._storage
+        for t in self.study.get_trials(deepcopy=False):
+            if t.number not in numbers:
+                continue
+            error = self._errors.pop(t.number, None)
+            if t.state == optuna.trial.TrialState.RUNNING:
+                try:
+                    storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
+                except Exception:  # pragma: no cover - another process moved it on
+                    continue
+                error = error or TrialError("interrupted while running", "")
+            self._n_run += 1
+            frozen = storage.get_trial(t._trial_id)
+            for sink in self.sinks:
+                sink.trial_finished(frozen, error)
+
+    def _wrapped_objective(self, trial: optuna.Trial) -> Any:
+        if self._stop_requested.is_set():
+            # A trial the sampler already asked for while the stop was on its way: end it
+            # without running the user's code. Optuna records it as pruned; nothing is lost.
+            import optuna
+
+            raise optuna.TrialPruned("run stopped before this trial started")
+        number = trial.number
+        with self._lock:
+            self._trial_threads[number] = threading.get_ident()
+        for sink in self.sinks:
+            sink.trial_started(number)
+        try:
+            return self._objective(trial)
+        except Exception as e:
+            import optuna
+
+            if not isinstance(e, optuna.TrialPruned):
+                self._errors[number] = TrialError(
+                    f"{type(e).__name__}: {e}", "".join(traceback.format_exception(e))
+                )
+            raise
+
+    def report(self, trial: optuna.Trial, value: float, step: int) -> None:
+        """``report(value, step)`` from the cell: record, tell the sinks, raise if pruned."""
+        import optuna
+
+        trial.report(value, step)
+        for sink in self.sinks:
+            sink.trial_reported(trial.number, step, float(value))
+        if trial.should_prune():
+            raise optuna.TrialPruned(f"pruned at step {step} with value {value:.6g}")
+
+    def _after_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        with self._lock:
+            self._trial_threads.pop(trial.number, None)
+            self._n_run += 1
+        error = self._errors.pop(trial.number, None)
+        for sink in self.sinks:
+            sink.trial_finished(trial, error)
+        if self._stop_requested.is_set():
+            study.stop()
