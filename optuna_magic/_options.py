@@ -56,6 +56,14 @@ def _resolve(path: str) -> Any:
     return obj
 
 
+def unquote(value: str) -> str:
+    """Option values keep their shell quotes in IPython's argument split; drop them."""
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1].strip()
+    return value
+
+
 def _parse_spec(spec: str, kind: str, known: Mapping[str, str]) -> tuple[str, dict[str, Any]]:
     """``"tpe(n_startup_trials=5)"`` -> ``("tpe", {"n_startup_trials": 5})``."""
     try:
@@ -101,6 +109,7 @@ def make_sampler(
         if seed is None:
             return None
         return optuna.samplers.TPESampler(seed=seed)
+    spec = unquote(spec)
     obj = user_ns.get(spec.strip())
     if obj is not None and spec.strip().isidentifier() and spec.strip().lower() not in SAMPLERS:
         if not isinstance(obj, optuna.samplers.BaseSampler):
@@ -152,6 +161,7 @@ def make_pruner(spec: str | None, user_ns: Mapping[str, Any]) -> optuna.pruners.
 
     if spec is None:
         return None
+    spec = unquote(spec)
     obj = user_ns.get(spec.strip())
     if obj is not None and spec.strip().isidentifier() and spec.strip().lower() not in PRUNERS:
         if not isinstance(obj, optuna.pruners.BasePruner):
@@ -184,10 +194,12 @@ def make_storage(url: str | None) -> Any:
     """
     if url is None:
         return None
+    url = unquote(url)
     if url.startswith("journal:") or (
         "://" not in url and url.endswith(_JOURNAL_SUFFIXES)
     ):
-        import optuna.storages.journal as journal
+        import optuna
+        from optuna.storages import journal
 
         path = url.removeprefix("journal:")
         parent = os.path.dirname(os.path.abspath(path))
