@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
@@ -184,7 +186,9 @@ class OptunaMagics(Magics):
         assert shell is not None
         code = shell.transform_cell(cell)
         magic_line = f"%%optuna {line}".rstrip()
-        filename = shell.compile.cache(magic_line + "\n" + code, shell.execution_count)
+        # The first line is commented out so that the cached source parses as Python: tools
+        # that read it back (stack_data in IPython tracebacks) need valid code to show lines.
+        filename = shell.compile.cache("# " + magic_line + "\n" + code, shell.execution_count)
         parsed = parse_cell(code, filename, line_offset=1, namespace=shell.user_ns,
                             magic_line=magic_line)
         directions = list(args.directions or [args.direction])
@@ -490,13 +494,58 @@ def _with_cell_traceback(exc: BaseException, filename: str, shell: Any) -> BaseE
     cell_tb = tb
 
     def render() -> list[str]:
-        stb = shell.InteractiveTB.structured_traceback(type(exc), exc, cell_tb)
-        return ["A trial raised an exception; the run stopped (use --catch to record such "
-                "trials as failed and go on).", *stb]
+        return [
+            "A trial raised an exception; the run stopped (use --catch to record such trials "
+            "as failed and go on).",
+            *format_cell_traceback(exc, cell_tb, getattr(shell.compile, "_filename_map", {})),
+        ]
 
     with contextlib.suppress(AttributeError, TypeError):
         exc._render_traceback_ = render  # type: ignore[union-attr]
     return exc
+
+
+_RED, _GREEN, _CYAN, _RESET = "\x1b[31m", "\x1b[32m", "\x1b[36m", "\x1b[0m"
+
+
+def format_cell_traceback(
+    exc: BaseException, tb: TracebackType | None, cells: dict[str, int], context: int = 2
+) -> list[str]:
+    """A traceback whose cell frames read ``Cell In[N], line L`` with the cell's own lines.
+
+    Written here rather than left to IPython's formatter because that one locates a frame's
+    function in the cached source, and the cell's function exists only as a syntax tree (the
+    source holds the cell as the user wrote it), so it shows the wrong lines.
+    """
+    import linecache
+
+    out = [f"{_RED}{'-' * 75}{_RESET}", f"{_RED}{type(exc).__name__}{_RESET}"
+           f"{' ' * max(1, 42 - len(type(exc).__name__))}Traceback (most recent call last)"]
+    for frame, lineno in traceback.walk_tb(tb):
+        code = frame.f_code
+        name = code.co_name
+        fname = code.co_filename
+        if fname in cells:
+            where = f"{_CYAN}Cell In[{cells[fname]}], line {lineno}{_RESET}"
+            if name == "__optuna_magic_cell__":
+                name = "<cell>"
+            lo, hi = max(1, lineno - context), lineno + context
+        else:
+            where = f"File {_GREEN}{fname}:{lineno}{_RESET}"
+            lo = hi = lineno
+        lines = [f"{where}, in {name}"]
+        for n in range(lo, hi + 1):
+            text = linecache.getline(fname, n, frame.f_globals).rstrip("\n")
+            if not text and n != lineno:
+                continue
+            if n == 1 and fname in cells and text.startswith("# %%"):
+                text = text[2:]  # the magic line, commented out only for the cache
+            arrow = f"{_GREEN}---> " if n == lineno else "     "
+            lines.append(f"{arrow}{n:<4}{_RESET if n == lineno else ''}{text}")
+        out.append("\n".join(lines) + "\n")
+    out.extend(line.rstrip("\n") for line in traceback.format_exception_only(exc))
+    out[-1] = f"{_RED}{type(exc).__name__}{_RESET}{out[-1][len(type(exc).__name__):]}"
+    return out
 
 
 # ------------------------------------------------------------- registration

@@ -1,0 +1,124 @@
+"""End to end through a real Jupyter kernel: notebooks executed with nbclient."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import threading
+import time
+from typing import Any
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+pytestmark = pytest.mark.kernel
+
+
+def notebook(*sources: str) -> Any:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    return nb
+
+
+def texts(cell: Any) -> str:
+    """Every text the cell showed: streams, display data, errors."""
+    out = []
+    for o in cell.outputs:
+        if o.output_type == "stream":
+            out.append(o.text)
+        elif o.output_type in ("display_data", "execute_result"):
+            out.append(o.get("data", {}).get("text/plain", ""))
+        elif o.output_type == "error":
+            out.append(f"{o.ename}: {o.evalue}\n" + "\n".join(o.traceback))
+    return "\n".join(out)
+
+
+def plain(text: str) -> str:
+    """Text without terminal colours."""
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
+def execute(nb: Any, **kw: Any) -> Any:
+    NotebookClient(nb, timeout=120, kernel_name="python3", **kw).execute()
+    return nb
+
+
+def test_a_notebook_runs_a_study_and_uses_it(tmp_path: Any) -> None:
+    nb = execute(notebook(
+        "%load_ext optuna_magic\n%config OptunaMagics.widget = False",
+        "from sklearn.datasets import load_iris\nfrom sklearn.model_selection import cross_val_score\n"
+        "from sklearn.tree import DecisionTreeClassifier\nX, y = load_iris(return_X_y=True)",
+        "%%optuna -n 12 --direction maximize --seed 3\n"
+        "model = DecisionTreeClassifier(max_depth=hp.int(1, 8), "
+        "criterion=hp.choice(['gini', 'entropy']), random_state=0)\n"
+        "cross_val_score(model, X, y, cv=3).mean()",
+        "print(len(study.trials), sorted(study.best_params), 'model' in globals())",
+    ))
+    assert "Best value" in texts(nb.cells[2]) and "12 trials" in texts(nb.cells[2])
+    assert "12 ['criterion', 'max_depth'] False" in texts(nb.cells[3])
+
+
+def test_errors_in_a_kernel_name_the_cell_line() -> None:
+    nb = notebook(
+        "%load_ext optuna_magic",
+        "%%optuna -n 5\nx = hp.float(1, 0)\nx",
+    )
+    with pytest.raises(CellExecutionError) as info:
+        execute(nb)
+    assert "OptunaMagicError" in str(info.value)
+    err = [o for o in nb.cells[1].outputs if o.output_type == "error"][0]
+    assert err.ename == "OptunaMagicError" and "cell line 2" in err.evalue
+
+
+def test_trial_exception_shows_the_cell_source() -> None:
+    nb = notebook("%load_ext optuna_magic\n%config OptunaMagics.widget = False",
+                  "%%optuna -n 5\nx = hp.float(0, 1)\nresult = {}['missing']\nresult")
+    with pytest.raises(CellExecutionError):
+        execute(nb)
+    err = [o for o in nb.cells[1].outputs if o.output_type == "error"][0]
+    tb = plain("\n".join(err.traceback))
+    assert err.ename == "KeyError" and "result = {}['missing']" in tb and "_optimize" not in tb
+
+
+def test_sigint_stops_the_run_keeps_trials_and_the_kernel_lives() -> None:
+    """A real SIGINT to the kernel process while the run is going."""
+    nb = notebook(
+        "%load_ext optuna_magic\n%config OptunaMagics.widget = False",
+        "%%optuna -n 100000\nimport time\nx = hp.float(0, 1)\ntime.sleep(0.02)\nx",
+        "print('alive', len(study.trials), sorted({t.state.name for t in study.trials}))",
+    )
+    client = NotebookClient(nb, timeout=120, kernel_name="python3")
+    with client.setup_kernel():
+        client.execute_cell(nb.cells[0], 0)
+        pid = client.km.provisioner.process.pid
+
+        def interrupt() -> None:
+            time.sleep(3)
+            os.kill(pid, signal.SIGINT)
+
+        threading.Thread(target=interrupt, daemon=True).start()
+        t0 = time.time()
+        with pytest.raises(CellExecutionError) as info:
+            client.execute_cell(nb.cells[1], 1)
+        assert time.time() - t0 < 15, "the interrupt did not stop the run at once"
+        assert info.value.ename == "RunInterrupted"
+        client.execute_cell(nb.cells[2], 2)
+    out = texts(nb.cells[2])
+    assert out.startswith("alive")
+    n = int(out.split()[1])
+    assert 10 < n < 100000
+    assert "RUNNING" not in out  # no trial left hanging
+    assert "finished trial(s) kept in `study`" in texts(nb.cells[1])
+
+
+def test_text_progress_in_a_kernel_updates_in_place() -> None:
+    nb = execute(notebook("%load_ext optuna_magic\n%config OptunaMagics.widget = False",
+                          "%%optuna -n 30 --seed 0\nx = hp.float(0, 1)\nx"))
+    outputs = nb.cells[1].outputs
+    # One display, updated in place: the saved notebook holds only its final text.
+    assert len([o for o in outputs if o.output_type == "display_data"]) == 1
+    assert "30 trials" in texts(nb.cells[1])
+    assert "[I " not in texts(nb.cells[1])  # no Optuna INFO lines
