@@ -118,7 +118,8 @@ class OptunaMagics(Magics):
         ``trial`` is the live ``optuna.Trial``. After the run the ``optuna.Study`` is in
         ``study`` (see -o).
 
-        As a line magic: ``%optuna wait`` / ``%optuna stop`` for a --background run.
+        As a line magic: ``%optuna wait`` / ``%optuna stop`` for a --background run;
+        ``%optuna export [PATH]`` writes the last cell as a plain Optuna script.
         """
         if cell is None:
             return self._line_command(line)
@@ -156,10 +157,30 @@ class OptunaMagics(Magics):
             for r in list(self.background):
                 r.wait()
             return self._report_background()
+        if cmd == "export":
+            return self._export(words[1] if len(words) > 1 else None)
         raise UsageError(
             f"%optuna {cmd!r} is not a command; use `%optuna wait` or `%optuna stop` for a "
-            f"--background run, or `%%optuna` as a cell magic (see %%optuna?)"
+            f"--background run, `%optuna export [PATH]`, or `%%optuna` as a cell magic "
+            f"(see %%optuna?)"
         )
+
+    def _export(self, path: str | None) -> None:
+        from optuna_magic._export import export_script
+
+        if self.last_cell is None:
+            raise UsageError("%optuna export: no %%optuna cell has run in this session yet")
+        line, cell = self.last_cell
+        args = parse_argstring(self.optuna, line)
+        self._apply_defaults(args)
+        assert self.shell is not None
+        script = export_script(args, self.shell.transform_cell(cell), self.shell.user_ns)
+        if path is None:
+            print(script)
+            return
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(script)
+        print(f"Wrote {path}: run it with `python {path}`.")
 
     def _report_background(self) -> None:
         from optuna_magic._text import format_summary

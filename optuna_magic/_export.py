@@ -1,0 +1,242 @@
+"""``%optuna export``: the last ``%%optuna`` cell as a plain, runnable Optuna script.
+
+The cell's text is kept as written (comments and layout included): only the spans of the
+``hp.*`` calls, ``report(...)`` calls and the final expression are replaced, using the positions
+the syntax tree gives, so the script reads like the cell.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import textwrap
+from typing import Any
+
+from optuna_magic._cell import parse_cell
+from optuna_magic._options import PRUNERS, SAMPLERS, grid_from_space, unquote
+
+__all__ = ["export_script"]
+
+_SUGGEST = {"int": "suggest_int", "float": "suggest_float", "choice": "suggest_categorical"}
+
+
+def export_script(line_args: Any, code: str, user_ns: dict[str, Any] | None = None) -> str:
+    """Build the script text for a cell body and its parsed ``%%optuna`` options."""
+    parsed = parse_cell(code, "<export>", line_offset=0, namespace=user_ns or {})
+    lines = code.splitlines()
+    free = _free_names(code)
+    head = ['"""Exported by optuna-magic from a %%optuna cell."""', "", "import optuna", ""]
+    if free:
+        head += [
+            "# The cell uses these names from the notebook; define or import them here:",
+            "# " + ", ".join(sorted(free)),
+            "",
+        ]
+    if parsed.mode == "objective":
+        body = code.rstrip() + "\n"
+        script = "\n".join(head) + "\n" + body
+    else:
+        body, needs_helper = _rewrite(code, lines)
+        if needs_helper:
+            head += [
+                "",
+                "def report(trial, value, step):",
+                "    trial.report(value, step)",
+                "    if trial.should_prune():",
+                "        raise optuna.TrialPruned()",
+                "",
+            ]
+        script = (
+            "\n".join(head)
+            + "\n\ndef objective(trial):\n"
+            + textwrap.indent(body.rstrip() + "\n", "    ")
+        )
+    return script + "\n\n" + _study_code(line_args, parsed.space.params) + "\n"
+
+
+def _rewrite(code: str, lines: list[str]) -> tuple[str, bool]:
+    tree = ast.parse(code)
+    offsets = [0]
+    for ln in code.splitlines(keepends=True):
+        offsets.append(offsets[-1] + len(ln))
+
+    def pos(lineno: int, col: int) -> int:
+        # ast columns count UTF-8 bytes
+        text = lines[lineno - 1].encode()[:col].decode(errors="ignore")
+        return offsets[lineno - 1] + len(text)
+
+    edits: list[tuple[int, int, str]] = []
+    needs_helper = False
+    report_stmts = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Expr) and _is_report(node.value):
+            report_stmts.add(id(node.value))
+            call = node.value
+            assert isinstance(call, ast.Call)
+            args = ", ".join(ast.get_source_segment(code, a) or "" for a in call.args)
+            indent = " " * node.col_offset
+            text = (f"trial.report({args})\n{indent}if trial.should_prune():\n"
+                    f"{indent}    raise optuna.TrialPruned()")
+            edits.append((pos(node.lineno, node.col_offset),
+                          pos(node.end_lineno or node.lineno, node.end_col_offset or 0), text))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and _is_report(node) and id(node) not in report_stmts:
+            needs_helper = True
+            f = node.func
+            edits.append((pos(f.lineno, f.col_offset),
+                          pos(f.end_lineno or f.lineno, f.end_col_offset or 0) + 1,
+                          "report(trial, "))
+        kind = _hp_attr(node)
+        if kind is None:
+            continue
+        assert isinstance(node, ast.Call)
+        edits.append((pos(node.lineno, node.col_offset),
+                      pos(node.end_lineno or node.lineno, node.end_col_offset or 0),
+                      _suggest_text(node, kind, code, tree)))
+    last = tree.body[-1] if tree.body else None
+    if isinstance(last, ast.Expr):
+        p = pos(last.lineno, last.col_offset)
+        edits.append((p, p, "return "))
+    out = code
+    taken: list[tuple[int, int]] = []
+    # Outermost spans win; apply from the end so earlier offsets stay valid.
+    for start, end, text in sorted(edits, key=lambda e: (e[0], -e[1])):
+        if any(s <= start and end <= e and (s, e) != (start, end) for s, e in taken):
+            continue
+        taken.append((start, end))
+    for start, end, text in sorted(
+        (e for e in edits if (e[0], e[1]) in taken), key=lambda e: e[0], reverse=True
+    ):
+        out = out[:start] + text + out[end:]
+    return out, needs_helper
+
+
+def _is_report(node: ast.AST) -> bool:
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id == "report")
+
+
+def _hp_attr(node: ast.AST) -> str | None:
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name) and node.func.value.id == "hp"
+            and node.func.attr in _SUGGEST):
+        return node.func.attr
+    return None
+
+
+def _suggest_text(node: ast.Call, kind: str, code: str, tree: ast.Module) -> str:
+    name_kw = next((k for k in node.keywords if k.arg == "name"), None)
+    if name_kw is not None:
+        name = ast.get_source_segment(code, name_kw.value) or "''"
+    else:
+        name = repr(_inferred_name(node, tree))
+    args = [ast.get_source_segment(code, a) or "" for a in node.args]
+    args += [f"{k.arg}={ast.get_source_segment(code, k.value)}" for k in node.keywords
+             if k.arg != "name"]
+    return f"trial.{_SUGGEST[kind]}({', '.join([name, *args])})"
+
+
+def _inferred_name(node: ast.Call, tree: ast.Module) -> str:
+    # Same inference as the magic: parse_cell already checked that every name can be found.
+    for parent in ast.walk(tree):
+        for field, value in ast.iter_fields(parent):
+            if isinstance(value, list):
+                if node in value and isinstance(parent, ast.Dict) and field == "values":
+                    k = parent.keys[value.index(node)]
+                    if isinstance(k, ast.Constant):
+                        return str(k.value)
+            elif value is node:
+                if isinstance(parent, ast.keyword) and parent.arg:
+                    return parent.arg
+                if isinstance(parent, (ast.Assign, ast.AnnAssign)):
+                    t = parent.targets[0] if isinstance(parent, ast.Assign) else parent.target
+                    if isinstance(t, ast.Name):
+                        return t.id
+                    if isinstance(t, ast.Attribute):
+                        return t.attr
+                    if isinstance(t, ast.Subscript) and isinstance(t.slice, ast.Constant):
+                        return str(t.slice.value)
+    raise ValueError("name could not be inferred")  # pragma: no cover - parse_cell refuses first
+
+
+def _free_names(code: str) -> set[str]:
+    """Names the cell reads but never binds (they come from the notebook)."""
+    tree = ast.parse(code)
+    loaded: set[str] = set()
+    bound: set[str] = {"trial", "hp", "report"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (loaded if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for a in node.names:
+                bound.add((a.asname or a.name).split(".")[0])
+    return {n for n in loaded - bound if not hasattr(builtins, n)}
+
+
+def _factory_code(
+    spec: str | None, kind: str, known: dict[str, str], seed: int | None, space: list[Any]
+) -> str:
+    if spec is None:
+        if kind == "sampler" and seed is not None:
+            return f"optuna.samplers.TPESampler(seed={seed})"
+        return "None"
+    spec = unquote(spec)
+    node = ast.parse(spec, mode="eval").body
+    call_kwargs: list[str] = []
+    if isinstance(node, ast.Call):
+        call_kwargs = [f"{k.arg}={ast.unparse(k.value)}" for k in node.keywords]
+        node = node.func
+    name = ast.unparse(node)
+    if name.lower() not in known:
+        return f"{name}  # the {kind} object from the notebook: define it above"
+    if kind == "sampler" and seed is not None:
+        call_kwargs.append(f"seed={seed}")
+    if name.lower() == "grid" and not any(k.startswith("search_space=") for k in call_kwargs):
+        call_kwargs.insert(0, f"search_space={grid_from_space(space)!r}")
+    if name.lower() == "percentile" and not any(k.startswith("percentile=") for k in call_kwargs):
+        call_kwargs.append("percentile=25.0")
+    return f"optuna.{known[name.lower()]}({', '.join(call_kwargs)})"
+
+
+def _study_code(a: Any, space: list[Any]) -> str:
+    directions = a.directions or [a.direction or "minimize"]
+    dir_arg = (f"direction={directions[0]!r}" if len(directions) == 1
+               else f"directions={list(directions)!r}")
+    storage = repr(unquote(a.storage)) if a.storage else "None"
+    if a.storage and unquote(a.storage).startswith("journal:"):
+        path = unquote(a.storage)[len("journal:"):]
+        storage = ("optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend("
+                   f"{path!r}))")
+    create = [
+        dir_arg,
+        f"sampler={_factory_code(a.sampler, 'sampler', SAMPLERS, a.seed, space)}",
+        f"pruner={_factory_code(a.pruner, 'pruner', PRUNERS, None, space)}",
+        f"storage={storage}",
+        f"study_name={a.study_name!r}",
+    ]
+    if a.resume:
+        create.append("load_if_exists=True")
+    optimize = ["objective"]
+    if a.n_trials is not None:
+        optimize.append(f"n_trials={a.n_trials}")
+    if a.timeout is not None:
+        optimize.append(f"timeout={a.timeout}")
+    if a.n_jobs not in (None, 1):
+        optimize.append(f"n_jobs={a.n_jobs}")
+    if a.catch:
+        optimize.append("catch=(Exception,)")
+    best = ("print('Best value:', study.best_value)\n    print('Best params:', study.best_params)"
+            if len(directions) == 1 else
+            "for t in study.best_trials:\n        print(t.number, t.values, t.params)")
+    return (
+        'if __name__ == "__main__":\n'
+        "    study = optuna.create_study(\n        "
+        + ",\n        ".join(create)
+        + ",\n    )\n"
+        + f"    study.optimize({', '.join(optimize)})\n"
+        + f"    {best}"
+    )
