@@ -13,7 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from optuna_magic._space import OptunaMagicError, ParamSpec, SearchSpace, check_declaration, signature_of
+from optuna_magic._space import (
+    OptunaMagicError,
+    ParamSpec,
+    SearchSpace,
+    check_declaration,
+    signature_of,
+)
 
 __all__ = ["Declaration", "ParsedCell", "parse_cell"]
 
@@ -25,8 +31,15 @@ _SUGGEST_KINDS = {
     "suggest_loguniform": "float",
     "suggest_categorical": "categorical",
 }
-_LOOPS = (ast.For, ast.AsyncFor, ast.While, ast.ListComp, ast.SetComp, ast.DictComp,
-          ast.GeneratorExp)
+_LOOPS = (
+    ast.For,
+    ast.AsyncFor,
+    ast.While,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.GeneratorExp,
+)
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 _MISSING = object()
 
@@ -102,8 +115,13 @@ def parse_cell(
     if line_offset:
         ast.increment_lineno(tree, line_offset)
     source_lines = [magic_line] * line_offset + code.splitlines()
-    cell = ParsedCell(body=tree.body, mode="value", declarations=[], space=SearchSpace(),
-                      source_lines=source_lines)
+    cell = ParsedCell(
+        body=tree.body,
+        mode="value",
+        declarations=[],
+        space=SearchSpace(),
+        source_lines=source_lines,
+    )
     _Finder(cell, namespace or {}).visit(tree)
     _find_suggest_calls(cell, tree)
     _choose_mode(cell, tree)
@@ -117,6 +135,7 @@ class _Finder(ast.NodeTransformer):
         self.cell = cell
         self.namespace = namespace
         self.parents: list[ast.AST] = []
+        self._call: ast.AST | None = None  # the call being visited (a dict value's identity)
 
     def generic_visit(self, node: ast.AST) -> ast.AST:
         self.parents.append(node)
@@ -143,8 +162,9 @@ class _Finder(ast.NodeTransformer):
         if any(k.arg is None for k in node.keywords) or any(
             isinstance(a, ast.Starred) for a in node.args
         ):
-            raise OptunaMagicError(f"{fn} cannot take *args or **kwargs; write its arguments out", line,
-                            src)
+            raise OptunaMagicError(
+                f"{fn} cannot take *args or **kwargs; write its arguments out", line, src
+            )
         name: str | None
         name_node: ast.expr
         if explicit is not None:
@@ -171,7 +191,7 @@ class _Finder(ast.NodeTransformer):
         if in_loop and name is not None:
             raise OptunaMagicError(
                 f"{fn} named {name!r} is inside a loop: every pass would reuse the first "
-                f"value of {name!r}. Give each pass its own name, e.g. name=f\"{name}_{{i}}\"",
+                f'value of {name!r}. Give each pass its own name, e.g. name=f"{name}_{{i}}"',
                 line,
                 src,
             )
@@ -185,8 +205,8 @@ class _Finder(ast.NodeTransformer):
         decl = Declaration(index, kind, name, line, src, in_loop, static)
         self.cell.declarations.append(decl)
         self.cell.space.add_static(
-            _spec_of(decl, node, name_node), None if static is None or name is None else
-            signature_of(kind, static),
+            _spec_of(decl, node, name_node),
+            None if static is None or name is None else signature_of(kind, static),
         )
         node.keywords.append(ast.keyword(arg="name", value=name_node))
         node.keywords.append(ast.keyword(arg="_decl", value=ast.Constant(index)))
@@ -204,19 +224,15 @@ class _Finder(ast.NodeTransformer):
                 return _target_name(targets[0])
             return None
         if isinstance(parent, ast.Dict):
-            call = self._current
-            for k, v in zip(parent.keys, parent.values):
+            call = self._call
+            for k, v in zip(parent.keys, parent.values, strict=True):
                 if v is call and isinstance(k, ast.Constant) and isinstance(k.value, str):
                     return k.value
         return None
 
-    @property
-    def _current(self) -> ast.AST | None:
-        return getattr(self, "_call", None)
-
     def visit(self, node: ast.AST) -> Any:
         if isinstance(node, ast.Call):
-            prev = getattr(self, "_call", None)
+            prev = self._call
             self._call = node
             try:
                 return super().visit(node)
@@ -265,15 +281,16 @@ _PARAMS = {
 }
 
 
-def _bind_arguments(
-    node: ast.Call, kind: str, fn: str, line: int, src: str
-) -> dict[str, ast.expr]:
+def _bind_arguments(node: ast.Call, kind: str, fn: str, line: int, src: str) -> dict[str, ast.expr]:
     positional, optional = _PARAMS[kind]
     if len(node.args) > len(positional):
         raise OptunaMagicError(
             f"{fn} takes {len(positional)} positional argument(s) "
-            f"({', '.join(positional)}); pass the others by keyword", line, src)
-    bound: dict[str, ast.expr] = dict(zip(positional, node.args))
+            f"({', '.join(positional)}); pass the others by keyword",
+            line,
+            src,
+        )
+    bound: dict[str, ast.expr] = dict(zip(positional, node.args, strict=False))
     for k in node.keywords:
         assert k.arg is not None
         if k.arg not in positional and k.arg not in optional:
@@ -284,8 +301,8 @@ def _bind_arguments(
     missing = [p for p in positional if p not in bound]
     if missing:
         raise OptunaMagicError(f"{fn} is missing {', '.join(missing)}", line, src)
-    for k, v in optional.items():
-        bound.setdefault(k, v)
+    for opt, default in optional.items():
+        bound.setdefault(opt, default)
     return bound
 
 
@@ -327,8 +344,10 @@ def _static_value(node: ast.expr, ns: Mapping[str, Any]) -> Any:
     ):
         a, b = _static_value(node.left, ns), _static_value(node.right, ns)
         num = (int, float)
-        if not (isinstance(a, num) and isinstance(b, num)) or isinstance(a, bool) or isinstance(
-            b, bool
+        if (
+            not (isinstance(a, num) and isinstance(b, num))
+            or isinstance(a, bool)
+            or isinstance(b, bool)
         ):
             return _MISSING
         if isinstance(node.op, ast.Pow) and abs(b) > 64:
@@ -354,19 +373,36 @@ def _spec_of(decl: Declaration, node: ast.Call, name_node: ast.expr) -> ParamSpe
     name = decl.name if decl.name is not None else ast.unparse(name_node)
     s = decl.static_args
     if s is None:
-        return ParamSpec(name=name, kind=decl.kind, line=decl.line, dynamic=True,
-                         source=_unparse_args(node))
+        return ParamSpec(
+            name=name, kind=decl.kind, line=decl.line, dynamic=True, source=_unparse_args(node)
+        )
     if decl.kind == "categorical":
-        return ParamSpec(name=name, kind="categorical", choices=tuple(s["choices"]),
-                         line=decl.line, dynamic=decl.name is None)
-    return ParamSpec(name=name, kind=decl.kind, low=s["low"], high=s["high"], step=s["step"],
-                     log=bool(s["log"]), line=decl.line, dynamic=decl.name is None)
+        return ParamSpec(
+            name=name,
+            kind="categorical",
+            choices=tuple(s["choices"]),
+            line=decl.line,
+            dynamic=decl.name is None,
+        )
+    return ParamSpec(
+        name=name,
+        kind=decl.kind,
+        low=s["low"],
+        high=s["high"],
+        step=s["step"],
+        log=bool(s["log"]),
+        line=decl.line,
+        dynamic=decl.name is None,
+    )
 
 
 def _unparse_args(node: ast.Call) -> str:
     parts = [ast.unparse(a) for a in node.args]
-    parts += [f"{k.arg}={ast.unparse(k.value)}" for k in node.keywords if k.arg != "_decl"
-              and k.arg != "name"]
+    parts += [
+        f"{k.arg}={ast.unparse(k.value)}"
+        for k in node.keywords
+        if k.arg != "_decl" and k.arg != "name"
+    ]
     return "(" + ", ".join(parts) + ")"
 
 
@@ -379,15 +415,20 @@ def _find_suggest_calls(cell: ParsedCell, tree: ast.Module) -> None:
         kind = _SUGGEST_KINDS.get(f.attr)
         if kind is None or not (isinstance(f.value, ast.Name) and f.value.id == "trial"):
             continue
-        first = node.args[0] if node.args else next(
-            (k.value for k in node.keywords if k.arg == "name"), None)
+        first = (
+            node.args[0]
+            if node.args
+            else next((k.value for k in node.keywords if k.arg == "name"), None)
+        )
         static_name = isinstance(first, ast.Constant) and isinstance(first.value, str)
         name = first.value if static_name else (ast.unparse(first) if first else "?")  # type: ignore[union-attr]
-        rest = ", ".join([ast.unparse(a) for a in node.args[1:]]
-                         + [f"{k.arg}={ast.unparse(k.value)}" for k in node.keywords
-                            if k.arg != "name"])
-        cell.space.params.append(ParamSpec(name=name, kind=kind, line=node.lineno,
-                                           dynamic=True, source=f"({rest})"))
+        rest = ", ".join(
+            [ast.unparse(a) for a in node.args[1:]]
+            + [f"{k.arg}={ast.unparse(k.value)}" for k in node.keywords if k.arg != "name"]
+        )
+        cell.space.params.append(
+            ParamSpec(name=name, kind=kind, line=node.lineno, dynamic=True, source=f"({rest})")
+        )
 
 
 def _has_top_level_return(stmts: list[ast.stmt]) -> bool:
@@ -420,7 +461,10 @@ def _choose_mode(cell: ParsedCell, tree: ast.Module) -> None:
         if isinstance(node, (ast.Yield, ast.YieldFrom, ast.Await)) and _top_level(node, tree):
             raise OptunaMagicError(
                 f"{type(node).__name__.lower()} at the top level of a %%optuna cell is not "
-                f"supported; move it into a function", node.lineno, cell.line_source(node.lineno))
+                f"supported; move it into a function",
+                node.lineno,
+                cell.line_source(node.lineno),
+            )
     has_return = _has_top_level_return(body)
     last = body[-1] if body else None
     if isinstance(last, ast.Expr):
@@ -442,14 +486,20 @@ def _choose_mode(cell: ParsedCell, tree: ast.Module) -> None:
             raise OptunaMagicError(
                 "hp.* declarations are not available in a cell that defines "
                 "def objective(trial); use trial.suggest_* there, or drop the def and "
-                "let the cell's last expression be the objective", d.line, d.source)
+                "let the cell's last expression be the objective",
+                d.line,
+                d.source,
+            )
         cell.mode = "objective"
         return
     line = last.lineno if last is not None else None
     raise OptunaMagicError(
         "the cell has no objective value: end it with an expression (e.g. `accuracy`), "
         "a tuple of values for several objectives, a top-level `return value`, or define "
-        "`def objective(trial): ...`", line, cell.line_source(line))
+        "`def objective(trial): ...`",
+        line,
+        cell.line_source(line),
+    )
 
 
 def _top_level(target: ast.AST, tree: ast.Module) -> bool:

@@ -75,24 +75,39 @@ def _rewrite(code: str, lines: list[str]) -> tuple[str, bool]:
             assert isinstance(call, ast.Call)
             args = ", ".join(ast.get_source_segment(code, a) or "" for a in call.args)
             indent = " " * node.col_offset
-            text = (f"trial.report({args})\n{indent}if trial.should_prune():\n"
-                    f"{indent}    raise optuna.TrialPruned()")
-            edits.append((pos(node.lineno, node.col_offset),
-                          pos(node.end_lineno or node.lineno, node.end_col_offset or 0), text))
+            text = (
+                f"trial.report({args})\n{indent}if trial.should_prune():\n"
+                f"{indent}    raise optuna.TrialPruned()"
+            )
+            edits.append(
+                (
+                    pos(node.lineno, node.col_offset),
+                    pos(node.end_lineno or node.lineno, node.end_col_offset or 0),
+                    text,
+                )
+            )
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and _is_report(node) and id(node) not in report_stmts:
             needs_helper = True
             f = node.func
-            edits.append((pos(f.lineno, f.col_offset),
-                          pos(f.end_lineno or f.lineno, f.end_col_offset or 0) + 1,
-                          "report(trial, "))
+            edits.append(
+                (
+                    pos(f.lineno, f.col_offset),
+                    pos(f.end_lineno or f.lineno, f.end_col_offset or 0) + 1,
+                    "report(trial, ",
+                )
+            )
         kind = _hp_attr(node)
         if kind is None:
             continue
         assert isinstance(node, ast.Call)
-        edits.append((pos(node.lineno, node.col_offset),
-                      pos(node.end_lineno or node.lineno, node.end_col_offset or 0),
-                      _suggest_text(node, kind, code, tree)))
+        edits.append(
+            (
+                pos(node.lineno, node.col_offset),
+                pos(node.end_lineno or node.lineno, node.end_col_offset or 0),
+                _suggest_text(node, kind, code, tree),
+            )
+        )
     last = tree.body[-1] if tree.body else None
     if isinstance(last, ast.Expr):
         p = pos(last.lineno, last.col_offset)
@@ -100,7 +115,7 @@ def _rewrite(code: str, lines: list[str]) -> tuple[str, bool]:
     out = code
     taken: list[tuple[int, int]] = []
     # Outermost spans win; apply from the end so earlier offsets stay valid.
-    for start, end, text in sorted(edits, key=lambda e: (e[0], -e[1])):
+    for start, end, _text in sorted(edits, key=lambda e: (e[0], -e[1])):
         if any(s <= start and end <= e and (s, e) != (start, end) for s, e in taken):
             continue
         taken.append((start, end))
@@ -112,14 +127,19 @@ def _rewrite(code: str, lines: list[str]) -> tuple[str, bool]:
 
 
 def _is_report(node: ast.AST) -> bool:
-    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-            and node.func.id == "report")
+    return (
+        isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "report"
+    )
 
 
 def _hp_attr(node: ast.AST) -> str | None:
-    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-            and isinstance(node.func.value, ast.Name) and node.func.value.id == "hp"
-            and node.func.attr in _SUGGEST):
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "hp"
+        and node.func.attr in _SUGGEST
+    ):
         return node.func.attr
     return None
 
@@ -131,8 +151,9 @@ def _suggest_text(node: ast.Call, kind: str, code: str, tree: ast.Module) -> str
     else:
         name = repr(_inferred_name(node, tree))
     args = [ast.get_source_segment(code, a) or "" for a in node.args]
-    args += [f"{k.arg}={ast.get_source_segment(code, k.value)}" for k in node.keywords
-             if k.arg != "name"]
+    args += [
+        f"{k.arg}={ast.get_source_segment(code, k.value)}" for k in node.keywords if k.arg != "name"
+    ]
     return f"trial.{_SUGGEST[kind]}({', '.join([name, *args])})"
 
 
@@ -204,13 +225,17 @@ def _factory_code(
 
 def _study_code(a: Any, space: list[Any]) -> str:
     directions = a.directions or [a.direction or "minimize"]
-    dir_arg = (f"direction={directions[0]!r}" if len(directions) == 1
-               else f"directions={list(directions)!r}")
+    dir_arg = (
+        f"direction={directions[0]!r}"
+        if len(directions) == 1
+        else f"directions={list(directions)!r}"
+    )
     storage = repr(unquote(a.storage)) if a.storage else "None"
     if a.storage and unquote(a.storage).startswith("journal:"):
-        path = unquote(a.storage)[len("journal:"):]
-        storage = ("optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend("
-                   f"{path!r}))")
+        path = unquote(a.storage)[len("journal:") :]
+        storage = (
+            f"optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend({path!r}))"
+        )
     create = [
         dir_arg,
         f"sampler={_factory_code(a.sampler, 'sampler', SAMPLERS, a.seed, space)}",
@@ -229,9 +254,11 @@ def _study_code(a: Any, space: list[Any]) -> str:
         optimize.append(f"n_jobs={a.n_jobs}")
     if a.catch:
         optimize.append("catch=(Exception,)")
-    best = ("print('Best value:', study.best_value)\n    print('Best params:', study.best_params)"
-            if len(directions) == 1 else
-            "for t in study.best_trials:\n        print(t.number, t.values, t.params)")
+    best = (
+        "print('Best value:', study.best_value)\n    print('Best params:', study.best_params)"
+        if len(directions) == 1
+        else "for t in study.best_trials:\n        print(t.number, t.values, t.params)"
+    )
     return (
         'if __name__ == "__main__":\n'
         "    study = optuna.create_study(\n        "

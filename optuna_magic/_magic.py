@@ -20,6 +20,9 @@ from optuna_magic._space import OptunaMagicError
 if TYPE_CHECKING:
     import optuna
     from IPython.core.interactiveshell import InteractiveShell
+    from optuna import Study
+    from optuna.pruners import BasePruner
+    from optuna.samplers import BaseSampler
     from optuna.trial import FrozenTrial
 
     from optuna_magic._cell import ParsedCell
@@ -77,37 +80,76 @@ class OptunaMagics(Magics):
 
     # ------------------------------------------------------------------ magic
     @magic_arguments()
-    @argument("-n", "--n-trials", type=int, default=None,
-              help="Number of trials (default 50 unless --timeout).")
+    @argument(
+        "-n",
+        "--n-trials",
+        type=int,
+        default=None,
+        help="Number of trials (default 50 unless --timeout).",
+    )
     @argument("-t", "--timeout", type=float, default=None, help="Stop after this many seconds.")
-    @argument("--direction", choices=["minimize", "maximize"], default=None,
-              help="Direction of a single objective (default minimize).")
-    @argument("--directions", nargs="+", choices=["minimize", "maximize"], default=None,
-              help="Directions of several objectives; the cell returns a tuple.")
-    @argument("--sampler", default=None,
-              help="tpe, random, cmaes, gp, qmc, nsga2, nsga3, grid, bruteforce; a call with "
-                   "literal keywords such as \"tpe(n_startup_trials=5)\"; or a variable name.")
-    @argument("--pruner", default=None,
-              help="median, percentile, hyperband, sha, wilcoxon, threshold, patient, none; a "
-                   "call such as \"median(n_warmup_steps=2)\"; or a variable name.")
+    @argument(
+        "--direction",
+        choices=["minimize", "maximize"],
+        default=None,
+        help="Direction of a single objective (default minimize).",
+    )
+    @argument(
+        "--directions",
+        nargs="+",
+        choices=["minimize", "maximize"],
+        default=None,
+        help="Directions of several objectives; the cell returns a tuple.",
+    )
+    @argument(
+        "--sampler",
+        default=None,
+        help="tpe, random, cmaes, gp, qmc, nsga2, nsga3, grid, bruteforce; a call with "
+        'literal keywords such as "tpe(n_startup_trials=5)"; or a variable name.',
+    )
+    @argument(
+        "--pruner",
+        default=None,
+        help="median, percentile, hyperband, sha, wilcoxon, threshold, patient, none; a "
+        'call such as "median(n_warmup_steps=2)"; or a variable name.',
+    )
     @argument("--seed", type=int, default=None, help="Seed of the sampler.")
-    @argument("--storage", default=None,
-              help="Optuna storage URL (sqlite:///study.db, postgresql://...) or a journal "
-                   "file (journal:study.log). Default: in memory.")
+    @argument(
+        "--storage",
+        default=None,
+        help="Optuna storage URL (sqlite:///study.db, postgresql://...) or a journal "
+        "file (journal:study.log). Default: in memory.",
+    )
     @argument("--study-name", default=None, help="Name of the study.")
-    @argument("--resume", action="store_true",
-              help="Load the named study (or the study in -o without --storage) and add trials.")
+    @argument(
+        "--resume",
+        action="store_true",
+        help="Load the named study (or the study in -o without --storage) and add trials.",
+    )
     @argument("--n-jobs", type=int, default=None, help="Trials run in parallel threads.")
     @argument("-o", "--out", default=None, help="Variable that receives the Study (study).")
-    @argument("--catch", action="store_true", default=None,
-              help="Record a raising trial as failed and go on.")
-    @argument("--background", action="store_true",
-              help="Return at once; the run goes on (%%optuna wait / %%optuna stop).")
+    @argument(
+        "--catch",
+        action="store_true",
+        default=None,
+        help="Record a raising trial as failed and go on.",
+    )
+    @argument(
+        "--background",
+        action="store_true",
+        help="Return at once; the run goes on (%%optuna wait / %%optuna stop).",
+    )
     @argument("--quiet", action="store_true", default=None, help="No panel and no progress text.")
-    @argument("--dry-run", action="store_true",
-              help="Print the search space (name, distribution, cell line) and run nothing.")
-    @argument("--keep-best", action="store_true",
-              help="Put the best trial's cell variables (e.g. the fitted model) in the namespace.")
+    @argument(
+        "--dry-run",
+        action="store_true",
+        help="Print the search space (name, distribution, cell line) and run nothing.",
+    )
+    @argument(
+        "--keep-best",
+        action="store_true",
+        help="Put the best trial's cell variables (e.g. the fitted model) in the namespace.",
+    )
     @line_cell_magic
     def optuna(self, line: str, cell: str | None = None) -> Any:
         """Turn a cell into an Optuna objective and optimize it.
@@ -210,18 +252,23 @@ class OptunaMagics(Magics):
         # The first line is commented out so that the cached source parses as Python: tools
         # that read it back (stack_data in IPython tracebacks) need valid code to show lines.
         filename = shell.compile.cache("# " + magic_line + "\n" + code, shell.execution_count)
-        parsed = parse_cell(code, filename, line_offset=1, namespace=shell.user_ns,
-                            magic_line=magic_line)
+        parsed = parse_cell(
+            code, filename, line_offset=1, namespace=shell.user_ns, magic_line=magic_line
+        )
         directions = list(args.directions or [args.direction])
         if parsed.value_arity is not None and parsed.value_arity != len(directions):
             raise OptunaMagicError(
                 f"the cell's last expression is a tuple of {parsed.value_arity} values but "
                 f"{len(directions)} direction(s) were given; use --directions with "
                 f"{parsed.value_arity} directions",
-                parsed.value_line, parsed.line_source(parsed.value_line))
+                parsed.value_line,
+                parsed.line_source(parsed.value_line),
+            )
         if parsed.uses_report and len(directions) > 1:
-            raise OptunaMagicError("report() works with a single objective only (Optuna cannot prune "
-                            "multi-objective trials)")
+            raise OptunaMagicError(
+                "report() works with a single objective only (Optuna cannot prune "
+                "multi-objective trials)"
+            )
         if args.keep_best and len(directions) > 1:
             raise UsageError("%%optuna: --keep-best needs a single objective")
         self.last_cell = (line, cell)
@@ -272,8 +319,9 @@ class OptunaMagics(Magics):
         def report(trial: Any, value: float, step: int) -> None:
             runner_box[0].report(trial, value, step)
 
-        objective = build_objective(plan.cell, plan.filename, ns, report, len(plan.directions),
-                                    keep_locals=args.keep_best)
+        objective = build_objective(
+            plan.cell, plan.filename, ns, report, len(plan.directions), keep_locals=args.keep_best
+        )
         existing = study.get_trials(deepcopy=False)
         info = RunInfo(
             study_name=study.study_name,
@@ -291,12 +339,17 @@ class OptunaMagics(Magics):
         )
         sinks: list[Any] = [_QuietOptunaLogs()]
         if args.keep_best:
-            sinks.append(_KeepBest(objective, plan.directions[0]))  # type: ignore[arg-type]
+            sinks.append(_KeepBest(objective, plan.directions[0]))
         if not args.quiet:
             sinks.append(self._progress_sink())
         runner = Runner(
-            study, objective, info, sinks,
-            n_trials=args.n_trials, timeout=args.timeout, n_jobs=args.n_jobs,
+            study,
+            objective,
+            info,
+            sinks,
+            n_trials=args.n_trials,
+            timeout=args.timeout,
+            n_jobs=args.n_jobs,
             catch=(Exception,) if args.catch else (),
         )
         runner_box.append(runner)
@@ -305,16 +358,18 @@ class OptunaMagics(Magics):
         if args.background:
             self.background = [r for r in self.background if r.running] + [runner]
             if not args.quiet:
-                print(f"Running in the background into `{plan.out}`; `%optuna wait` or "
-                      f"`%optuna stop` to end it.")
+                print(
+                    f"Running in the background into `{plan.out}`; `%optuna wait` or "
+                    f"`%optuna stop` to end it."
+                )
         return runner
 
     def _study(
         self,
         plan: _Plan,
-        sampler: optuna.samplers.BaseSampler | None,
-        pruner: optuna.pruners.BasePruner | None,
-    ) -> optuna.Study:
+        sampler: BaseSampler | None,
+        pruner: BasePruner | None,
+    ) -> Study:
         import optuna
 
         from optuna_magic._options import make_storage, mask_url
@@ -326,8 +381,10 @@ class OptunaMagics(Magics):
         if args.resume and storage is None:
             study = self.shell.user_ns.get(plan.out) if self.shell else None
             if not isinstance(study, optuna.Study):
-                raise UsageError(f"%%optuna --resume: `{plan.out}` holds no study to continue; "
-                                 f"give --storage and --study-name of a stored study")
+                raise UsageError(
+                    f"%%optuna --resume: `{plan.out}` holds no study to continue; "
+                    f"give --storage and --study-name of a stored study"
+                )
             _check_directions(study, directions)
             if sampler is not None:
                 study.sampler = sampler
@@ -341,20 +398,27 @@ class OptunaMagics(Magics):
                 raise UsageError(
                     f"%%optuna: study {args.study_name!r} already exists in {where}; add "
                     f"--resume to add trials to it, or choose another --study-name "
-                    f"(nothing stored was changed)")
+                    f"(nothing stored was changed)"
+                )
             if not exists and args.resume:
                 raise UsageError(
                     f"%%optuna --resume: no study named {args.study_name!r} in {where} "
-                    f"(studies there: {', '.join(sorted(names)) or 'none'})")
+                    f"(studies there: {', '.join(sorted(names)) or 'none'})"
+                )
             if exists:
-                study = optuna.load_study(study_name=args.study_name, storage=storage,
-                                          sampler=sampler, pruner=pruner)
+                study = optuna.load_study(
+                    study_name=args.study_name, storage=storage, sampler=sampler, pruner=pruner
+                )
                 _check_directions(study, directions)
                 return study
         elif args.resume:
             raise UsageError("%%optuna --resume needs --study-name with --storage")
-        kwargs: dict[str, Any] = {"storage": storage, "sampler": sampler, "pruner": pruner,
-                                  "study_name": args.study_name}
+        kwargs: dict[str, Any] = {
+            "storage": storage,
+            "sampler": sampler,
+            "pruner": pruner,
+            "study_name": args.study_name,
+        }
         if len(directions) == 1:
             kwargs["direction"] = directions[0]
         else:
@@ -384,8 +448,7 @@ class OptunaMagics(Magics):
             self._bind_best(plan, runner)
         if result.state == "interrupted":
             done = sum(1 for t in result.study.get_trials(deepcopy=False) if t.state.is_finished())
-            raise RunInterrupted(f"the run stopped; {done} finished trial(s) kept in "
-                                 f"`{plan.out}`")
+            raise RunInterrupted(f"the run stopped; {done} finished trial(s) kept in `{plan.out}`")
         if result.state == "failed" and result.exception is not None:
             raise _with_cell_traceback(result.exception, plan.filename, self.shell)
         return None
@@ -488,8 +551,10 @@ def _try_panel() -> Any:
 def _check_directions(study: optuna.Study, directions: list[str]) -> None:
     have = [d.name.lower() for d in study.directions]
     if have != directions:
-        raise UsageError(f"%%optuna --resume: study {study.study_name!r} has direction(s) "
-                         f"{' '.join(have)}, but the cell asks for {' '.join(directions)}")
+        raise UsageError(
+            f"%%optuna --resume: study {study.study_name!r} has direction(s) "
+            f"{' '.join(have)}, but the cell asks for {' '.join(directions)}"
+        )
 
 
 def _objective_names(n: int) -> list[str]:
@@ -522,7 +587,7 @@ def _with_cell_traceback(exc: BaseException, filename: str, shell: Any) -> BaseE
         ]
 
     with contextlib.suppress(AttributeError, TypeError):
-        exc._render_traceback_ = render  # type: ignore[union-attr]
+        exc._render_traceback_ = render  # type: ignore[attr-defined]
     return exc
 
 
@@ -540,8 +605,11 @@ def format_cell_traceback(
     """
     import linecache
 
-    out = [f"{_RED}{'-' * 75}{_RESET}", f"{_RED}{type(exc).__name__}{_RESET}"
-           f"{' ' * max(1, 42 - len(type(exc).__name__))}Traceback (most recent call last)"]
+    out = [
+        f"{_RED}{'-' * 75}{_RESET}",
+        f"{_RED}{type(exc).__name__}{_RESET}"
+        f"{' ' * max(1, 42 - len(type(exc).__name__))}Traceback (most recent call last)",
+    ]
     for frame, lineno in traceback.walk_tb(tb):
         code = frame.f_code
         name = code.co_name
@@ -565,7 +633,7 @@ def format_cell_traceback(
             lines.append(f"{arrow}{n:<4}{_RESET if n == lineno else ''}{text}")
         out.append("\n".join(lines) + "\n")
     out.extend(line.rstrip("\n") for line in traceback.format_exception_only(exc))
-    out[-1] = f"{_RED}{type(exc).__name__}{_RESET}{out[-1][len(type(exc).__name__):]}"
+    out[-1] = f"{_RED}{type(exc).__name__}{_RESET}{out[-1][len(type(exc).__name__) :]}"
     return out
 
 
@@ -583,10 +651,12 @@ def _async_cell_transformer(lines: list[str]) -> list[str]:
     head = first.strip()
     if not (head == "%%optuna" or head.startswith("%%optuna ")) or head.endswith("?"):
         return lines
-    magic_line = head[len("%%optuna"):].strip()
+    magic_line = head[len("%%optuna") :].strip()
     body = "".join(lines[1:])
-    return [f"await __import__('optuna_magic._magic', fromlist=['_']).run_in_kernel("
-            f"{magic_line!r}, {body!r})\n"]
+    return [
+        f"await __import__('optuna_magic._magic', fromlist=['_']).run_in_kernel("
+        f"{magic_line!r}, {body!r})\n"
+    ]
 
 
 async def run_in_kernel(line: str, cell: str) -> None:

@@ -9,7 +9,9 @@ to each trial; the user's globals are visible.
 from __future__ import annotations
 
 import ast
+import builtins
 import math
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -45,7 +47,7 @@ class _TrialHP:
                 decl,
                 f"parameter {name!r} was declared twice in one trial (a loop or a helper "
                 f"called twice?); the second declaration would silently reuse the first "
-                f"value. Give each its own name, e.g. name=f\"{name}_{{i}}\"",
+                f'value. Give each its own name, e.g. name=f"{name}_{{i}}"',
             )
         self._seen.add(name)
         if not decl.checked or decl.name is None:
@@ -56,26 +58,38 @@ class _TrialHP:
         return name  # type: ignore[no-any-return]
 
     def int(
-        self, low: int, high: int, *, step: int = 1, log: bool = False, name: Any = None,
-        _decl: int = -1,
-    ) -> int:
+        self,
+        low: int,
+        high: int,
+        *,
+        step: int = 1,
+        log: bool = False,
+        name: Any = None,
+        _decl: builtins.int = -1,
+    ) -> builtins.int:
         """``trial.suggest_int`` under the declaration's name."""
         decl = self._cell.declarations[_decl]
-        name = self._check(decl, name, "int", {"low": low, "high": high, "step": step,
-                                               "log": log})
+        name = self._check(decl, name, "int", {"low": low, "high": high, "step": step, "log": log})
         return self._trial.suggest_int(name, int(low), int(high), step=int(step), log=log)
 
     def float(
-        self, low: float, high: float, *, step: float | None = None, log: bool = False,
-        name: Any = None, _decl: int = -1,
-    ) -> float:
+        self,
+        low: builtins.float,
+        high: builtins.float,
+        *,
+        step: builtins.float | None = None,
+        log: bool = False,
+        name: Any = None,
+        _decl: builtins.int = -1,
+    ) -> builtins.float:
         """``trial.suggest_float`` under the declaration's name."""
         decl = self._cell.declarations[_decl]
-        name = self._check(decl, name, "float", {"low": low, "high": high, "step": step,
-                                                 "log": log})
+        name = self._check(
+            decl, name, "float", {"low": low, "high": high, "step": step, "log": log}
+        )
         return self._trial.suggest_float(name, low, high, step=step, log=log)
 
-    def choice(self, choices: Any, *, name: Any = None, _decl: int = -1) -> Any:
+    def choice(self, choices: Any, *, name: Any = None, _decl: builtins.int = -1) -> Any:
         """``trial.suggest_categorical`` under the declaration's name."""
         decl = self._cell.declarations[_decl]
         name = self._check(decl, name, "categorical", {"choices": choices})
@@ -130,6 +144,7 @@ class CellObjective:
             self._report(trial, value, step)
 
         if self._keep:
+
             def capture(ns: Mapping[str, Any]) -> None:
                 self.trial_locals[trial.number] = {
                     k: v for k, v in ns.items() if k not in ("trial", "hp", "report", _CAPTURE)
@@ -143,24 +158,34 @@ class CellObjective:
     def _check_value(self, value: Any) -> Any:
         if self._n == 1:
             if isinstance(value, (tuple, list)):
-                self.fail(None, f"the cell returned {len(value)} values but the study has one "
-                                f"objective; use --directions with {len(value)} directions")
+                self.fail(
+                    None,
+                    f"the cell returned {len(value)} values but the study has one "
+                    f"objective; use --directions with {len(value)} directions",
+                )
             return self._number(value)
         if not isinstance(value, (tuple, list)) or len(value) != self._n:
             got = f"{len(value)} values" if isinstance(value, (tuple, list)) else "one value"
-            self.fail(None, f"the cell returned {got} but --directions gives {self._n}; "
-                            f"return a tuple of {self._n} values")
+            self.fail(
+                None,
+                f"the cell returned {got} but --directions gives {self._n}; "
+                f"return a tuple of {self._n} values",
+            )
         return tuple(self._number(v) for v in value)
 
     def _number(self, v: Any) -> float:
         if v is None:
-            self.fail(None, "the cell's value is None: its last expression must be the "
-                            "objective value (a number)")
+            self.fail(
+                None,
+                "the cell's value is None: its last expression must be the "
+                "objective value (a number)",
+            )
         try:
             return float(v)
         except (TypeError, ValueError):
-            self.fail(None, f"the cell's value must be a number, got {type(v).__name__}: "
-                            f"{_short(v)}")
+            self.fail(
+                None, f"the cell's value must be a number, got {type(v).__name__}: {_short(v)}"
+            )
         return math.nan  # unreachable
 
 
@@ -185,7 +210,7 @@ def build_objective(
     """
     if cell.mode == "objective":
         module = ast.Module(body=cell.body, type_ignores=[])
-        exec(compile(module, filename, "exec"), user_ns)  # noqa: S102 - the user's own cell
+        exec(compile(module, filename, "exec"), user_ns)
         fn = user_ns.get("objective")
         if not callable(fn):
             raise OptunaMagicError("the cell's `objective` is not callable after running the cell")
@@ -195,17 +220,30 @@ def build_objective(
     body: list[ast.stmt] = list(cell.body)
     if keep_locals:
         # try/finally so the variables of a trial are kept even when it returns early.
-        capture = ast.Expr(ast.Call(ast.Name(_CAPTURE, ast.Load()),
-                                    [ast.Call(ast.Name("locals", ast.Load()), [], [])], []))
+        capture = ast.Expr(
+            ast.Call(
+                ast.Name(_CAPTURE, ast.Load()),
+                [ast.Call(ast.Name("locals", ast.Load()), [], [])],
+                [],
+            )
+        )
         body = [ast.Try(body=body, handlers=[], orelse=[], finalbody=[capture])]
+    extra: dict[str, Any] = {"type_params": []} if sys.version_info >= (3, 12) else {}
     fdef = ast.FunctionDef(
         name=_FN,
-        args=ast.arguments(posonlyargs=[], args=[ast.arg(p) for p in params], vararg=None,
-                           kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]),
+        args=ast.arguments(
+            posonlyargs=[],
+            args=[ast.arg(p) for p in params],
+            vararg=None,
+            kwonlyargs=[],
+            kw_defaults=[],
+            kwarg=None,
+            defaults=[],
+        ),
         body=body,
         decorator_list=[],
         returns=None,
-        type_params=[],
+        **extra,
     )
     first = cell.body[0] if cell.body else None
     ast.copy_location(fdef, first) if first is not None else None
@@ -213,5 +251,5 @@ def build_objective(
     ast.fix_missing_locations(module)
     code = compile(module, filename, "exec")
     scope: dict[str, Any] = {}
-    exec(code, user_ns, scope)  # noqa: S102 - globals are the user's namespace, as in a cell
+    exec(code, user_ns, scope)
     return CellObjective(cell, scope[_FN], report, n_objectives, keep_locals=keep_locals)

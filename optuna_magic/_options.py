@@ -73,8 +73,10 @@ def _parse_spec(spec: str, kind: str, known: Mapping[str, str]) -> tuple[str, di
     kwargs: dict[str, Any] = {}
     if isinstance(node, ast.Call):
         if node.args:
-            raise OptunaMagicError(f"--{kind} {spec!r}: pass arguments by keyword, e.g. "
-                            f"{ast.unparse(node.func)}(name=value)")
+            raise OptunaMagicError(
+                f"--{kind} {spec!r}: pass arguments by keyword, e.g. "
+                f"{ast.unparse(node.func)}(name=value)"
+            )
         for k in node.keywords:
             if k.arg is None:
                 raise OptunaMagicError(f"--{kind} {spec!r}: **kwargs is not supported")
@@ -113,14 +115,18 @@ def make_sampler(
     obj = user_ns.get(spec.strip())
     if obj is not None and spec.strip().isidentifier() and spec.strip().lower() not in SAMPLERS:
         if not isinstance(obj, optuna.samplers.BaseSampler):
-            raise OptunaMagicError(f"--sampler {spec}: the variable holds a {type(obj).__name__}, "
-                            f"not an Optuna sampler")
+            raise OptunaMagicError(
+                f"--sampler {spec}: the variable holds a {type(obj).__name__}, "
+                f"not an Optuna sampler"
+            )
         return obj
     name, kwargs = _parse_spec(spec, "sampler", SAMPLERS)
     key = name.lower()
     if key not in SAMPLERS:
-        raise OptunaMagicError(f"--sampler {name!r} is unknown; use one of {_known_list(SAMPLERS)}, "
-                        f"or the name of a variable holding a sampler")
+        raise OptunaMagicError(
+            f"--sampler {name!r} is unknown; use one of {_known_list(SAMPLERS)}, "
+            f"or the name of a variable holding a sampler"
+        )
     cls = _resolve(SAMPLERS[key])
     if key == "grid" and "search_space" not in kwargs:
         kwargs["search_space"] = grid_from_space(space)
@@ -139,19 +145,25 @@ def grid_from_space(space: list[ParamSpec]) -> dict[str, list[Any]]:
     grid: dict[str, list[Any]] = {}
     for p in space:
         if p.dynamic:
-            raise OptunaMagicError(f"--sampler grid needs every parameter known before the run; "
-                            f"{p.name} is computed in the cell. Pass "
-                            f"\"grid(search_space={{...}})\" or a GridSampler variable", p.line)
+            raise OptunaMagicError(
+                f"--sampler grid needs every parameter known before the run; "
+                f"{p.name} is computed in the cell. Pass "
+                f'"grid(search_space={{...}})" or a GridSampler variable',
+                p.line,
+            )
         if p.kind == "categorical":
             grid[p.name] = list(p.choices or ())
         elif p.kind == "int" and not p.log:
             grid[p.name] = list(range(int(p.low), int(p.high) + 1, int(p.step or 1)))  # type: ignore[arg-type]
         elif p.kind == "float" and p.step is not None:
-            n = int(round((float(p.high) - float(p.low)) / float(p.step)))  # type: ignore[arg-type]
+            n = round((float(p.high) - float(p.low)) / float(p.step))  # type: ignore[arg-type]
             grid[p.name] = [float(p.low) + i * float(p.step) for i in range(n + 1)]  # type: ignore[arg-type]
         else:
-            raise OptunaMagicError(f"--sampler grid cannot enumerate {p.name} ({p.describe()}); give "
-                            f"it a step, or pass \"grid(search_space={{...}})\"", p.line)
+            raise OptunaMagicError(
+                f"--sampler grid cannot enumerate {p.name} ({p.describe()}); give "
+                f'it a step, or pass "grid(search_space={{...}})"',
+                p.line,
+            )
     return grid
 
 
@@ -165,14 +177,17 @@ def make_pruner(spec: str | None, user_ns: Mapping[str, Any]) -> optuna.pruners.
     obj = user_ns.get(spec.strip())
     if obj is not None and spec.strip().isidentifier() and spec.strip().lower() not in PRUNERS:
         if not isinstance(obj, optuna.pruners.BasePruner):
-            raise OptunaMagicError(f"--pruner {spec}: the variable holds a {type(obj).__name__}, "
-                            f"not an Optuna pruner")
+            raise OptunaMagicError(
+                f"--pruner {spec}: the variable holds a {type(obj).__name__}, not an Optuna pruner"
+            )
         return obj
     name, kwargs = _parse_spec(spec, "pruner", PRUNERS)
     key = name.lower()
     if key not in PRUNERS:
-        raise OptunaMagicError(f"--pruner {name!r} is unknown; use one of {_known_list(PRUNERS)}, "
-                        f"or the name of a variable holding a pruner")
+        raise OptunaMagicError(
+            f"--pruner {name!r} is unknown; use one of {_known_list(PRUNERS)}, "
+            f"or the name of a variable holding a pruner"
+        )
     for k, v in _PRUNER_DEFAULTS.get(key, {}).items():
         kwargs.setdefault(k, v)
     if key == "patient" and "wrapped_pruner" not in kwargs:
@@ -195,9 +210,7 @@ def make_storage(url: str | None) -> Any:
     if url is None:
         return None
     url = unquote(url)
-    if url.startswith("journal:") or (
-        "://" not in url and url.endswith(_JOURNAL_SUFFIXES)
-    ):
+    if url.startswith("journal:") or ("://" not in url and url.endswith(_JOURNAL_SUFFIXES)):
         import optuna
         from optuna.storages import journal
 
@@ -209,7 +222,8 @@ def make_storage(url: str | None) -> Any:
     if "://" not in url:
         raise OptunaMagicError(
             f"--storage {url!r} is neither a database URL (sqlite:///study.db, "
-            f"postgresql://user@host/db) nor a journal file (journal:study.log)")
+            f"postgresql://user@host/db) nor a journal file (journal:study.log)"
+        )
     import optuna
 
     return optuna.storages.RDBStorage(url)
@@ -225,4 +239,3 @@ def mask_url(url: str | None) -> str:
     masked = _CREDENTIALS.sub(lambda m: f"{m['scheme']}{m['user']}:***@", url)
     # Passwords can also hide in query strings (?password=...).
     return re.sub(r"(?i)(password=)[^&]*", r"\1***", masked)
-

@@ -137,7 +137,8 @@ class RunSink(Protocol):
 
     def trial_reported(self, number: int, step: int, value: float) -> None: ...
 
-    def trial_finished(self, trial: FrozenTrial, error: TrialError | None) -> None: ...
+    def trial_finished(self, trial: FrozenTrial | TrialEvent, error: TrialError | None) -> None:
+        """A trial ended; ``trial`` reads like a FrozenTrial (number, state, values, params...)."""
 
     def run_ended(self, result: RunResult) -> None: ...
 
@@ -302,7 +303,7 @@ class Runner:
             state, error, exc = "failed", str(e.error), e.error
         except KeyboardInterrupt:
             state = "interrupted"
-        except BaseException as e:  # noqa: BLE001 - reported to the caller, who re-raises
+        except BaseException as e:
             if self._interrupted.is_set():
                 state = "interrupted"
             else:
@@ -370,15 +371,21 @@ class Runner:
             raise
         values = _as_values(result, len(self.study.directions))
         if values is None:
-            error = TrialError(f"the objective returned {result!r}, which Optuna cannot "
-                               f"record as {len(self.study.directions)} value(s)", "")
+            error = TrialError(
+                f"the objective returned {result!r}, which Optuna cannot "
+                f"record as {len(self.study.directions)} value(s)",
+                "",
+            )
             self._emit(trial, states.FAIL, None, error)
         else:
             self._emit(trial, states.COMPLETE, values, None)
         return result
 
     def _emit(
-        self, trial: optuna.Trial, state: Any, values: tuple[float, ...] | None,
+        self,
+        trial: optuna.Trial,
+        state: Any,
+        values: tuple[float, ...] | None,
         error: TrialError | None,
     ) -> None:
         with self._lock:
@@ -399,7 +406,6 @@ class Runner:
             sink.trial_reported(trial.number, step, float(value))
         if trial.should_prune():
             raise optuna.TrialPruned(f"pruned at step {step} with value {value:.6g}")
-
 
 
 def _as_values(result: Any, n: int) -> tuple[float, ...] | None:

@@ -33,8 +33,9 @@ def format_value(v: float | None) -> str:
 
 
 def _params_text(params: dict[str, Any], limit: int = 6) -> str:
-    items = [f"{k}={format_value(v) if isinstance(v, float) else repr(v)}"
-             for k, v in params.items()]
+    items = [
+        f"{k}={format_value(v) if isinstance(v, float) else repr(v)}" for k, v in params.items()
+    ]
     if len(items) > limit:
         items = [*items[:limit], f"... ({len(items) - limit} more)"]
     return ", ".join(items)

@@ -21,13 +21,20 @@ NAMES = [
     ("attribute", "cfg.lr = hp.float(0.1, 1)\n0", ["lr"]),
     ("self attribute", "self.depth = hp.int(1, 3)\n0", ["depth"]),
     ("subscript", "cfg['units'] = hp.int(1, 3)\n0", ["units"]),
-    ("dict key", "p = {'alpha': hp.float(0, 1), 'kind': hp.choice(['a', 'b'])}\n0",
-     ["alpha", "kind"]),
+    (
+        "dict key",
+        "p = {'alpha': hp.float(0, 1), 'kind': hp.choice(['a', 'b'])}\n0",
+        ["alpha", "kind"],
+    ),
     ("explicit", "x = hp.float(0, 1, name='gamma')\nx", ["gamma"]),
     ("explicit wins over keyword", "f(a=hp.int(1, 2, name='b'))\n0", ["b"]),
     ("nested in call", "m = M(opt=Opt(lr=hp.float(0.1, 1)), k=hp.int(1, 5))\n0", ["lr", "k"]),
-    ("conditional", "c = hp.choice(['svc', 'rf'])\nif c == 'svc':\n    C = hp.float(1e-3, 1, log=True)\n"
-     "else:\n    depth = hp.int(2, 8)\n0", ["c", "C", "depth"]),
+    (
+        "conditional",
+        "c = hp.choice(['svc', 'rf'])\nif c == 'svc':\n    C = hp.float(1e-3, 1, log=True)\n"
+        "else:\n    depth = hp.int(2, 8)\n0",
+        ["c", "C", "depth"],
+    ),
 ]
 
 
@@ -74,8 +81,12 @@ ERRORS = [
     ("non-integer int bound", "x = hp.int(0.5, 3)\nx", 2, "must be an integer"),
     ("name cannot be inferred", "f(hp.int(1, 2))\n0", 2, "cannot infer a parameter name"),
     ("name in an expression", "x = 2 ** hp.int(1, 5)\nx", 2, "cannot infer"),
-    ("two distributions", "a = hp.int(1, 5, name='k')\nb = hp.int(1, 9, name='k')\na", 3,
-     "two different distributions"),
+    (
+        "two distributions",
+        "a = hp.int(1, 5, name='k')\nb = hp.int(1, 9, name='k')\na",
+        3,
+        "two different distributions",
+    ),
     ("static name in a loop", "for i in range(3):\n    u = hp.int(1, 5)\n0", 3, "inside a loop"),
     ("no objective value", "x = hp.float(0, 1)\ny = x * 2", 3, "no objective value"),
     ("unknown hp function", "x = hp.uniform(0, 1)\nx", 2, "not a declaration"),
@@ -84,13 +95,18 @@ ERRORS = [
     ("missing bound", "x = hp.int(1)\nx", 2, "missing high"),
     ("bounds from globals", "x = hp.int(LOW, 1)\nx", 2, "out of order"),
     ("top-level await", "x = hp.float(0, 1)\nawait f()\nx", 3, "not supported"),
-    ("hp in def objective", "x = hp.float(0, 1)\ndef objective(trial):\n    return 1", 2,
-     "not available in a cell that defines"),
+    (
+        "hp in def objective",
+        "x = hp.float(0, 1)\ndef objective(trial):\n    return 1",
+        2,
+        "not available in a cell that defines",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("code", "line", "message"), [e[1:] for e in ERRORS],
-                         ids=[e[0] for e in ERRORS])
+@pytest.mark.parametrize(
+    ("code", "line", "message"), [e[1:] for e in ERRORS], ids=[e[0] for e in ERRORS]
+)
 def test_bad_declarations_name_the_line(code: str, line: int, message: str) -> None:
     with pytest.raises(OptunaMagicError) as info:
         parse(code, LOW=10)
@@ -120,13 +136,18 @@ MODES = [
     ("last expression", "x = hp.float(0, 1)\nx", "value", None),
     ("tuple", "a = hp.float(0, 1)\na, 1 - a", "value", 2),
     ("top-level return", "a = hp.float(0, 1)\nif a > 0.5:\n    return a\nreturn -a", "value", None),
-    ("def objective", "import math\ndef objective(trial):\n    return trial.suggest_float('x', 0, 1)",
-     "objective", None),
+    (
+        "def objective",
+        "import math\ndef objective(trial):\n    return trial.suggest_float('x', 0, 1)",
+        "objective",
+        None,
+    ),
 ]
 
 
-@pytest.mark.parametrize(("code", "mode", "arity"), [m[1:] for m in MODES],
-                         ids=[m[0] for m in MODES])
+@pytest.mark.parametrize(
+    ("code", "mode", "arity"), [m[1:] for m in MODES], ids=[m[0] for m in MODES]
+)
 def test_objective_value_forms(code: str, mode: str, arity: int | None) -> None:
     cell = parse(code)
     assert cell.mode == mode

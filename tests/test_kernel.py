@@ -47,16 +47,19 @@ def execute(nb: Any, **kw: Any) -> Any:
 
 
 def test_a_notebook_runs_a_study_and_uses_it(tmp_path: Any) -> None:
-    nb = execute(notebook(
-        "%load_ext optuna_magic\n%config OptunaMagics.widget = False",
-        "from sklearn.datasets import load_iris\nfrom sklearn.model_selection import cross_val_score\n"
-        "from sklearn.tree import DecisionTreeClassifier\nX, y = load_iris(return_X_y=True)",
-        "%%optuna -n 12 --direction maximize --seed 3\n"
-        "model = DecisionTreeClassifier(max_depth=hp.int(1, 8), "
-        "criterion=hp.choice(['gini', 'entropy']), random_state=0)\n"
-        "cross_val_score(model, X, y, cv=3).mean()",
-        "print(len(study.trials), sorted(study.best_params), 'model' in globals())",
-    ))
+    nb = execute(
+        notebook(
+            "%load_ext optuna_magic\n%config OptunaMagics.widget = False",
+            "from sklearn.datasets import load_iris\n"
+            "from sklearn.model_selection import cross_val_score\n"
+            "from sklearn.tree import DecisionTreeClassifier\nX, y = load_iris(return_X_y=True)",
+            "%%optuna -n 12 --direction maximize --seed 3\n"
+            "model = DecisionTreeClassifier(max_depth=hp.int(1, 8), "
+            "criterion=hp.choice(['gini', 'entropy']), random_state=0)\n"
+            "cross_val_score(model, X, y, cv=3).mean()",
+            "print(len(study.trials), sorted(study.best_params), 'model' in globals())",
+        )
+    )
     assert "Best value" in texts(nb.cells[2]) and "12 trials" in texts(nb.cells[2])
     assert "12 ['criterion', 'max_depth'] False" in texts(nb.cells[3])
 
@@ -69,16 +72,18 @@ def test_errors_in_a_kernel_name_the_cell_line() -> None:
     with pytest.raises(CellExecutionError) as info:
         execute(nb)
     assert "OptunaMagicError" in str(info.value)
-    err = [o for o in nb.cells[1].outputs if o.output_type == "error"][0]
+    err = next(o for o in nb.cells[1].outputs if o.output_type == "error")
     assert err.ename == "OptunaMagicError" and "cell line 2" in err.evalue
 
 
 def test_trial_exception_shows_the_cell_source() -> None:
-    nb = notebook("%load_ext optuna_magic\n%config OptunaMagics.widget = False",
-                  "%%optuna -n 5\nx = hp.float(0, 1)\nresult = {}['missing']\nresult")
+    nb = notebook(
+        "%load_ext optuna_magic\n%config OptunaMagics.widget = False",
+        "%%optuna -n 5\nx = hp.float(0, 1)\nresult = {}['missing']\nresult",
+    )
     with pytest.raises(CellExecutionError):
         execute(nb)
-    err = [o for o in nb.cells[1].outputs if o.output_type == "error"][0]
+    err = next(o for o in nb.cells[1].outputs if o.output_type == "error")
     tb = plain("\n".join(err.traceback))
     assert err.ename == "KeyError" and "result = {}['missing']" in tb and "_optimize" not in tb
 
@@ -115,8 +120,12 @@ def test_sigint_stops_the_run_keeps_trials_and_the_kernel_lives() -> None:
 
 
 def test_text_progress_in_a_kernel_updates_in_place() -> None:
-    nb = execute(notebook("%load_ext optuna_magic\n%config OptunaMagics.widget = False",
-                          "%%optuna -n 30 --seed 0\nx = hp.float(0, 1)\nx"))
+    nb = execute(
+        notebook(
+            "%load_ext optuna_magic\n%config OptunaMagics.widget = False",
+            "%%optuna -n 30 --seed 0\nx = hp.float(0, 1)\nx",
+        )
+    )
     outputs = nb.cells[1].outputs
     # One display, updated in place: the saved notebook holds only its final text.
     assert len([o for o in outputs if o.output_type == "display_data"]) == 1

@@ -10,10 +10,9 @@ from typing import Any
 
 import optuna
 import pytest
+from conftest import run
 
 from optuna_magic import OptunaMagicError
-
-from conftest import run
 
 
 def test_load_registers_and_unload_removes(ip: Any) -> None:
@@ -27,9 +26,25 @@ def test_load_registers_and_unload_removes(ip: Any) -> None:
 
 def test_help_lists_every_option(ip: Any) -> None:
     doc = ip.magics_manager.magics["cell"]["optuna"].__doc__
-    for opt in ("--n-trials", "--timeout", "--direction", "--directions", "--sampler", "--pruner",
-                "--seed", "--storage", "--study-name", "--resume", "--n-jobs", "--out",
-                "--catch", "--background", "--quiet", "--dry-run", "--keep-best"):
+    for opt in (
+        "--n-trials",
+        "--timeout",
+        "--direction",
+        "--directions",
+        "--sampler",
+        "--pruner",
+        "--seed",
+        "--storage",
+        "--study-name",
+        "--resume",
+        "--n-jobs",
+        "--out",
+        "--catch",
+        "--background",
+        "--quiet",
+        "--dry-run",
+        "--keep-best",
+    ):
         assert opt in doc, opt
 
 
@@ -45,29 +60,36 @@ def test_loading_imports_neither_optuna_nor_plotly() -> None:
 
 def test_inline_space_runs_and_binds_study(ip: Any) -> None:
     ip.user_ns["OFFSET"] = 3.0
-    r = run(ip, "%%optuna -n 15 --seed 1 --quiet\n"
-                "x = hp.float(-10, 10)\ncfg = {}\ncfg['k'] = hp.int(1, 4)\n"
-                "opts = {'kind': hp.choice(['a', 'bb'])}\n"
-                "(x - 2) ** 2 + cfg['k'] + len(opts['kind']) + OFFSET\n")
+    r = run(
+        ip,
+        "%%optuna -n 15 --seed 1 --quiet\n"
+        "x = hp.float(-10, 10)\ncfg = {}\ncfg['k'] = hp.int(1, 4)\n"
+        "opts = {'kind': hp.choice(['a', 'bb'])}\n"
+        "(x - 2) ** 2 + cfg['k'] + len(opts['kind']) + OFFSET\n",
+    )
     assert r.success, r.error_in_exec
     study = ip.user_ns["study"]
     assert isinstance(study, optuna.Study)
     assert len(study.trials) == 15
     assert set(study.best_params) == {"x", "k", "kind"}
     t = study.best_trial
-    assert t.value == pytest.approx((t.params["x"] - 2) ** 2 + t.params["k"]
-                                    + len(t.params["kind"]) + 3.0)
+    assert t.value == pytest.approx(
+        (t.params["x"] - 2) ** 2 + t.params["k"] + len(t.params["kind"]) + 3.0
+    )
     for leaked in ("x", "cfg", "opts"):
         assert leaked not in ip.user_ns
 
 
 def test_loop_names_and_conditional_space(ip: Any) -> None:
-    r = run(ip, "%%optuna -n 12 --seed 2 --quiet\n"
-                "n = hp.int(1, 3)\nunits = []\nfor i in range(n):\n"
-                "    units.append(hp.int(4, 64, log=True, name=f'units_{i}'))\n"
-                "kind = hp.choice(['lin', 'rbf'])\n"
-                "if kind == 'rbf':\n    gamma = hp.float(1e-3, 1, log=True)\n"
-                "sum(units) / 100\n")
+    r = run(
+        ip,
+        "%%optuna -n 12 --seed 2 --quiet\n"
+        "n = hp.int(1, 3)\nunits = []\nfor i in range(n):\n"
+        "    units.append(hp.int(4, 64, log=True, name=f'units_{i}'))\n"
+        "kind = hp.choice(['lin', 'rbf'])\n"
+        "if kind == 'rbf':\n    gamma = hp.float(1e-3, 1, log=True)\n"
+        "sum(units) / 100\n",
+    )
     assert r.success, r.error_in_exec
     for t in ip.user_ns["study"].trials:
         assert len([p for p in t.params if p.startswith("units_")]) == t.params["n"]
@@ -75,33 +97,43 @@ def test_loop_names_and_conditional_space(ip: Any) -> None:
 
 
 def test_same_name_reached_twice_in_a_trial_is_an_error(ip: Any) -> None:
-    r = run(ip, "%%optuna -n 3 --quiet\n"
-                "def layer():\n    return hp.int(1, 5, name='w')\n"
-                "layer() + layer()\n")
+    r = run(
+        ip,
+        "%%optuna -n 3 --quiet\n"
+        "def layer():\n    return hp.int(1, 5, name='w')\n"
+        "layer() + layer()\n",
+    )
     err = r.error_in_exec
     assert isinstance(err, OptunaMagicError)
     assert "declared twice in one trial" in str(err) and err.line == 3
 
 
 def test_multi_objective_tuple(ip: Any) -> None:
-    r = run(ip, "%%optuna -n 10 --directions minimize maximize --quiet -o mo\n"
-                "a = hp.float(0, 1)\na, a ** 2\n")
+    r = run(
+        ip,
+        "%%optuna -n 10 --directions minimize maximize --quiet -o mo\n"
+        "a = hp.float(0, 1)\na, a ** 2\n",
+    )
     assert r.success, r.error_in_exec
     assert len(ip.user_ns["mo"].directions) == 2
     assert all(len(t.values) == 2 for t in ip.user_ns["mo"].trials)
 
 
 def test_top_level_return(ip: Any) -> None:
-    r = run(ip, "%%optuna -n 5 --quiet\na = hp.float(0, 1)\nif a > 0.5:\n    return 1.0\n"
-                "return 0.0\n")
+    r = run(
+        ip, "%%optuna -n 5 --quiet\na = hp.float(0, 1)\nif a > 0.5:\n    return 1.0\nreturn 0.0\n"
+    )
     assert r.success, r.error_in_exec
     assert {t.value for t in ip.user_ns["study"].trials} <= {0.0, 1.0}
 
 
 def test_plain_optuna_objective_runs_unchanged(ip: Any) -> None:
-    r = run(ip, "%%optuna -n 6 --quiet --direction maximize\nimport math\n"
-                "def objective(trial):\n    x = trial.suggest_float('x', 0, math.pi)\n"
-                "    return math.sin(x)\n")
+    r = run(
+        ip,
+        "%%optuna -n 6 --quiet --direction maximize\nimport math\n"
+        "def objective(trial):\n    x = trial.suggest_float('x', 0, math.pi)\n"
+        "    return math.sin(x)\n",
+    )
     assert r.success, r.error_in_exec
     study = ip.user_ns["study"]
     assert len(study.trials) == 6 and study.direction.name == "MAXIMIZE"
@@ -120,8 +152,11 @@ SAMPLERS = [
 @pytest.mark.parametrize(("spec", "cls"), [s[1:] for s in SAMPLERS], ids=[s[0] for s in SAMPLERS])
 def test_sampler_specs(ip: Any, spec: str, cls: type) -> None:
     ip.user_ns["my_sampler"] = optuna.samplers.RandomSampler(seed=3)
-    r = run(ip, f"%%optuna -n 4 --seed 0 --quiet --sampler {spec}\n"
-                "x = hp.int(0, 3)\nc = hp.choice(['a', 'b'])\nx\n")
+    r = run(
+        ip,
+        f"%%optuna -n 4 --seed 0 --quiet --sampler {spec}\n"
+        "x = hp.int(0, 3)\nc = hp.choice(['a', 'b'])\nx\n",
+    )
     assert r.success, r.error_in_exec
     assert isinstance(ip.user_ns["study"].sampler, cls)
     if spec == "my_sampler":
@@ -132,7 +167,9 @@ def test_seed_makes_runs_repeatable(ip: Any) -> None:
     cell = "%%optuna -n 8 --seed 42 --quiet -o s{}\nx = hp.float(0, 1)\nx\n"
     run(ip, cell.format(1))
     run(ip, cell.format(2))
-    assert [t.params for t in ip.user_ns["s1"].trials] == [t.params for t in ip.user_ns["s2"].trials]
+    assert [t.params for t in ip.user_ns["s1"].trials] == [
+        t.params for t in ip.user_ns["s2"].trials
+    ]
 
 
 PRUNERS = [
@@ -156,8 +193,11 @@ def test_pruner_specs(ip: Any, spec: str, cls: type) -> None:
 
 
 def test_report_prunes(ip: Any) -> None:
-    r = run(ip, "%%optuna -n 30 --seed 0 --quiet --pruner \"median(n_startup_trials=3)\"\n"
-                "x = hp.float(0, 1)\nfor step in range(5):\n    report(x * (step + 1), step)\nx\n")
+    r = run(
+        ip,
+        '%%optuna -n 30 --seed 0 --quiet --pruner "median(n_startup_trials=3)"\n'
+        "x = hp.float(0, 1)\nfor step in range(5):\n    report(x * (step + 1), step)\nx\n",
+    )
     assert r.success, r.error_in_exec
     states = [t.state for t in ip.user_ns["study"].trials]
     assert optuna.trial.TrialState.PRUNED in states
@@ -192,9 +232,12 @@ def test_resume_in_memory_continues_the_bound_study(ip: Any) -> None:
 
 
 def test_n_jobs_threads(ip: Any) -> None:
-    r = run(ip, "%%optuna -n 12 --n-jobs 3 --quiet\nimport threading, time\n"
-                "x = hp.float(0, 1)\ntime.sleep(0.01)\ntrial.set_user_attr('t', "
-                "threading.get_ident())\nx\n")
+    r = run(
+        ip,
+        "%%optuna -n 12 --n-jobs 3 --quiet\nimport threading, time\n"
+        "x = hp.float(0, 1)\ntime.sleep(0.01)\ntrial.set_user_attr('t', "
+        "threading.get_ident())\nx\n",
+    )
     assert r.success, r.error_in_exec
     trials = ip.user_ns["study"].trials
     assert len(trials) == 12
@@ -202,8 +245,11 @@ def test_n_jobs_threads(ip: Any) -> None:
 
 
 def test_catch_records_failures_and_goes_on(ip: Any) -> None:
-    r = run(ip, "%%optuna -n 10 --catch --seed 0 --quiet\nx = hp.float(0, 1)\n"
-                "if x > 0.5:\n    raise ValueError('too big')\nx\n")
+    r = run(
+        ip,
+        "%%optuna -n 10 --catch --seed 0 --quiet\nx = hp.float(0, 1)\n"
+        "if x > 0.5:\n    raise ValueError('too big')\nx\n",
+    )
     assert r.success, r.error_in_exec
     states = {t.state.name for t in ip.user_ns["study"].trials}
     assert states == {"COMPLETE", "FAIL"} and len(ip.user_ns["study"].trials) == 10
@@ -219,8 +265,11 @@ def test_exception_stops_the_run_with_the_cells_traceback(ip: Any, capsys: Any) 
 
 
 def test_nan_and_inf_are_recorded_as_optuna_does(ip: Any) -> None:
-    r = run(ip, "%%optuna -n 2 --quiet --sampler random\nx = hp.float(0, 1)\n"
-                "float('nan') if trial.number == 0 else float('inf')\n")
+    r = run(
+        ip,
+        "%%optuna -n 2 --quiet --sampler random\nx = hp.float(0, 1)\n"
+        "float('nan') if trial.number == 0 else float('inf')\n",
+    )
     assert r.success, r.error_in_exec
     # Optuna fails a NaN trial and keeps an infinite value as a completed one.
     t0, t1 = ip.user_ns["study"].trials
@@ -229,8 +278,11 @@ def test_nan_and_inf_are_recorded_as_optuna_does(ip: Any) -> None:
 
 
 def test_dry_run_prints_space_and_runs_nothing(ip: Any, capsys: Any) -> None:
-    r = run(ip, "%%optuna --dry-run -o dr\nn = hp.int(10, 100, step=10)\n"
-                "lr = hp.float(1e-4, 1e-1, log=True)\nk = hp.choice(['a', 'b'])\nn\n")
+    r = run(
+        ip,
+        "%%optuna --dry-run -o dr\nn = hp.int(10, 100, step=10)\n"
+        "lr = hp.float(1e-4, 1e-1, log=True)\nk = hp.choice(['a', 'b'])\nn\n",
+    )
     assert r.success
     out = capsys.readouterr().out
     assert "int [10, 100] step 10" in out and "float [0.0001, 0.1] log" in out
@@ -238,8 +290,11 @@ def test_dry_run_prints_space_and_runs_nothing(ip: Any, capsys: Any) -> None:
 
 
 def test_keep_best_binds_best_trials_variables(ip: Any) -> None:
-    r = run(ip, "%%optuna -n 10 --seed 1 --quiet --keep-best\nx = hp.float(-5, 5)\n"
-                "model = {'x': x}\n(x - 1) ** 2\n")
+    r = run(
+        ip,
+        "%%optuna -n 10 --seed 1 --quiet --keep-best\nx = hp.float(-5, 5)\n"
+        "model = {'x': x}\n(x - 1) ** 2\n",
+    )
     assert r.success, r.error_in_exec
     assert ip.user_ns["model"]["x"] == ip.user_ns["study"].best_params["x"]
     assert ip.user_ns["x"] == ip.user_ns["study"].best_params["x"]
@@ -260,13 +315,18 @@ def test_config_defaults(ip: Any) -> None:
         assert len(ip.user_ns["study"].trials) == 7
         assert isinstance(ip.user_ns["study"].sampler, optuna.samplers.RandomSampler)
     finally:
+        # %config writes to the shell's config, which every later OptunaMagics would read.
+        del ip.config["OptunaMagics"]
         magics = ip.magics_manager.registry["OptunaMagics"]
         magics.n_trials, magics.quiet, magics.sampler = None, False, None
 
 
 def test_background_wait_and_stop(ip: Any, capsys: Any) -> None:
-    r = run(ip, "%%optuna -n 1000 --background -o bg\nimport time\nx = hp.float(0, 1)\n"
-                "time.sleep(0.01)\nx\n")
+    r = run(
+        ip,
+        "%%optuna -n 1000 --background -o bg\nimport time\nx = hp.float(0, 1)\n"
+        "time.sleep(0.01)\nx\n",
+    )
     assert r.success
     study = ip.user_ns["bg"]
     deadline = time.time() + 10
@@ -296,8 +356,9 @@ OPTION_ERRORS = [
 ]
 
 
-@pytest.mark.parametrize(("opts", "message"), [e[1:] for e in OPTION_ERRORS],
-                         ids=[e[0] for e in OPTION_ERRORS])
+@pytest.mark.parametrize(
+    ("opts", "message"), [e[1:] for e in OPTION_ERRORS], ids=[e[0] for e in OPTION_ERRORS]
+)
 def test_bad_options_are_refused_before_any_trial(ip: Any, opts: str, message: str) -> None:
     ip.user_ns["not_a_sampler"] = 3
     ip.user_ns["probe"] = []
@@ -309,8 +370,11 @@ def test_bad_options_are_refused_before_any_trial(ip: Any, opts: str, message: s
 def test_directions_mismatch_static_and_at_first_trial(ip: Any) -> None:
     r = run(ip, "%%optuna -n 3 --quiet\na = hp.float(0, 1)\na, a\n")
     assert isinstance(r.error_in_exec, OptunaMagicError) and r.error_in_exec.line == 3
-    r = run(ip, "%%optuna -n 3 --quiet --directions minimize maximize\n"
-                "a = hp.float(0, 1)\nvals = [a]\nreturn vals\n")
+    r = run(
+        ip,
+        "%%optuna -n 3 --quiet --directions minimize maximize\n"
+        "a = hp.float(0, 1)\nvals = [a]\nreturn vals\n",
+    )
     err = r.error_in_exec
     assert isinstance(err, OptunaMagicError) and "--directions gives 2" in str(err)
     assert len(ip.user_ns["study"].trials) == 1  # stopped at the first trial

@@ -15,10 +15,27 @@ from optuna_magic._text import TextProgress
 
 def _run(n: int, objective: Any, stream: io.StringIO, interval: float = 0.0) -> Any:
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
-    info = RunInfo("s", ["minimize"], "RandomSampler", "MedianPruner", "in memory", n, None, [],
-                   ["value"], time.time())
-    runner = Runner(study, objective, info, [TextProgress(stream, interval=interval)],
-                    n_trials=n, timeout=None, catch=(Exception,))
+    info = RunInfo(
+        "s",
+        ["minimize"],
+        "RandomSampler",
+        "MedianPruner",
+        "in memory",
+        n,
+        None,
+        [],
+        ["value"],
+        time.time(),
+    )
+    runner = Runner(
+        study,
+        objective,
+        info,
+        [TextProgress(stream, interval=interval)],
+        n_trials=n,
+        timeout=None,
+        catch=(Exception,),
+    )
     runner.start()
     return runner.wait()
 
