@@ -1,7 +1,17 @@
-// Entry point of the live panel; replaced by the full panel implementation.
+// anywidget entry point of the live panel.
+// initialize() subscribes to the model's messages as early as possible (before any view), so
+// the record misses as few deltas as it can; render() draws one view and returns its cleanup.
+
+import { renderPanel, storeFor, type Model } from "./panel";
+import { createPlotter } from "./views/plot";
+
 export default {
-  render({ el }: { el: HTMLElement }) {
-    el.classList.add("optuna-magic");
-    return () => {};
+  initialize({ model }: { model: Model }) {
+    const store = storeFor(model);
+    return () => store.dispose();
+  },
+  render({ model, el }: { model: Model; el: HTMLElement }) {
+    el.classList.add("optuna-magic-host");
+    return renderPanel(model, el, createPlotter());
   },
 };

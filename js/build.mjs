@@ -1,0 +1,31 @@
+// Bundles the panel into ../optuna_magic/static/widget.js (one ES module, plotly included).
+// plotly.js is CommonJS written for browserify: a few node built-ins need stand-ins, and a
+// stylesheet that only map traces use is dropped.
+import * as esbuild from "esbuild";
+import { fileURLToPath } from "node:url";
+
+const shim = (name) => fileURLToPath(new URL(`./src/shims/${name}.ts`, import.meta.url));
+
+const plotlyCompat = {
+  name: "plotly-compat",
+  setup(build) {
+    build.onResolve({ filter: /^buffer$/ }, () => ({ path: shim("buffer") }));
+    build.onResolve({ filter: /\.css$/ }, (args) => ({ path: args.path, namespace: "empty-css" }));
+    build.onLoad({ filter: /.*/, namespace: "empty-css" }, () => ({ contents: "", loader: "js" }));
+  },
+};
+
+const result = await esbuild.build({
+  entryPoints: ["src/widget.ts"],
+  outfile: "../optuna_magic/static/widget.js",
+  bundle: true,
+  format: "esm",
+  minify: true,
+  target: "es2020",
+  define: { global: "window", "define.amd": "false", "process.env.NODE_DEBUG": "false" },
+  plugins: [plotlyCompat],
+  metafile: true,
+  logLevel: "warning",
+});
+const [out] = Object.entries(result.metafile.outputs);
+console.log(`${out[0]}: ${out[1].bytes} bytes`);

@@ -1,0 +1,208 @@
+// The front end's copy of the kernel's columnar trial record, and how messages update it.
+// Rows are indexed by trial number; columns are typed arrays that grow by doubling.
+
+export const STATE_NAMES = ["RUNNING", "COMPLETE", "PRUNED", "FAIL", "WAITING"] as const;
+export type StateName = (typeof STATE_NAMES)[number];
+export const RUNNING = 0;
+export const COMPLETE = 1;
+export const PRUNED = 2;
+export const FAIL = 3;
+export const ABSENT = 255;
+
+export interface ParamHeader {
+  name: string;
+  kind: "int" | "float" | "categorical";
+  log: boolean;
+  choices: string[] | null;
+}
+
+export interface TrialEvent {
+  kind: string;
+  trial?: number;
+  time: number;
+  step?: number;
+  value?: number;
+  message?: string;
+}
+
+export interface RecordMessage {
+  type: "delta" | "full";
+  seq: number;
+  n_trials: number;
+  n_values: number;
+  n_params: number;
+  n_intermediate: number;
+  events: TrialEvent[];
+  params: ParamHeader[];
+}
+
+export type Buffer = ArrayBuffer | ArrayBufferView;
+
+export class TrialRecord {
+  /** One more than the highest trial number seen. */
+  size = 0;
+  capacity = 0;
+  nValues = 1;
+  params: ParamHeader[] = [];
+  state = new Uint8Array(0);
+  values: Float64Array[] = [];
+  paramValues: Float64Array[] = [];
+  start = new Float64Array(0);
+  duration = new Float64Array(0);
+  prunedStep = new Int32Array(0);
+  intTrial = new Int32Array(0);
+  intStep = new Int32Array(0);
+  intValue = new Float64Array(0);
+  intCount = 0;
+  events: TrialEvent[] = [];
+  /** The sequence number of the last message applied (0: the empty record). */
+  seq = 0;
+  /** Bumped by every change, so views redraw only when something changed. */
+  version = 0;
+
+  ensure(number: number): void {
+    if (number < this.capacity) return;
+    const cap = Math.max(64, this.capacity * 2, number + 1);
+    this.state = grow(this.state, cap, ABSENT);
+    this.values = this.values.map((c) => grow(c, cap, NaN));
+    this.paramValues = this.paramValues.map((c) => grow(c, cap, NaN));
+    this.start = grow(this.start, cap, NaN);
+    this.duration = grow(this.duration, cap, NaN);
+    this.prunedStep = grow(this.prunedStep, cap, -1);
+    this.capacity = cap;
+  }
+
+  private setShape(nValues: number, nParams: number): void {
+    while (this.values.length < nValues) this.values.push(new Float64Array(this.capacity).fill(NaN));
+    while (this.paramValues.length < nParams)
+      this.paramValues.push(new Float64Array(this.capacity).fill(NaN));
+    this.nValues = nValues;
+  }
+
+  private pushIntermediate(trial: Int32Array, step: Int32Array, value: Float64Array): void {
+    const need = this.intCount + trial.length;
+    if (need > this.intTrial.length) {
+      const cap = Math.max(256, this.intTrial.length * 2, need);
+      this.intTrial = grow(this.intTrial, cap, 0);
+      this.intStep = grow(this.intStep, cap, 0);
+      this.intValue = grow(this.intValue, cap, NaN);
+    }
+    this.intTrial.set(trial, this.intCount);
+    this.intStep.set(step, this.intCount);
+    this.intValue.set(value, this.intCount);
+    this.intCount = need;
+  }
+
+  /** Trial numbers present in the record, in order. */
+  rows(): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < this.size; i++) if (this.state[i] !== ABSENT) out.push(i);
+    return out;
+  }
+
+  /** Applies one decoded message's rows, intermediate values and events. */
+  apply(msg: RecordMessage, buffers: Buffer[]): void {
+    const k = msg.n_trials;
+    const nv = msg.n_values;
+    const np = msg.n_params;
+    const number = typed(buffers[0], Int32Array);
+    const state = typed(buffers[1], Uint8Array);
+    const values = typed(buffers[2], Float64Array);
+    const params = typed(buffers[3], Float64Array);
+    const start = typed(buffers[4], Float64Array);
+    const duration = typed(buffers[5], Float64Array);
+    const pruned = typed(buffers[6], Int32Array);
+    if (msg.params) this.params = msg.params.slice();
+    this.setShape(nv, Math.max(np, this.params.length));
+    let maxNumber = -1;
+    for (let r = 0; r < k; r++) maxNumber = Math.max(maxNumber, number[r]);
+    if (maxNumber >= 0) this.ensure(maxNumber);
+    for (let r = 0; r < k; r++) {
+      const n = number[r];
+      this.state[n] = state[r];
+      for (let j = 0; j < nv; j++) this.values[j][n] = values[j * k + r];
+      for (let j = 0; j < np; j++) this.paramValues[j][n] = params[j * k + r];
+      this.start[n] = start[r];
+      this.duration[n] = duration[r];
+      this.prunedStep[n] = pruned[r];
+    }
+    this.size = Math.max(this.size, maxNumber + 1);
+    if (msg.n_intermediate > 0) {
+      this.pushIntermediate(
+        typed(buffers[7], Int32Array),
+        typed(buffers[8], Int32Array),
+        typed(buffers[9], Float64Array),
+      );
+    }
+    for (const e of msg.events) this.events.push(e);
+    this.seq = msg.seq;
+    this.version++;
+  }
+}
+
+/**
+ * Keeps a record in step with the kernel's messages.
+ *
+ * Deltas are applied as they come, even after a gap (a view that rendered late missed the first
+ * ones): a partial live record beats an empty one while the kernel is too busy to answer a sync.
+ * On a gap it asks for the whole record once, and when that arrives the deltas received since are
+ * replayed on top of it.
+ */
+export class RecordSync {
+  record = new TrialRecord();
+  private pending: Array<[RecordMessage, Buffer[]]> | null = null;
+  private gap = false;
+
+  constructor(private requestSync: () => void) {}
+
+  /** Asks for the whole record (a view opening on a model that may have missed messages). */
+  sync(): void {
+    if (this.pending === null) {
+      this.pending = [];
+      this.requestSync();
+    }
+  }
+
+  /** Handles a record message; returns whether the record changed. */
+  receive(msg: RecordMessage, buffers: Buffer[]): boolean {
+    if (msg.type === "full") {
+      if (this.pending === null && !this.gap && msg.seq <= this.record.seq) return false;
+      const record = new TrialRecord();
+      record.apply(msg, buffers);
+      for (const [m, b] of this.pending ?? []) if (m.seq > msg.seq) record.apply(m, b);
+      record.version = this.record.version + 1;
+      this.record = record;
+      this.pending = null;
+      this.gap = false;
+      return true;
+    }
+    if (msg.seq <= this.record.seq) return false;
+    if (msg.seq !== this.record.seq + 1) {
+      this.gap = true;
+      this.sync();
+    }
+    if (this.pending !== null) this.pending.push([msg, buffers]);
+    this.record.apply(msg, buffers);
+    return true;
+  }
+}
+
+type TypedCtor<T> = { new (buffer: ArrayBuffer): T; BYTES_PER_ELEMENT: number };
+
+/** A typed array over a message buffer, copied when its offset is not aligned for the type. */
+export function typed<T>(buf: Buffer | undefined, Ctor: TypedCtor<T>): T {
+  if (buf === undefined) return new Ctor(new ArrayBuffer(0));
+  if (buf instanceof ArrayBuffer) return new Ctor(buf);
+  const view = buf as ArrayBufferView;
+  const copy = (view.buffer as ArrayBuffer).slice(view.byteOffset, view.byteOffset + view.byteLength);
+  return new Ctor(copy);
+}
+
+type Growable = Uint8Array | Int32Array | Float64Array;
+
+function grow<T extends Growable>(a: T, cap: number, fill: number): T {
+  const out = new (a.constructor as { new (n: number): T })(cap);
+  out.set(a as never);
+  out.fill(fill, a.length);
+  return out;
+}

@@ -1,0 +1,107 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { renderPanel } from "./panel";
+import { encode, FakeModel, PARAMS } from "./testing";
+import type { Plotter } from "./views/plot";
+
+const EVIL = "<img src=x onerror=alert(1)>";
+const meta = {
+  study_name: EVIL, directions: ["minimize"], sampler: "TPESampler", pruner: "MedianPruner", storage: "in memory",
+  n_trials: 10, timeout: null,
+  space: [{ name: "x", kind: "float", distribution: "float [0, 1]", line: 2 }, { name: "act", kind: "categorical", distribution: `choice ('relu', '${EVIL}')`, line: 3 }],
+};
+
+function setup(plotter: Plotter | null = null) {
+  const model = new FakeModel({ meta, status: { state: "running", n_done: 0, n_trials: 10, counts: {} }, importance: {} });
+  const el = document.createElement("div");
+  document.body.append(el);
+  const cleanup = renderPanel(model, el, plotter);
+  return { model, el, cleanup };
+}
+
+beforeEach(() => vi.useFakeTimers());
+afterEach(() => {
+  vi.useRealTimers();
+  document.body.replaceChildren();
+});
+
+describe("panel", () => {
+  it("comes up with the search space before any trial and asks for the record", () => {
+    const { model, el } = setup();
+    expect(el.querySelector(".optuna-magic")).not.toBeNull();
+    expect(model.sent).toEqual([{ type: "sync" }]);
+    const rows = Array.from(el.querySelectorAll("[data-role=search-space] tbody tr")).map((tr) => tr.textContent);
+    expect(rows).toEqual(["xfloat [0, 1]2", `actchoice ('relu', '${EVIL}')3`]);
+    expect(el.querySelector("[data-role=progress]")?.textContent).toBe("0 / 10");
+    expect(el.querySelector("img")).toBeNull();
+  });
+
+  it("follows the record and the status, switching to the table at the first finished trial", () => {
+    const { model, el } = setup();
+    model.message(...encode("full", 0, [], { params: PARAMS }));
+    model.message(...encode("delta", 1, [{ number: 0, state: 1, values: [0.5], params: [0.1, 1] }], { params: PARAMS }));
+    model.set("status", { state: "running", n_done: 1, n_trials: 10, counts: { COMPLETE: 1 } });
+    vi.advanceTimersByTime(200);
+    expect(el.querySelector("[data-role=progress]")?.textContent).toBe("1 / 10");
+    const table = el.querySelector("[data-role=trials-table]");
+    expect(table).not.toBeNull();
+    expect(table?.querySelector(".om-tr")?.textContent).toContain(EVIL);
+    expect(el.querySelector("img")).toBeNull();
+  });
+
+  it("redraws at most ~10 times a second however many messages come", () => {
+    const draws: number[] = [];
+    const plotter: Plotter = { draw: () => draws.push(Date.now()), purge: () => {}, resize: () => {} };
+    const { model, el } = setup(plotter);
+    (el.querySelector("[data-view=history]") as HTMLElement).click();
+    vi.advanceTimersByTime(10);
+    for (let i = 0; i < 200; i++) {
+      model.message(...encode("delta", i + 1, [{ number: i, state: 1, values: [i] }], { params: [] }));
+      vi.advanceTimersByTime(5); // 200 messages in one second
+    }
+    vi.advanceTimersByTime(200);
+    expect(draws.length).toBeGreaterThan(3);
+    expect(draws.length).toBeLessThanOrEqual(12);
+  });
+
+  it("Stop sends a stop message", () => {
+    const { model, el } = setup();
+    (el.querySelector("[data-role=stop]") as HTMLButtonElement).click();
+    expect(model.sent).toContainEqual({ type: "stop" });
+  });
+
+  it("a failed trial's traceback comes on click, as text", () => {
+    const { model, el } = setup();
+    model.message(...encode("delta", 1, [{ number: 0, state: 3 }], { events: [{ kind: "failed", trial: 0, time: 1, message: `ValueError: ${EVIL}` }] }));
+    (el.querySelector("[data-view=events]") as HTMLElement).click();
+    vi.advanceTimersByTime(10);
+    const item = el.querySelector("[data-kind=failed]") as HTMLElement;
+    expect(item.textContent).toContain(`trial 0 failed: ValueError: ${EVIL}`);
+    item.click();
+    expect(model.sent).toContainEqual({ type: "trial", number: 0 });
+    model.message({ type: "trial", number: 0, traceback: `Traceback\n  ${EVIL}`, user_attrs: { note: EVIL } });
+    expect(el.querySelector(".om-traceback")?.textContent).toContain(`Traceback\n  ${EVIL}`);
+    expect(el.querySelector("img")).toBeNull();
+  });
+
+  it("every tab renders without throwing", () => {
+    const drawn: string[] = [];
+    const plotter: Plotter = { draw: (p) => drawn.push(p.dataset.role ?? ""), purge: () => {}, resize: () => {} };
+    const { model, el } = setup(plotter);
+    const rows = Array.from({ length: 8 }, (_, i) => ({ number: i, state: 1, values: [i % 3], params: [i, i % 2] }));
+    model.message(...encode("delta", 1, rows, { params: PARAMS, intermediate: [[0, 0, 1], [0, 1, 0.5]] }));
+    model.set("importance", { values: { x: 0.8, act: 0.2 }, note: "PED-ANOVA", n_trials: 8 });
+    for (const tab of Array.from(el.querySelectorAll<HTMLElement>("[role=tab]"))) {
+      tab.click();
+      vi.advanceTimersByTime(150);
+    }
+    expect(drawn).toEqual(expect.arrayContaining(["plot-history", "plot-intermediate", "plot-parcoords", "plot-importance", "plot-slice", "plot-contour", "plot-timeline"]));
+    expect(drawn).not.toContain("plot-pareto"); // one objective: a note instead
+  });
+
+  it("cleanup removes the view and its listeners", () => {
+    const { model, el, cleanup } = setup();
+    cleanup();
+    expect(el.querySelector(".optuna-magic")).toBeNull();
+    expect(model.handlers.get("change:status")?.size ?? 0).toBe(0);
+  });
+});

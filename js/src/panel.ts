@@ -1,0 +1,279 @@
+// The panel: header, tabs and views over one model's record. Only the visible view is redrawn,
+// at most ~10 times a second, and only when its data changed.
+
+import { type Importance, type Meta, type Status, objectiveName } from "./model/derive";
+import { RecordSync, type Buffer, type RecordMessage } from "./model/record";
+import { h } from "./views/dom";
+import {
+  contourFigure,
+  historyFigure,
+  importanceFigure,
+  intermediateFigure,
+  paretoFigure,
+  parcoordsFigure,
+  sliceFigure,
+  timelineFigure,
+  type Figure,
+} from "./views/figures";
+import { createHeader } from "./views/header";
+import { createEventLog, createSpaceTable } from "./views/lists";
+import type { Plotter } from "./views/plot";
+import { CSS } from "./views/style";
+import { createTrialsTable } from "./views/table";
+
+/** The part of anywidget's model the panel uses. */
+export interface Model {
+  get(key: string): unknown;
+  on(event: string, cb: (...args: never[]) => void): void;
+  off(event?: string | null, cb?: ((...args: never[]) => void) | null): void;
+  send(content: unknown, callbacks?: unknown, buffers?: ArrayBuffer[]): void;
+}
+
+type Listener = () => void;
+type DetailListener = (n: number, traceback: string, attrs: Record<string, unknown>) => void;
+
+/** What all views of one model share: the record and who wants to hear of changes. */
+export interface Store {
+  sync: RecordSync;
+  listeners: Set<Listener>;
+  details: Set<DetailListener>;
+  dispose(): void;
+}
+
+const stores = new WeakMap<object, Store>();
+
+/** The model's store, listening to its custom messages from the first call on. */
+export function storeFor(model: Model): Store {
+  let store = stores.get(model);
+  if (store) return store;
+  const sync = new RecordSync(() => model.send({ type: "sync" }));
+  const listeners = new Set<Listener>();
+  const details = new Set<DetailListener>();
+  const onMessage = (content: Record<string, unknown>, buffers: Buffer[] = []) => {
+    if (content?.type === "delta" || content?.type === "full") {
+      if (sync.receive(content as unknown as RecordMessage, buffers)) listeners.forEach((l) => l());
+    } else if (content?.type === "trial") {
+      const n = Number(content.number);
+      details.forEach((d) => d(n, String(content.traceback ?? ""), (content.user_attrs ?? {}) as Record<string, unknown>));
+    }
+  };
+  model.on("msg:custom", onMessage as (...args: never[]) => void);
+  store = {
+    sync, listeners, details,
+    dispose: () => {
+      model.off("msg:custom", onMessage as (...args: never[]) => void);
+      stores.delete(model);
+    },
+  };
+  stores.set(model, store);
+  return store;
+}
+
+interface ViewSpec {
+  id: string;
+  label: string;
+  el: HTMLElement;
+  draw(): void;
+}
+
+const MIN_FRAME_MS = 100;
+
+export function renderPanel(model: Model, el: HTMLElement, plotter: Plotter | null): () => void {
+  const store = storeFor(model);
+  const meta = () => (model.get("meta") ?? {}) as Meta;
+  const status = () => (model.get("status") ?? {}) as Status;
+  const importance = () => (model.get("importance") ?? {}) as Importance;
+  let statusAt = performance.now();
+
+  const root = h("div", { class: "optuna-magic" });
+  root.append(h("style", {}, CSS));
+  const header = createHeader(() => model.send({ type: "stop" }));
+  root.append(header.el);
+
+  const table = createTrialsTable();
+  const events = createEventLog((n) => model.send({ type: "trial", number: n }));
+  const space = createSpaceTable();
+  const detail: DetailListener = (n, tb, attrs) => events.showDetail(n, tb, attrs);
+  store.details.add(detail);
+
+  const plots: HTMLElement[] = [];
+  const select = (label: string, onChange: () => void) => {
+    const s = h("select", { "aria-label": label });
+    s.addEventListener("change", onChange);
+    return s;
+  };
+  const fill = (s: HTMLSelectElement, options: string[]) => {
+    const key = options.join("\u0000");
+    if (s.dataset.key === key) return;
+    const keep = s.value;
+    s.dataset.key = key;
+    s.replaceChildren(...options.map((o, i) => h("option", { value: String(i) }, o)));
+    if (keep && Number(keep) < options.length) s.value = keep;
+  };
+
+  /** A plot view: controls, a note, and a plot redrawn only when its figure's inputs changed. */
+  function plotView(id: string, label: string, controls: HTMLElement[], build: () => Figure, inputs: () => string): ViewSpec {
+    const note = h("div", { class: "om-note" });
+    const plot = h("div", { class: "om-plot", "data-role": `plot-${id}` });
+    plots.push(plot);
+    const el = h("div", { class: "om-view-body" }, h("div", { class: "om-controls" }, ...controls), note, plot);
+    let drawn = "";
+    return {
+      id, label, el,
+      draw() {
+        const key = inputs();
+        if (key === drawn) return;
+        drawn = key;
+        const fig = build();
+        note.textContent = fig.note ?? "";
+        plot.hidden = fig.data.length === 0;
+        if (fig.data.length && plotter) plotter.draw(plot, fig);
+      },
+    };
+  }
+
+  const rec = () => store.sync.record;
+  const objectives = () => (meta().directions ?? ["minimize"]).map((_, i) => objectiveName(meta(), i));
+  const params = () => rec().params.map((p) => p.name);
+  const redrawNow = () => schedule(true);
+
+  const histObjective = select("Objective", redrawNow);
+  const logToggle = h("input", { type: "checkbox", "aria-label": "Log scale" });
+  logToggle.addEventListener("change", redrawNow);
+  const pcObjective = select("Objective", redrawNow);
+  const sliceParam = select("Parameter", redrawNow);
+  const sliceObjective = select("Objective", redrawNow);
+  const cx = select("x parameter", redrawNow);
+  const cy = select("y parameter", redrawNow);
+  const cObjective = select("Objective", redrawNow);
+  const px = select("x objective", redrawNow);
+  const py = select("y objective", redrawNow);
+  const num = (s: HTMLSelectElement) => Number(s.value || 0);
+  const v = () => String(rec().version);
+
+  const views: ViewSpec[] = [
+    { id: "trials", label: "Trials", el: table.el, draw: () => table.update(rec(), meta()) },
+    plotView("history", "History", [histObjective, h("label", {}, logToggle, " log scale")],
+      () => historyFigure(rec(), meta(), { objective: num(histObjective), log: logToggle.checked }),
+      () => `${v()}|${histObjective.value}|${logToggle.checked}`),
+    plotView("intermediate", "Intermediate values", [], () => intermediateFigure(rec()), v),
+    plotView("parcoords", "Parallel coordinates", [pcObjective], () => parcoordsFigure(rec(), meta(), num(pcObjective)), () => `${v()}|${pcObjective.value}`),
+    plotView("importance", "Importance", [], () => importanceFigure(importance()), () => JSON.stringify(importance())),
+    plotView("slice", "Slice", [sliceParam, sliceObjective], () => sliceFigure(rec(), meta(), num(sliceParam), num(sliceObjective)),
+      () => `${v()}|${sliceParam.value}|${sliceObjective.value}`),
+    plotView("contour", "Contour", [cx, cy, cObjective], () => contourFigure(rec(), meta(), num(cx), num(cy), num(cObjective)),
+      () => `${v()}|${cx.value}|${cy.value}|${cObjective.value}`),
+    plotView("pareto", "Pareto front", [px, py], () => paretoFigure(rec(), meta(), num(px), num(py)), () => `${v()}|${px.value}|${py.value}`),
+    plotView("timeline", "Timeline", [], () => timelineFigure(rec(), Date.now() / 1000),
+      () => `${v()}|${status().state === "running" ? Math.floor(Date.now() / 1000) : ""}`),
+    { id: "events", label: "Event log", el: events.el, draw: () => events.update(rec()) },
+    { id: "space", label: "Search space", el: space.el, draw: () => space.update(meta()) },
+  ];
+
+  // Before the first trial ends the search space is what there is to see.
+  let active = rec().size > 0 ? "trials" : "space";
+  const tabs = h("div", { class: "om-tabs", role: "tablist" });
+  const body = h("div", { class: "om-view" });
+  const tabButtons = views.map((view) => {
+    const b = h("button", { class: "om-tab", role: "tab", type: "button", "data-view": view.id }, view.label);
+    b.addEventListener("click", () => {
+      active = view.id;
+      showActive();
+    });
+    return b;
+  });
+  tabs.append(...tabButtons);
+  root.append(tabs, body);
+  el.append(root);
+
+  function showActive(): void {
+    const view = views.find((x) => x.id === active) ?? views[0];
+    tabButtons.forEach((b) => b.setAttribute("aria-selected", String(b.dataset.view === view.id)));
+    body.replaceChildren(view.el);
+    schedule(true);
+  }
+
+  let lastFrame = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let autoSwitched = false;
+
+  function draw(): void {
+    timer = undefined;
+    lastFrame = performance.now();
+    const m = meta();
+    const s = status();
+    const elapsed = (s.elapsed ?? 0) + (s.state === "running" || s.state === "stopping" ? (performance.now() - statusAt) / 1000 : 0);
+    header.update(m, s, elapsed);
+    if (!autoSwitched && active === "space" && rec().size > 0 && (s.counts?.COMPLETE ?? 0) > 0) {
+      // The first finished trial: the table becomes the more useful view.
+      autoSwitched = true;
+      active = "trials";
+      showActive();
+      return;
+    }
+    fill(histObjective, objectives());
+    fill(pcObjective, objectives());
+    fill(sliceObjective, objectives());
+    fill(cObjective, objectives());
+    fill(px, objectives());
+    fill(py, objectives());
+    if (py.dataset.init !== "1" && objectives().length > 1) {
+      py.value = "1";
+      py.dataset.init = "1";
+    }
+    fill(sliceParam, params());
+    fill(cx, params());
+    fill(cy, params());
+    if (cy.dataset.init !== "1" && params().length > 1) {
+      cy.value = "1";
+      cy.dataset.init = "1";
+    }
+    histObjective.hidden = pcObjective.hidden = sliceObjective.hidden = cObjective.hidden = objectives().length < 2;
+    views.find((x) => x.id === active)?.draw();
+  }
+
+  function schedule(soon = false): void {
+    if (timer !== undefined) return;
+    const wait = soon ? 0 : Math.max(0, MIN_FRAME_MS - (performance.now() - lastFrame));
+    timer = setTimeout(draw, wait);
+  }
+
+  const onData = () => schedule();
+  const onStatus = () => {
+    statusAt = performance.now();
+    schedule();
+  };
+  store.listeners.add(onData);
+  model.on("change:status", onStatus);
+  model.on("change:meta", onData);
+  model.on("change:importance", onData);
+  // While running, the clock and ETA tick even when no message comes.
+  const ticker = setInterval(() => {
+    const s = status().state;
+    if (s === "running" || s === "stopping") schedule();
+  }, 1000);
+  const resize = typeof ResizeObserver !== "undefined" && plotter
+    ? new ResizeObserver(() => {
+        table.drawWindow();
+        for (const p of plots) if (p.isConnected && !p.hidden && p.childElementCount) plotter.resize(p);
+      })
+    : null;
+  resize?.observe(root);
+
+  store.sync.sync();
+  showActive();
+  draw();
+
+  return () => {
+    clearInterval(ticker);
+    if (timer !== undefined) clearTimeout(timer);
+    resize?.disconnect();
+    store.listeners.delete(onData);
+    store.details.delete(detail);
+    model.off("change:status", onStatus);
+    model.off("change:meta", onData);
+    model.off("change:importance", onData);
+    if (plotter) for (const p of plots) plotter.purge(p);
+    root.remove();
+  };
+}

@@ -1,0 +1,93 @@
+import { describe, expect, it } from "vitest";
+import { TrialRecord } from "../model/record";
+import { encode, PARAMS } from "../testing";
+import { escapePlotly } from "./dom";
+import {
+  contourFigure, historyFigure, importanceFigure, intermediateFigure, paretoFigure, parcoordsFigure,
+  sliceFigure, timelineFigure,
+} from "./figures";
+
+const meta = { directions: ["minimize"] };
+
+function rec(nValues = 1): TrialRecord {
+  const r = new TrialRecord();
+  const rows = Array.from({ length: 12 }, (_, i) => ({
+    number: i, state: i === 11 ? 0 : i % 4 === 3 ? 2 : 1,
+    values: Array.from({ length: nValues }, (_, k) => (k === 0 ? 10 - i : i * i)),
+    params: [i / 2, i % 2], prunedStep: i % 4 === 3 ? 1 : -1,
+  }));
+  const inter: Array<[number, number, number]> = [];
+  for (const row of rows) for (let s = 0; s < 3; s++) if (row.state !== 2 || s <= 1) inter.push([row.number, s, 1 / (s + 1 + row.number)]);
+  r.apply(...encode("delta", 1, rows, { params: PARAMS, nValues, intermediate: inter }));
+  return r;
+}
+
+const json = (x: unknown) => JSON.stringify(x);
+
+describe("figures", () => {
+  it("escapes what plotly would read as HTML", () => {
+    expect(escapePlotly("<img src=x onerror=alert(1)> & co")).toBe("&lt;img src=x onerror=alert(1)&gt; &amp; co");
+  });
+
+  it.each([
+    ["history", () => historyFigure(rec(), meta, { objective: 0, log: false })],
+    ["slice", () => sliceFigure(rec(), meta, 1, 0)],
+    ["contour", () => contourFigure(rec(), meta, 0, 1, 0)],
+  ])("%s never carries a raw choice label", (_n, build) => {
+    const text = json(build().data) + json(build().layout);
+    expect(text).not.toContain("<img");
+    expect(text).toContain("&lt;img src=x onerror=alert(1)&gt;");
+  });
+
+  it("history has values and best-so-far, with a log toggle", () => {
+    const f = historyFigure(rec(), meta, { objective: 0, log: true });
+    expect(f.data).toHaveLength(2);
+    expect(f.data[1].y).toEqual([10, 9, 8, 6, 5, 4, 2, 1, 0]);
+    expect((f.layout.yaxis as { type: string }).type).toBe("log");
+  });
+
+  it("parallel coordinates is one parcoords trace with choice ticks", () => {
+    const f = parcoordsFigure(rec(), meta, 0);
+    expect(f.data.map((d) => d.type)).toEqual(["parcoords"]);
+    const dims = f.data[0].dimensions as Array<{ label: string; ticktext?: string[] }>;
+    expect(dims.map((d) => d.label)).toEqual(["x", "act", "value"]);
+    // parcoords ticks are drawn as plain text by d3: raw labels (escaping would show "&lt;").
+    expect(dims[1].ticktext).toEqual(["relu", "<img src=x onerror=alert(1)>"]);
+  });
+
+  it("intermediate values mark pruned trials where they were pruned and include running ones", () => {
+    const f = intermediateFigure(rec());
+    const names = f.data.map((d) => d.name);
+    expect(names).toContain("running");
+    const marks = f.data.find((d) => d.name === "pruned here") as { x: number[]; text: string[] };
+    expect(marks.x).toEqual([1, 1]);
+    expect(marks.text[0]).toBe("trial 3 pruned at step 1: 0.2");
+  });
+
+  it("importance is a bar per parameter, escaped, or a note", () => {
+    const f = importanceFigure({ values: { "<b>x</b>": 0.7, y: 0.3 }, note: "PED-ANOVA", n_trials: 9 });
+    expect(f.data[0].y).toEqual(["y", "&lt;b&gt;x&lt;/b&gt;"]);
+    expect(f.note).toBe("PED-ANOVA on 9 completed trials");
+    expect(importanceFigure({ values: {}, note: "importance needs at least 2 completed trials" }).data).toEqual([]);
+  });
+
+  it("pareto front needs two objectives and finds the front", () => {
+    expect(paretoFigure(rec(), meta, 0, 1).note).toContain("two or more");
+    const f = paretoFigure(rec(2), { directions: ["minimize", "minimize"] }, 0, 1);
+    expect(f.data.map((d) => d.name)).toEqual(["dominated", "Pareto front"]);
+    expect((f.data[1].x as number[]).length).toBeGreaterThan(0);
+  });
+
+  it("contour needs two different parameters", () => {
+    expect(contourFigure(rec(), meta, 0, 0, 0).note).toContain("two different");
+    expect(contourFigure(rec(), meta, 0, 1, 0).data.map((d) => d.type)).toEqual(["contour", "scatter"]);
+  });
+
+  it("timeline has a bar per trial, running ones up to now", () => {
+    const f = timelineFigure(rec(), 1.7e9 + 20);
+    const bars = f.data.flatMap((d) => d.y as number[]);
+    expect(bars.sort((a, b) => a - b)).toEqual([...Array(12).keys()]);
+    const running = f.data.find((d) => d.name === "running") as { x: number[] };
+    expect(running.x).toEqual([9000]);
+  });
+});

@@ -1,0 +1,49 @@
+import { describe, expect, it, vi } from "vitest";
+import { bestText, createHeader } from "./header";
+
+const meta = {
+  study_name: "<img src=x onerror=alert(1)>", directions: ["minimize"], sampler: "TPESampler",
+  pruner: "MedianPruner", storage: "postgresql://u:***@h/db",
+};
+
+describe("header", () => {
+  it("shows the run with stable hooks, as text", () => {
+    const header = createHeader(() => {});
+    header.update(meta, {
+      state: "running", n_done: 12, n_trials: 50, rate: 2.5, eta: 15.2, elapsed: 4.8,
+      counts: { COMPLETE: 10, PRUNED: 2, RUNNING: 1 },
+      best: { number: 7, values: [0.25], params: { act: "<b>relu</b>", lr: 0.001 } },
+    }, 4.8);
+    const el = header.el;
+    expect(el.querySelector("[data-role=state]")?.textContent).toBe("running");
+    expect(el.querySelector("[data-role=progress]")?.textContent).toBe("12 / 50");
+    expect(el.querySelector("[data-role=rate]")?.textContent).toBe("2.5 trials/s · ETA 15.2s");
+    expect(el.querySelector("[data-role=counts]")?.textContent).toBe("complete 10 · pruned 2 · running 1");
+    expect(el.querySelector("[data-role=best]")?.textContent).toBe("best value 0.25 (trial 7): act=<b>relu</b>, lr=0.001");
+    expect(el.querySelector(".om-title")?.textContent).toBe(meta.study_name);
+    expect(el.textContent).toContain("storage postgresql://u:***@h/db");
+    expect(el.querySelector("img, b")).toBeNull();
+  });
+
+  it.each([
+    ["running", false], ["stopping", true], ["stopped", true], ["finished", true], ["idle", true],
+  ])("Stop is %s-enabled: disabled=%s", (state, disabled) => {
+    const header = createHeader(() => {});
+    header.update(meta, { state }, 0);
+    expect((header.el.querySelector("[data-role=stop]") as HTMLButtonElement).disabled).toBe(disabled);
+  });
+
+  it("Stop calls back once and disables itself", () => {
+    const onStop = vi.fn();
+    const header = createHeader(onStop);
+    header.update(meta, { state: "running" }, 0);
+    const stop = header.el.querySelector("[data-role=stop]") as HTMLButtonElement;
+    stop.click();
+    stop.click();
+    expect(onStop).toHaveBeenCalledTimes(1);
+  });
+
+  it("multi-objective best points at the Pareto view", () => {
+    expect(bestText({ directions: ["minimize", "maximize"] }, { best: null })).toContain("Pareto");
+  });
+});

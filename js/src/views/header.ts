@@ -1,0 +1,90 @@
+// The panel's header: what the run is, where it stands, the best trial, and the Stop button.
+
+import { formatDuration, formatNumber, objectiveName, progressText, type Meta, type Status } from "../model/derive";
+import { h, setText } from "./dom";
+
+export interface Header {
+  el: HTMLElement;
+  update(meta: Meta, status: Status, elapsed: number): void;
+}
+
+const ORDER = ["COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING"];
+
+export function createHeader(onStop: () => void): Header {
+  const title = h("span", { class: "om-title" });
+  const chips = h("span", { class: "om-chips" });
+  const state = h("span", { class: "om-state", "data-role": "state" });
+  const progress = h("span", { class: "om-progress", "data-role": "progress" });
+  const rate = h("span", { class: "om-rate", "data-role": "rate" });
+  const counts = h("span", { class: "om-counts", "data-role": "counts" });
+  const best = h("div", { class: "om-best", "data-role": "best" });
+  const error = h("div", { class: "om-error", "data-role": "error" });
+  const bar = h("div", { class: "om-bar" });
+  const barFill = h("div", { class: "om-bar-fill" });
+  bar.append(barFill);
+  const stop = h("button", { class: "om-stop", "data-role": "stop", type: "button", title: "Stop the run after the running trials" }, "Stop");
+  stop.addEventListener("click", () => {
+    stop.disabled = true;
+    onStop();
+  });
+  const el = h(
+    "div",
+    { class: "om-header" },
+    h("div", { class: "om-row" }, title, state, h("span", { class: "om-spacer" }), stop),
+    h("div", { class: "om-row om-sub" }, chips),
+    h("div", { class: "om-row" }, progress, rate, counts),
+    bar,
+    best,
+    error,
+  );
+  let chipKey = "";
+
+  function update(meta: Meta, status: Status, elapsed: number): void {
+    setText(title, meta.study_name ?? "");
+    const chipTexts = [
+      (meta.directions ?? []).join(", "),
+      meta.sampler ? `sampler ${meta.sampler}` : "",
+      meta.pruner ? `pruner ${meta.pruner}` : "",
+      meta.storage ? `storage ${meta.storage}` : "",
+    ].filter(Boolean);
+    if (chipTexts.join("\n") !== chipKey) {
+      chipKey = chipTexts.join("\n");
+      chips.replaceChildren(...chipTexts.map((t) => h("span", { class: "om-chip" }, t)));
+    }
+    const s = status.state ?? "idle";
+    setText(state, s);
+    state.dataset.state = s;
+    setText(progress, progressText(status, elapsed));
+    const running = s === "running" || s === "stopping";
+    const parts: string[] = [];
+    if (status.rate) parts.push(`${formatNumber(Number(status.rate.toPrecision(3)))} trials/s`);
+    if (running && status.eta !== null && status.eta !== undefined) parts.push(`ETA ${formatDuration(status.eta)}`);
+    if (!running && status.elapsed) parts.push(`in ${formatDuration(status.elapsed)}`);
+    setText(rate, parts.join(" · "));
+    const c = status.counts ?? {};
+    setText(
+      counts,
+      ORDER.filter((k) => c[k]).map((k) => `${k.toLowerCase()} ${c[k]}`).join(" · "),
+    );
+    let fraction = 0;
+    if (status.n_trials) fraction = (status.n_done ?? 0) / status.n_trials;
+    else if (status.timeout) fraction = elapsed / status.timeout;
+    if (!running && s !== "idle") fraction = 1;
+    barFill.style.width = `${Math.min(100, Math.max(0, fraction * 100)).toFixed(1)}%`;
+    setText(best, bestText(meta, status));
+    setText(error, status.error ?? "");
+    stop.disabled = s !== "running";
+  }
+
+  return { el, update };
+}
+
+export function bestText(meta: Meta, status: Status): string {
+  const b = status.best;
+  if (!b) return (meta.directions?.length ?? 1) > 1 ? "Pareto front: see the Pareto view" : "best: none yet";
+  const value = b.values.map((v, i) => `${objectiveName(meta, i)} ${formatNumber(v)}`).join(", ");
+  const params = Object.entries(b.params)
+    .map(([k, v]) => `${k}=${typeof v === "number" ? formatNumber(v) : v}`)
+    .join(", ");
+  return `best ${value} (trial ${b.number})${params ? `: ${params}` : ""}`;
+}

@@ -1,0 +1,70 @@
+// The panel's stylesheet, scoped under .optuna-magic. Colours come from JupyterLab (--jp-*) or
+// VS Code (--vscode-*) theme variables, with light fallbacks for other front ends.
+
+export const CSS = `
+.optuna-magic {
+  --om-bg: var(--jp-layout-color0, var(--vscode-editor-background, #fff));
+  --om-bg2: var(--jp-layout-color2, var(--vscode-editorWidget-background, #f3f3f3));
+  --om-fg: var(--jp-ui-font-color1, var(--vscode-editor-foreground, #1f1f1f));
+  --om-muted: var(--jp-ui-font-color2, var(--vscode-descriptionForeground, #6b6b6b));
+  --om-border: var(--jp-border-color2, var(--vscode-panel-border, #dcdcdc));
+  --om-accent: var(--jp-brand-color1, var(--vscode-focusBorder, #1f77b4));
+  --om-error: var(--jp-error-color1, var(--vscode-errorForeground, #d62728));
+  font-family: var(--jp-ui-font-family, var(--vscode-font-family, system-ui, sans-serif));
+  font-size: var(--jp-ui-font-size1, 13px);
+  color: var(--om-fg);
+  background: var(--om-bg);
+  border: 1px solid var(--om-border);
+  border-radius: 4px;
+  padding: 8px 10px;
+  box-sizing: border-box;
+  max-width: 100%;
+}
+.optuna-magic * { box-sizing: border-box; }
+.optuna-magic .om-row { display: flex; gap: 12px; align-items: center; flex-wrap: wrap; margin: 2px 0; }
+.optuna-magic .om-spacer { flex: 1; }
+.optuna-magic .om-title { font-weight: 600; font-size: 1.1em; overflow-wrap: anywhere; }
+.optuna-magic .om-chip { border: 1px solid var(--om-border); border-radius: 10px; padding: 0 8px; margin-right: 4px; color: var(--om-muted); overflow-wrap: anywhere; }
+.optuna-magic .om-state { border-radius: 3px; padding: 0 6px; font-weight: 600; background: var(--om-bg2); }
+.optuna-magic .om-state[data-state=running] { color: #2ca02c; }
+.optuna-magic .om-state[data-state=stopping] { color: #ff7f0e; }
+.optuna-magic .om-state[data-state=failed], .optuna-magic .om-state[data-state=interrupted] { color: var(--om-error); }
+.optuna-magic .om-progress { font-variant-numeric: tabular-nums; font-weight: 600; }
+.optuna-magic .om-rate, .optuna-magic .om-counts, .optuna-magic .om-muted { color: var(--om-muted); }
+.optuna-magic .om-bar { height: 4px; background: var(--om-bg2); border-radius: 2px; margin: 4px 0; overflow: hidden; }
+.optuna-magic .om-bar-fill { height: 100%; background: var(--om-accent); width: 0; transition: width 0.2s; }
+.optuna-magic .om-best { margin: 2px 0; overflow-wrap: anywhere; }
+.optuna-magic .om-error:empty { display: none; }
+.optuna-magic .om-error { color: var(--om-error); white-space: pre-wrap; }
+.optuna-magic button, .optuna-magic select {
+  font: inherit; color: var(--om-fg); background: var(--om-bg2); border: 1px solid var(--om-border);
+  border-radius: 3px; padding: 1px 8px; cursor: pointer;
+}
+.optuna-magic button:disabled { opacity: 0.5; cursor: default; }
+.optuna-magic .om-tabs { display: flex; flex-wrap: wrap; gap: 2px; border-bottom: 1px solid var(--om-border); margin-top: 6px; }
+.optuna-magic .om-tab { border: none; border-bottom: 2px solid transparent; border-radius: 0; background: none; color: var(--om-muted); }
+.optuna-magic .om-tab[aria-selected=true] { color: var(--om-fg); border-bottom-color: var(--om-accent); }
+.optuna-magic .om-view { padding-top: 6px; }
+.optuna-magic .om-controls { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; margin-bottom: 4px; }
+.optuna-magic .om-note:empty { display: none; }
+.optuna-magic .om-note { color: var(--om-muted); margin: 2px 0; }
+.optuna-magic .om-plot { width: 100%; height: 380px; }
+.optuna-magic .om-toolbar { display: flex; gap: 8px; align-items: center; margin-bottom: 4px; }
+.optuna-magic .om-thead, .optuna-magic .om-tr { display: grid; grid-template-columns: var(--om-columns); height: 24px; align-items: center; }
+.optuna-magic .om-thead { font-weight: 600; border-bottom: 1px solid var(--om-border); }
+.optuna-magic .om-th { cursor: pointer; user-select: none; padding: 0 6px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.optuna-magic .om-td { padding: 0 6px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; font-variant-numeric: tabular-nums; }
+.optuna-magic .om-scroll { position: relative; height: 360px; overflow: auto; contain: strict; }
+.optuna-magic .om-window { position: absolute; top: 0; left: 0; right: 0; will-change: transform; }
+.optuna-magic .om-tr:nth-child(even) { background: var(--om-bg2); }
+.optuna-magic .om-tr[data-state=PRUNED] .om-td:nth-child(2) { color: #ff7f0e; }
+.optuna-magic .om-tr[data-state=FAIL] .om-td:nth-child(2) { color: var(--om-error); }
+.optuna-magic .om-tr[data-state=RUNNING] .om-td:nth-child(2) { color: #2ca02c; }
+.optuna-magic .om-events { max-height: 380px; overflow: auto; margin: 0; padding-left: 0; list-style: none; }
+.optuna-magic .om-event { padding: 2px 0; border-bottom: 1px solid var(--om-border); overflow-wrap: anywhere; }
+.optuna-magic .om-event-failed { color: var(--om-error); }
+.optuna-magic .om-clickable { cursor: pointer; }
+.optuna-magic .om-traceback { white-space: pre-wrap; font-family: var(--jp-code-font-family, monospace); font-size: 12px; color: var(--om-fg); background: var(--om-bg2); padding: 6px; margin: 4px 0; max-height: 300px; overflow: auto; }
+.optuna-magic table.om-space { border-collapse: collapse; }
+.optuna-magic table.om-space th, .optuna-magic table.om-space td { text-align: left; padding: 2px 12px 2px 0; border-bottom: 1px solid var(--om-border); overflow-wrap: anywhere; }
+`;

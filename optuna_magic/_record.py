@@ -1,0 +1,389 @@
+"""The compact columnar record of a study's trials, and the deltas the panel is sent.
+
+Trials are rows of fixed-width numeric columns indexed by trial number (numbers are dense within
+a study), so a trial costs the same few dozen bytes on the wire whatever the size of the study.
+Parameters are float columns; a categorical value is the index of its choice in a per-parameter
+table of labels. Intermediate values are sparse ``(trial, step, value)`` columns and the event log
+(pruned, failed, run events) is a list of small dicts.
+
+Events arrive from trial threads, so every mutation and every read takes one lock. ``delta()``
+returns what changed since the previous ``delta()``; ``full()`` returns everything, for a view
+that opens later. Both return a JSON-able header and a list of little-endian binary buffers, the
+shape ``anywidget``'s ``send(content, buffers)`` takes.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["STATES", "ParamColumn", "TrialLike", "TrialRecord", "choice_label"]
+
+# A FrozenTrial, or the runner's lighter TrialEvent that reads like one (number, state, values,
+# params, distributions, intermediate_values, user_attrs, datetime_start, datetime_complete).
+TrialLike = Any
+
+# Same codes as ``optuna.trial.TrialState`` so a FrozenTrial's state maps without a table.
+STATES = ("RUNNING", "COMPLETE", "PRUNED", "FAIL", "WAITING")
+_ABSENT = 255  # a row no event has named yet (numbers seen out of order under --n-jobs)
+_MESSAGE_CHARS = 500  # an event carries the head of an error; the rest is asked for on click
+_TRACEBACK_CHARS = 20_000
+
+
+def choice_label(value: Any) -> str:
+    """How a categorical choice is shown: strings as they are, anything else as Python writes it."""
+    return value if isinstance(value, str) else repr(value)
+
+
+@dataclass
+class ParamColumn:
+    """A parameter's column header: its name, kind, and for a categorical its choice labels."""
+
+    name: str
+    kind: str  # "int" | "float" | "categorical"
+    log: bool = False
+    choices: list[str] | None = None
+
+    def encode(self, value: Any) -> float:
+        """The float stored for ``value``: itself, or its index in the choices."""
+        if self.choices is None:
+            try:
+                return float(value)
+            except (TypeError, ValueError):
+                return math.nan
+        label = choice_label(value)
+        try:
+            return float(self.choices.index(label))
+        except ValueError:
+            # A choice no declaration named (a dynamic distribution): the table grows.
+            self.choices.append(label)
+            return float(len(self.choices) - 1)
+
+    def to_json(self) -> dict[str, Any]:
+        """The header as sent to the panel."""
+        return {"name": self.name, "kind": self.kind, "log": self.log, "choices": self.choices}
+
+
+class _Columns:
+    """Growable numpy columns indexed by trial number."""
+
+    def __init__(self, n_values: int) -> None:
+        self.capacity = 0
+        self.n_values = n_values
+        self.state = np.zeros(0, np.uint8)
+        self.values = np.zeros((0, n_values), np.float64)
+        self.params = np.zeros((0, 0), np.float64)
+        self.start = np.zeros(0, np.float64)
+        self.duration = np.zeros(0, np.float64)
+        self.pruned_step = np.zeros(0, np.int32)
+
+    def ensure(self, number: int) -> None:
+        if number < self.capacity:
+            return
+        new = max(64, self.capacity * 2, number + 1)
+        grow = new - self.capacity
+        self.state = np.concatenate([self.state, np.full(grow, _ABSENT, np.uint8)])
+        self.values = np.vstack([self.values, np.full((grow, self.n_values), np.nan)])
+        self.params = np.vstack([self.params, np.full((grow, self.params.shape[1]), np.nan)])
+        self.start = np.concatenate([self.start, np.full(grow, np.nan)])
+        self.duration = np.concatenate([self.duration, np.full(grow, np.nan)])
+        self.pruned_step = np.concatenate([self.pruned_step, np.full(grow, -1, np.int32)])
+        self.capacity = new
+
+    def add_param(self) -> None:
+        self.params = np.hstack([self.params, np.full((self.capacity, 1), np.nan)])
+
+
+class TrialRecord:
+    """The trials of one study as columns, with deltas for the panel.
+
+    Args:
+        n_values: the number of objectives.
+        params: the parameters known before any trial (the declared search space); parameters
+            first seen in a trial are added as they come.
+    """
+
+    def __init__(self, n_values: int = 1, params: Iterable[ParamColumn] = ()) -> None:
+        self._lock = threading.Lock()
+        self._cols = _Columns(n_values)
+        self.n_values = n_values
+        self.param_columns: list[ParamColumn] = []
+        self._param_index: dict[str, int] = {}
+        for p in params:
+            self._add_param(p)
+        self._int_trial: list[int] = []
+        self._int_step: list[int] = []
+        self._int_value: list[float] = []
+        self._last_step: dict[int, int] = {}
+        self.events: list[dict[str, Any]] = []
+        self._tracebacks: dict[int, str] = {}
+        self._user_attrs: dict[int, dict[str, Any]] = {}
+        self._n_rows = 0
+        # Cursors of what the previous delta sent.
+        self._dirty: set[int] = set()
+        self._int_sent = 0
+        self._events_sent = 0
+        self._params_changed = True
+        self.seq = 0
+
+    # ------------------------------------------------------------------ writes
+    def _add_param(self, column: ParamColumn) -> int:
+        self._param_index[column.name] = len(self.param_columns)
+        self.param_columns.append(column)
+        self._cols.add_param()
+        self._params_changed = True
+        return len(self.param_columns) - 1
+
+    def trial_started(self, number: int, when: float | None = None) -> None:
+        """A trial began running."""
+        with self._lock:
+            self._cols.ensure(number)
+            if self._cols.state[number] == _ABSENT:
+                self._n_rows += 1
+            self._cols.state[number] = 0
+            self._cols.start[number] = time.time() if when is None else when
+            self._dirty.add(number)
+
+    def trial_reported(self, number: int, step: int, value: float) -> None:
+        """A running trial reported an intermediate value."""
+        with self._lock:
+            self._int_trial.append(number)
+            self._int_step.append(step)
+            self._int_value.append(value)
+            self._last_step[number] = step
+
+    def trial_finished(self, trial: TrialLike, error: tuple[str, str] | None = None) -> None:
+        """A trial ended (any state). ``error`` is ``(message, traceback)`` of a failed trial.
+
+        ``trial`` is a FrozenTrial or anything that reads like one (the runner's ``TrialEvent``).
+        """
+        self.add_trials([trial], errors={trial.number: error} if error else None)
+
+    def add_trials(
+        self,
+        trials: Sequence[TrialLike],
+        errors: dict[int, tuple[str, str]] | None = None,
+    ) -> None:
+        """Add or update whole trials, e.g. a resumed study's existing ones."""
+        with self._lock:
+            for t in trials:
+                self._put(t, (errors or {}).get(t.number))
+
+    def _put(self, t: TrialLike, error: tuple[str, str] | None) -> None:
+        n = t.number
+        cols = self._cols
+        cols.ensure(n)
+        if cols.state[n] == _ABSENT:
+            self._n_rows += 1
+        state = int(t.state.value)
+        cols.state[n] = state
+        if t.values is not None:
+            k = min(len(t.values), self.n_values)
+            cols.values[n, :k] = t.values[:k]
+        if t.datetime_start is not None:
+            cols.start[n] = t.datetime_start.timestamp()
+        if t.datetime_start is not None and t.datetime_complete is not None:
+            cols.duration[n] = (t.datetime_complete - t.datetime_start).total_seconds()
+        for name, value in t.params.items():
+            i = self._param_index.get(name)
+            if i is None:
+                i = self._add_param(_column_for(name, t.distributions.get(name)))
+            column = self.param_columns[i]
+            n_choices = len(column.choices or ())
+            cols.params[n, i] = column.encode(value)
+            if column.choices is not None and len(column.choices) != n_choices:
+                self._params_changed = True
+        last = self._last_step.get(n)
+        for step, value in sorted(t.intermediate_values.items()):
+            # Values the record never saw reported (a resumed study, a trial from another process).
+            if last is None or step > last:
+                self._int_trial.append(n)
+                self._int_step.append(step)
+                self._int_value.append(value)
+                self._last_step[n] = step
+        if t.user_attrs:
+            self._user_attrs[n] = dict(t.user_attrs)
+        if state == 2:  # PRUNED
+            # The runner's TrialEvent has no last_step: the last reported step is where it stopped.
+            at = getattr(t, "last_step", None)
+            if at is None:
+                at = self._last_step.get(n)
+            cols.pruned_step[n] = -1 if at is None else at
+            value = t.intermediate_values.get(at) if at is not None else None
+            self._event("pruned", n, step=at, value=_finite_or_none(value))
+        elif state == 3:  # FAIL
+            message, traceback = error or (_fail_reason(t), "")
+            self._tracebacks[n] = traceback[-_TRACEBACK_CHARS:]
+            self._event("failed", n, message=message[:_MESSAGE_CHARS])
+        self._dirty.add(n)
+
+    def add_event(self, kind: str, message: str = "") -> None:
+        """A run event for the log (run started, stop requested, run ended)."""
+        with self._lock:
+            self._event(kind, None, message=message[:_MESSAGE_CHARS])
+
+    def _event(self, kind: str, number: int | None, **fields: Any) -> None:
+        self.events.append({"kind": kind, "trial": number, "time": time.time(), **fields})
+
+    # ------------------------------------------------------------------- reads
+    def __len__(self) -> int:
+        return self._n_rows
+
+    def counts(self) -> dict[str, int]:
+        """Trials by state name."""
+        with self._lock:
+            present = self._cols.state[self._cols.state != _ABSENT]
+            found = np.bincount(present, minlength=len(STATES))
+        return {name: int(found[i]) for i, name in enumerate(STATES)}
+
+    def best(self, directions: Sequence[str]) -> dict[str, Any] | None:
+        """The best complete trial of a single-objective study: number, values and params."""
+        if len(directions) != 1:
+            return None
+        with self._lock:
+            complete = np.flatnonzero(self._cols.state == 1)
+            if complete.size == 0:
+                return None
+            column = self._cols.values[complete, 0]
+            finite = np.isfinite(column)
+            if not finite.any():
+                return None
+            complete, column = complete[finite], column[finite]
+            pick = np.argmax(column) if directions[0] == "maximize" else np.argmin(column)
+            n = int(complete[pick])
+            params = {}
+            for i, p in enumerate(self.param_columns):
+                v = self._cols.params[n, i]
+                if math.isnan(v):
+                    continue
+                params[p.name] = p.choices[int(v)] if p.choices is not None else _number(v, p)
+            return {"number": n, "values": [float(column[pick])], "params": params}
+
+    def trial_detail(self, number: int) -> dict[str, Any]:
+        """What the panel shows on a click: the traceback and user attributes of one trial."""
+        with self._lock:
+            attrs = self._user_attrs.get(number, {})
+            return {
+                "number": number,
+                "traceback": self._tracebacks.get(number, ""),
+                "user_attrs": {k: _jsonable(v) for k, v in attrs.items()},
+            }
+
+    def delta(self) -> tuple[dict[str, Any], list[bytes]] | None:
+        """What changed since the previous delta, or None when nothing did."""
+        with self._lock:
+            new_int = len(self._int_trial) - self._int_sent
+            new_events = len(self.events) - self._events_sent
+            if not (self._dirty or new_int or new_events or self._params_changed):
+                return None
+            rows = np.fromiter(sorted(self._dirty), np.int64, len(self._dirty))
+            message = self._message("delta", rows, self._int_sent, self._events_sent)
+            self._dirty.clear()
+            self._int_sent += new_int
+            self._events_sent += new_events
+            self._params_changed = False
+            self.seq += 1
+            message[0]["seq"] = self.seq
+            return message
+
+    def full(self) -> tuple[dict[str, Any], list[bytes]]:
+        """The whole record as of the latest delta (its ``seq``), for a view that opens later.
+
+        Changes made after the latest delta are left out here: they go out in the next delta,
+        which a view that applied this one then applies on top.
+        """
+        with self._lock:
+            sent_rows = np.flatnonzero(self._cols.state != _ABSENT)
+            if self._dirty:
+                unsent = np.fromiter(self._dirty, np.int64, len(self._dirty))
+                sent_rows = np.setdiff1d(sent_rows, unsent)
+            content, buffers = self._message(
+                "full", sent_rows, 0, 0, self._int_sent, self._events_sent
+            )
+            content["seq"] = self.seq
+            return content, buffers
+
+    def _message(
+        self,
+        kind: str,
+        rows: np.ndarray,
+        int_from: int,
+        events_from: int,
+        int_to: int | None = None,
+        events_to: int | None = None,
+    ) -> tuple[dict[str, Any], list[bytes]]:
+        cols = self._cols
+        int_to = len(self._int_trial) if int_to is None else int_to
+        events_to = len(self.events) if events_to is None else events_to
+        n_params = len(self.param_columns)
+        # Column-major blocks so each objective / parameter is one contiguous Float64Array slice.
+        buffers = [
+            rows.astype("<i4").tobytes(),
+            cols.state[rows].astype("u1").tobytes(),
+            np.ascontiguousarray(cols.values[rows].T).astype("<f8").tobytes(),
+            np.ascontiguousarray(cols.params[rows, :n_params].T).astype("<f8").tobytes(),
+            cols.start[rows].astype("<f8").tobytes(),
+            cols.duration[rows].astype("<f8").tobytes(),
+            cols.pruned_step[rows].astype("<i4").tobytes(),
+            np.asarray(self._int_trial[int_from:int_to], "<i4").tobytes(),
+            np.asarray(self._int_step[int_from:int_to], "<i4").tobytes(),
+            np.asarray(self._int_value[int_from:int_to], "<f8").tobytes(),
+        ]
+        content: dict[str, Any] = {
+            "type": kind,
+            "n_trials": len(rows),
+            "n_values": self.n_values,
+            "n_params": n_params,
+            "n_intermediate": int_to - int_from,
+            "events": [_jsonable_event(e) for e in self.events[events_from:events_to]],
+            # Headers go with every message (a few hundred bytes, not per trial) so a view that
+            # missed a delta (it rendered late, the kernel was busy with the sync) can still read
+            # the next one.
+            "params": [p.to_json() for p in self.param_columns],
+        }
+        return content, buffers
+
+
+def _column_for(name: str, distribution: Any) -> ParamColumn:
+    """A column for a parameter first seen in a trial, from its Optuna distribution."""
+    choices = getattr(distribution, "choices", None)
+    if choices is not None:
+        return ParamColumn(name, "categorical", choices=[choice_label(c) for c in choices])
+    kind = "int" if type(distribution).__name__ == "IntDistribution" else "float"
+    return ParamColumn(name, kind, log=bool(getattr(distribution, "log", False)))
+
+
+def _number(v: float, column: ParamColumn) -> float | int:
+    return int(v) if column.kind == "int" else float(v)
+
+
+def _finite_or_none(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _fail_reason(t: TrialLike) -> str:
+    reason = (getattr(t, "system_attrs", None) or {}).get("fail_reason")
+    return str(reason) if reason else "failed"
+
+
+def _jsonable(value: Any) -> Any:
+    """User attributes as JSON: numbers and strings as they are, anything else as text."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return repr(value)
+
+
+def _jsonable_event(event: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in event.items() if v is not None}

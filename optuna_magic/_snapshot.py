@@ -1,0 +1,716 @@
+"""A static snapshot of a finished run: HTML without scripts, and a one-line text summary.
+
+The snapshot is what a reader sees where the live panel cannot render: a notebook reopened without
+its kernel, ``jupyter nbconvert --to html``, GitHub's renderer. It therefore has to survive the
+strictest of those renderers, JupyterLab's sanitizer for untrusted outputs, which
+
+- drops ``<script>`` and ``<style>`` (so every style here is an inline ``style`` attribute, limited
+  to colours, borders, spacing and fonts, and nothing can leak into the page),
+- drops inline ``<svg>`` elements (they are not on its allow-list), but keeps ``<img>`` and does not
+  check the scheme of ``src``: the history chart is an SVG document in a ``data:`` URI. An SVG
+  loaded as an image never runs scripts or fetches anything, whatever it contains.
+
+As an image, the chart cannot inherit the page's text colour, so it uses mid-tone colours that read
+on light and dark backgrounds alike; the HTML around it inherits the page's colours.
+
+Data first, picture second (as ``optuna.visualization`` does): :func:`snapshot_info` reduces a
+study to a small :class:`SnapshotInfo`; :func:`render_snapshot` only draws it. Every string that
+comes from the study (study name, parameter names and values, objective names, errors) is escaped.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import urllib.parse
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    import optuna
+    from optuna.trial import FrozenTrial
+
+    from optuna_magic._runner import RunInfo, RunResult
+
+__all__ = [
+    "ChartInfo",
+    "SnapshotInfo",
+    "TrialRow",
+    "render_snapshot",
+    "snapshot_bundle",
+    "snapshot_info",
+    "summary_line",
+]
+
+WIDGET_VIEW_MIMETYPE = "application/vnd.jupyter.widget-view+json"
+
+#: At most this many points are drawn per series, whatever the study's size (bounds the HTML).
+MAX_CHART_POINTS = 800
+#: Parameter columns shown in the top-trials table; the rest are counted, not shown.
+MAX_PARAM_COLUMNS = 12
+#: Longest parameter value or name shown before it is cut with an ellipsis.
+MAX_TEXT = 60
+
+_STATE_ORDER = ("COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING")
+_STATE_LABEL = {
+    "COMPLETE": "complete",
+    "PRUNED": "pruned",
+    "FAIL": "failed",
+    "RUNNING": "running",
+    "WAITING": "waiting",
+}
+# White text on these reads on light and dark pages alike.
+_BADGE = {
+    "finished": "#2f8a3e",
+    "stopped": "#a86400",
+    "interrupted": "#a86400",
+    "failed": "#c0392b",
+    "running": "#2a6fb0",
+}
+# Mid-tones: legible on white and on JupyterLab Dark's near-black.
+_AXIS = "#8c8c8c"
+_POINT = "#4a90d9"
+_BEST = "#f08c2e"
+_FONT = "system-ui,-apple-system,'Segoe UI',Roboto,sans-serif"
+
+
+class TrialRow(NamedTuple):
+    """One trial as the snapshot shows it."""
+
+    number: int
+    values: tuple[float, ...]
+    params: dict[str, Any]
+
+
+class ChartInfo(NamedTuple):
+    """The points of the chart, already downsampled.
+
+    ``kind`` is ``"history"`` (x: trial number, y: value; ``line`` is the best-so-far steps) or
+    ``"pareto"`` (x, y: the first two objectives; ``highlight`` are Pareto-optimal trials).
+    """
+
+    kind: str
+    points: list[tuple[float, float]]
+    highlight: list[tuple[float, float]]
+    line: list[tuple[float, float]]
+    x_label: str
+    y_label: str
+    n_points: int  # before downsampling
+    log_x: bool
+    log_y: bool
+
+
+class SnapshotInfo(NamedTuple):
+    """Everything the snapshot shows, reduced from the study: small whatever the study's size."""
+
+    study_name: str
+    state: str
+    directions: list[str]
+    objective_names: list[str]
+    sampler: str
+    pruner: str
+    storage: str
+    n_trials_run: int
+    n_trials_total: int
+    elapsed: float
+    counts: dict[str, int]
+    error: str | None
+    best: list[TrialRow]  # the best trial, or the Pareto front (several objectives)
+    n_best: int  # Pareto front size before truncation (1 or 0 for one objective)
+    top: list[TrialRow]
+    param_names: list[str]
+    n_hidden_params: int
+    chart: ChartInfo | None
+
+
+# --------------------------------------------------------------------------- data
+def snapshot_info(
+    study: optuna.Study,
+    info: RunInfo | None,
+    result: RunResult | None,
+    *,
+    top: int = 10,
+    chart: bool = True,
+) -> SnapshotInfo:
+    """Reduce a study and its run to what the snapshot shows.
+
+    Args:
+        study: the study (any size; only a bounded summary is kept).
+        info: the run's description; ``None`` for a study shown without a run.
+        result: how the run ended; ``None`` reads as a study shown as it is now.
+        top: how many trials the top-trials table lists.
+        chart: whether to compute the chart's points (the text summary needs none).
+    """
+    from optuna.trial import TrialState
+
+    trials = study.get_trials(deepcopy=False)
+    counts = dict.fromkeys(_STATE_ORDER, 0)
+    for t in trials:
+        counts[t.state.name] = counts.get(t.state.name, 0) + 1
+    directions = [d.name.lower() for d in study.directions]
+    n_obj = len(directions)
+    objective_names = list(info.objective_names) if info and info.objective_names else []
+    if len(objective_names) != n_obj:
+        objective_names = ["value"] if n_obj == 1 else [f"objective {i + 1}" for i in range(n_obj)]
+    complete = [
+        t
+        for t in trials
+        if t.state == TrialState.COMPLETE
+        and t.values is not None
+        and len(t.values) == n_obj
+        and not any(math.isnan(v) for v in t.values)
+    ]
+    signs = [1.0 if d == "minimize" else -1.0 for d in directions]
+
+    if n_obj == 1:
+        ranked = sorted(complete, key=lambda t: (_infeasible(t), signs[0] * t.values[0], t.number))
+        best_trials = ranked[:1] if ranked and not _infeasible(ranked[0]) else []
+        n_best = len(best_trials)
+        top_trials = ranked[: max(top, 0)]
+        chart_info = (
+            _history_chart(complete, signs[0], objective_names[0]) if complete and chart else None
+        )
+    else:
+        try:
+            pareto = list(study.best_trials)
+        except Exception:  # a storage that cannot answer still gets a snapshot
+            pareto = []
+        pareto.sort(key=lambda t: (signs[0] * t.values[0], t.number))
+        n_best = len(pareto)
+        best_trials = pareto[: max(top, 0)]
+        top_trials = best_trials
+        chart_info = (
+            _pareto_chart(complete, pareto, objective_names) if complete and chart else None
+        )
+
+    param_names = _param_columns(info, top_trials)
+    return SnapshotInfo(
+        study_name=study.study_name,
+        state=result.state if result is not None else "running",
+        directions=directions,
+        objective_names=objective_names,
+        sampler=info.sampler if info else type(study.sampler).__name__,
+        pruner=info.pruner if info else type(study.pruner).__name__,
+        storage=info.storage if info else "",
+        n_trials_run=result.n_trials_run if result is not None else len(trials),
+        n_trials_total=len(trials),
+        elapsed=result.elapsed if result is not None else 0.0,
+        counts=counts,
+        error=result.error if result is not None else None,
+        best=[_row(t) for t in best_trials],
+        n_best=n_best,
+        top=[_row(t) for t in top_trials],
+        param_names=param_names[:MAX_PARAM_COLUMNS],
+        n_hidden_params=max(0, len(param_names) - MAX_PARAM_COLUMNS),
+        chart=chart_info,
+    )
+
+
+def _infeasible(trial: FrozenTrial) -> bool:
+    # Optuna keeps a constrained sampler's constraint values here; > 0 means violated.
+    constraints = trial.system_attrs.get("constraints")
+    if not constraints:
+        return False
+    return any(c > 0 for c in constraints)
+
+
+def _row(trial: FrozenTrial) -> TrialRow:
+    return TrialRow(trial.number, tuple(trial.values or ()), dict(trial.params))
+
+
+def _param_columns(info: RunInfo | None, trials: Sequence[FrozenTrial]) -> list[str]:
+    # The cell's declaration order first (what the user wrote), then dynamic names as they came.
+    names: dict[str, None] = {}
+    if info is not None:
+        for spec in info.space:
+            if not spec.dynamic:
+                names[spec.name] = None
+    seen: dict[str, None] = {}
+    for t in trials:
+        for name in t.params:
+            seen[name] = None
+    ordered = [n for n in names if n in seen] + [n for n in seen if n not in names]
+    return ordered
+
+
+def _history_chart(complete: list[FrozenTrial], sign: float, y_label: str) -> ChartInfo:
+    pts = sorted(
+        ((float(t.number), float(t.values[0])) for t in complete if math.isfinite(t.values[0])),
+        key=lambda p: p[0],
+    )
+    best_steps: list[tuple[float, float]] = []
+    best = math.inf
+    for x, y in pts:
+        if sign * y < best:
+            best = sign * y
+            best_steps.append((x, y))
+    if pts and best_steps and best_steps[-1][0] != pts[-1][0]:
+        best_steps.append((pts[-1][0], best_steps[-1][1]))  # carry the line to the last trial
+    log_y = _wants_log([y for _, y in pts])
+    return ChartInfo(
+        kind="history",
+        points=_envelope(pts, MAX_CHART_POINTS),
+        highlight=[],
+        line=_thin_steps(best_steps, MAX_CHART_POINTS),
+        x_label="trial",
+        y_label=y_label,
+        n_points=len(pts),
+        log_x=False,
+        log_y=log_y,
+    )
+
+
+def _pareto_chart(
+    complete: list[FrozenTrial], pareto: list[FrozenTrial], names: list[str]
+) -> ChartInfo:
+    def xy(ts: list[FrozenTrial]) -> list[tuple[float, float]]:
+        return [
+            (float(t.values[0]), float(t.values[1]))
+            for t in ts
+            if math.isfinite(t.values[0]) and math.isfinite(t.values[1])
+        ]
+
+    front = {t.number for t in pareto}
+    others = xy([t for t in complete if t.number not in front])
+    best = sorted(xy(pareto))
+    return ChartInfo(
+        kind="pareto",
+        points=_stride(others, MAX_CHART_POINTS),
+        highlight=_stride(best, MAX_CHART_POINTS),
+        line=[],
+        x_label=names[0],
+        y_label=names[1],
+        n_points=len(others) + len(best),
+        log_x=_wants_log([p[0] for p in others + best]),
+        log_y=_wants_log([p[1] for p in others + best]),
+    )
+
+
+def _wants_log(values: list[float]) -> bool:
+    # A loss that falls over orders of magnitude is a flat line at zero on a linear axis.
+    return bool(values) and min(values) > 0 and max(values) / min(values) >= 1e3
+
+
+def _envelope(pts: list[tuple[float, float]], limit: int) -> list[tuple[float, float]]:
+    """Keep the lowest and highest point of each of ``limit // 2`` buckets (the visible shape)."""
+    if len(pts) <= limit:
+        return pts
+    n_buckets = max(1, limit // 2)
+    out: list[tuple[float, float]] = []
+    for b in range(n_buckets):
+        chunk = pts[b * len(pts) // n_buckets : (b + 1) * len(pts) // n_buckets]
+        if not chunk:
+            continue
+        lo = min(chunk, key=lambda p: p[1])
+        hi = max(chunk, key=lambda p: p[1])
+        out.extend(sorted({lo, hi}))
+    return out
+
+
+def _thin_steps(steps: list[tuple[float, float]], limit: int) -> list[tuple[float, float]]:
+    """Keep at most ``limit`` improvements, always the first and the last (the final best)."""
+    if len(steps) <= limit:
+        return steps
+    idx = sorted({round(i * (len(steps) - 1) / (limit - 1)) for i in range(limit)})
+    return [steps[i] for i in idx]
+
+
+def _stride(pts: list[tuple[float, float]], limit: int) -> list[tuple[float, float]]:
+    if len(pts) <= limit:
+        return pts
+    return [pts[i * len(pts) // limit] for i in range(limit)]
+
+
+# ------------------------------------------------------------------------- text
+def _num(v: Any) -> str:
+    if isinstance(v, bool) or v is None:
+        return str(v)
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return format(v, ".6g")
+    return str(v)
+
+
+def _cut(s: str, limit: int = MAX_TEXT) -> str:
+    # One line, bounded: a value can be any string the user put in a choice list.
+    s = " ".join(s.split()) if ("\n" in s or "\r" in s) else s
+    return s if len(s) <= limit else s[: limit - 1] + "\u2026"
+
+
+def _param_text(v: Any) -> str:
+    return _cut(_num(v))
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    if seconds < 3600:
+        m, s = divmod(round(seconds), 60)
+        return f"{m} min {s:02d} s"
+    h, rest = divmod(round(seconds), 3600)
+    return f"{h} h {rest // 60:02d} min"
+
+
+def _counts_text(counts: dict[str, int]) -> str:
+    parts = [f"{n} {_STATE_LABEL.get(s, s.lower())}" for s, n in counts.items() if n]
+    return ", ".join(parts) if parts else "no trials"
+
+
+def summary_line(result: RunResult, info: RunInfo | None = None) -> str:
+    """The run in one line of plain text (the ``text/plain`` of the final output).
+
+    E.g. ``optuna: study 'demo' finished, 50 trials (48 complete, 2 pruned) in 12.3 s;
+    best 0.0123 at trial 17: x=2.01, kind='a'``.
+    """
+    return _summary(snapshot_info(result.study, info, result, top=1, chart=False))
+
+
+def _summary(s: SnapshotInfo) -> str:
+    total = (
+        f"{s.n_trials_run} trials"
+        if s.n_trials_run == s.n_trials_total
+        else f"{s.n_trials_run} trials ({s.n_trials_total} in study)"
+    )
+    line = (
+        f"optuna: study {s.study_name!r} {s.state}, {total} "
+        f"({_counts_text(s.counts)}) in {_duration(s.elapsed)}"
+    )
+    if len(s.directions) == 1:
+        if s.best:
+            b = s.best[0]
+            params = ", ".join(f"{_cut(k)}={_summary_value(v)}" for k, v in b.params.items())
+            line += f"; best {_num(b.values[0])} at trial {b.number}"
+            line += f": {params}" if params else ""
+        else:
+            line += "; no completed trial"
+    elif s.n_best:
+        b = s.best[0]
+        vals = ", ".join(_num(v) for v in b.values)
+        line += f"; Pareto front of {s.n_best} trials (trial {b.number}: {vals})"
+    else:
+        line += "; no completed trial"
+    if s.error:
+        line += f"; error: {_cut(s.error, 200)}"
+    return _cut(line, 1000)
+
+
+def _summary_value(v: Any) -> str:
+    return _cut(repr(v)) if isinstance(v, str) else _param_text(v)
+
+
+# ------------------------------------------------------------------------- HTML
+def _e(s: Any) -> str:
+    return html.escape(str(s), quote=True)
+
+
+def render_snapshot(
+    study: optuna.Study, info: RunInfo | None, result: RunResult | None, *, top: int = 10
+) -> str:
+    """The run as static HTML: no scripts, no ``<style>``, no external resources.
+
+    Args:
+        study: the study.
+        info: the run's description (sampler, pruner, storage, objective names, declared space).
+        result: how the run ended.
+        top: how many trials the table lists (the best ones; the Pareto front for several
+            objectives).
+
+    Returns:
+        An HTML fragment whose root is ``<div class="optuna-magic-snapshot">``; its parts carry
+        ``data-part`` attributes (``header``, ``state``, ``counts``, ``error``, ``best``,
+        ``chart``, ``top-trials``).
+    """
+    return _render(snapshot_info(study, info, result, top=top))
+
+
+def _render(s: SnapshotInfo) -> str:
+    muted = "opacity:0.75;"
+    out: list[str] = [
+        f'<div class="optuna-magic-snapshot" data-study="{_e(s.study_name)}" '
+        f'style="font-family:{_FONT};font-size:13px;line-height:1.45;'
+        "border:1px solid rgba(128,128,128,0.45);border-radius:6px;padding:8px 12px;"
+        'margin:2px 0;max-width:980px;overflow-x:auto;text-align:left;">'
+    ]
+    badge = _BADGE.get(s.state, "#6b6b6b")
+    dirs = ", ".join(s.directions)
+    meta = " \u00b7 ".join(_e(x) for x in (dirs, s.sampler, s.pruner, s.storage) if x)
+    out.append(
+        '<div data-part="header" style="margin-bottom:4px;">'
+        f'<strong style="font-size:14px;">{_e(s.study_name)}</strong> '
+        f'<span data-part="state" style="background-color:{badge};color:#ffffff;'
+        'border-radius:3px;padding:1px 6px;font-size:12px;font-weight:bold;">'
+        f"{_e(s.state)}</span> "
+        f'<span style="{muted}">{meta}</span></div>'
+    )
+    total = (
+        f"{s.n_trials_run} trials"
+        if s.n_trials_run == s.n_trials_total
+        else f"{s.n_trials_run} trials this run, {s.n_trials_total} in the study"
+    )
+    out.append(
+        f'<div data-part="counts">{_e(total)} in {_e(_duration(s.elapsed))}: '
+        f"{_e(_counts_text(s.counts))}</div>"
+    )
+    if s.error:
+        out.append(
+            '<pre data-part="error" style="white-space:pre-wrap;color:#d9534f;margin:4px 0;'
+            'padding:4px 6px;border-left:3px solid #d9534f;background-color:transparent;">'
+            f"{_e(_cut(s.error, 2000))}</pre>"
+        )
+    out.append(_render_best(s))
+    out.append(_render_chart(s))
+    out.append(_render_table(s))
+    out.append(
+        f'<div style="{muted}font-size:11px;margin-top:4px;">Static snapshot of the run; '
+        "the live panel needs the notebook's kernel.</div></div>"
+    )
+    return "".join(out)
+
+
+def _params_inline(params: dict[str, Any]) -> str:
+    return ", ".join(
+        f"<code>{_e(_cut(k))}</code>\u00a0=\u00a0<code>{_e(_param_text(v))}</code>"
+        for k, v in params.items()
+    )
+
+
+def _render_best(s: SnapshotInfo) -> str:
+    if not s.best:
+        return '<div data-part="best">No completed trial.</div>'
+    if len(s.directions) == 1:
+        b = s.best[0]
+        params = _params_inline(b.params)
+        return (
+            f'<div data-part="best">Best {_e(s.objective_names[0])} '
+            f"<strong>{_e(_num(b.values[0]))}</strong> at trial {b.number}"
+            f"{': ' + params if params else ''}</div>"
+        )
+    return (
+        f'<div data-part="best">Pareto front: <strong>{s.n_best}</strong> '
+        f"trial{'s' if s.n_best != 1 else ''} ({_e(', '.join(s.directions))})</div>"
+    )
+
+
+def _render_table(s: SnapshotInfo) -> str:
+    if not s.top:
+        return ""
+    cell = "padding:2px 8px;border-bottom:1px solid rgba(128,128,128,0.3);"
+    num = cell + "text-align:right;font-variant-numeric:tabular-nums;"
+    value_heads = s.objective_names
+    head = [f'<th style="{num}">trial</th>']
+    head += [f'<th style="{num}">{_e(_cut(n))}</th>' for n in value_heads]
+    head += [f'<th style="{cell}text-align:left;">{_e(_cut(p))}</th>' for p in s.param_names]
+    rows = []
+    for r in s.top:
+        tds = [f'<td style="{num}">{r.number}</td>']
+        tds += [f'<td style="{num}">{_e(_num(v))}</td>' for v in r.values]
+        tds += [
+            f'<td style="{cell}text-align:left;">'
+            f"{_e(_param_text(r.params[p])) if p in r.params else ''}</td>"
+            for p in s.param_names
+        ]
+        rows.append("<tr>" + "".join(tds) + "</tr>")
+    if len(s.directions) == 1:
+        title = f"Top {len(s.top)} trials"
+    else:
+        title = f"Pareto-optimal trials ({len(s.top)} of {s.n_best})"
+    hidden = f", {s.n_hidden_params} more parameters not shown" if s.n_hidden_params else ""
+    return (
+        '<table data-part="top-trials" style="border-collapse:collapse;margin-top:6px;'
+        'font-size:12px;">'
+        f'<caption style="text-align:left;font-weight:bold;padding:2px 0;">{_e(title)}'
+        f"{_e(hidden)}</caption>"
+        f"<thead><tr>{''.join(head)}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+# ------------------------------------------------------------------------ chart
+_W, _H = 640, 240
+_ML, _MR, _MT, _MB = 64, 14, 24, 38  # the legend sits in the top margin
+
+
+def _render_chart(s: SnapshotInfo) -> str:
+    c = s.chart
+    if c is None or not (c.points or c.highlight):
+        return ""
+    svg = chart_svg(c)
+    # Not base64 (a third larger); '#' stays encoded, it would start the URI's fragment.
+    uri = "data:image/svg+xml," + urllib.parse.quote(svg, safe=" /=:,.-();'")
+    if c.kind == "history":
+        alt = f"Optimization history of {c.n_points} completed trials with the best value so far"
+    else:
+        alt = f"Pareto front: {c.y_label} against {c.x_label}, {c.n_points} completed trials"
+    return (
+        f'<div data-part="chart" style="margin-top:6px;"><img src="{_e(uri)}" alt="{_e(alt)}" '
+        f'width="{_W}" height="{_H}" style="max-width:100%;height:auto;"></div>'
+    )
+
+
+def chart_svg(c: ChartInfo) -> str:
+    """The chart as a standalone SVG document (shown through an ``<img>``)."""
+    allx = [p[0] for p in c.points + c.highlight + c.line]
+    ally = [p[1] for p in c.points + c.highlight + c.line]
+    fx = _Scale(min(allx), max(allx), _ML, _W - _MR, c.log_x)
+    fy = _Scale(min(ally), max(ally), _H - _MB, _MT, c.log_y)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_W}" height="{_H}" '
+        f'viewBox="0 0 {_W} {_H}" font-family="sans-serif" font-size="11">'
+    ]
+    # Axes and ticks.
+    x0, x1, y0, y1 = _ML, _W - _MR, _H - _MB, _MT
+    parts.append(f'<path d="M{x0} {y1}V{y0}H{x1}" fill="none" stroke="{_AXIS}" stroke-width="1"/>')
+    for v in fx.ticks(integer=c.kind == "history"):
+        px = fx(v)
+        parts.append(
+            f'<path d="M{px:.1f} {y0}v4" stroke="{_AXIS}"/>'
+            f'<text x="{px:.1f}" y="{y0 + 15}" fill="{_AXIS}" '
+            f'text-anchor="middle">{_x(_tick(v))}</text>'
+        )
+    for v in fy.ticks():
+        py = fy(v)
+        parts.append(
+            f'<path d="M{x0 - 4} {py:.1f}h4" stroke="{_AXIS}"/>'
+            f'<path d="M{x0} {py:.1f}H{x1}" stroke="{_AXIS}" stroke-opacity="0.2"/>'
+            f'<text x="{x0 - 6}" y="{py + 4:.1f}" fill="{_AXIS}" '
+            f'text-anchor="end">{_x(_tick(v))}</text>'
+        )
+    log = " (log)"
+    parts.append(
+        f'<text x="{(x0 + x1) / 2:.0f}" y="{_H - 4}" fill="{_AXIS}" text-anchor="middle">'
+        f"{_x(_cut(c.x_label, 40) + (log if c.log_x else ''))}</text>"
+        f'<text transform="translate(12 {(y0 + y1) / 2:.0f}) rotate(-90)" fill="{_AXIS}" '
+        f'text-anchor="middle">{_x(_cut(c.y_label, 40) + (log if c.log_y else ""))}</text>'
+    )
+    # Points as zero-length round-capped segments: one <path> however many there are.
+    if c.points:
+        d = "".join(f"M{fx(x):.1f} {fy(y):.1f}h0" for x, y in c.points)
+        opacity = "0.55" if c.kind == "pareto" else "0.8"
+        parts.append(
+            f'<path d="{d}" stroke="{_POINT}" stroke-opacity="{opacity}" stroke-width="5" '
+            'stroke-linecap="round" fill="none"/>'
+        )
+    if c.line:
+        d = f"M{fx(c.line[0][0]):.1f} {fy(c.line[0][1]):.1f}" + "".join(
+            f"H{fx(x):.1f}V{fy(y):.1f}" for x, y in c.line[1:]
+        )
+        parts.append(f'<path d="{d}" stroke="{_BEST}" stroke-width="2" fill="none"/>')
+    if c.highlight:
+        d = "".join(f"M{fx(x):.1f} {fy(y):.1f}h0" for x, y in c.highlight)
+        parts.append(
+            f'<path d="{d}" stroke="{_BEST}" stroke-width="7" stroke-linecap="round" fill="none"/>'
+        )
+    # Legend.
+    lx, ly = x1 - 150, 6  # ly: the legend row, above the plot area
+    if c.kind == "history":
+        parts.append(
+            f'<path d="M{lx} {ly + 6}h0" stroke="{_POINT}" stroke-width="5" '
+            'stroke-linecap="round"/>'
+            f'<text x="{lx + 8}" y="{ly + 10}" fill="{_AXIS}">trial</text>'
+            f'<path d="M{lx + 46} {ly + 6}h16" stroke="{_BEST}" stroke-width="2"/>'
+            f'<text x="{lx + 66}" y="{ly + 10}" fill="{_AXIS}">best so far</text>'
+        )
+    else:
+        parts.append(
+            f'<path d="M{lx + 30} {ly + 6}h0" stroke="{_BEST}" stroke-width="7" '
+            'stroke-linecap="round"/>'
+            f'<text x="{lx + 40}" y="{ly + 10}" fill="{_AXIS}">Pareto front</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _x(s: str) -> str:
+    # XML text inside the SVG document (which is then URL-encoded into the img's src).
+    return html.escape(s, quote=True)
+
+
+def _tick(v: float) -> str:
+    return format(v, ".4g")
+
+
+class _Scale:
+    """Maps data to pixels, linear or log10; a degenerate range is widened around its value."""
+
+    def __init__(self, lo: float, hi: float, p0: float, p1: float, log: bool) -> None:
+        self.log = log
+        if log:
+            lo, hi = math.log10(lo), math.log10(hi)
+        if hi == lo:
+            pad = abs(lo) * 0.05 or 1.0
+            lo, hi = lo - pad, hi + pad
+        else:
+            pad = (hi - lo) * 0.04
+            lo, hi = lo - pad, hi + pad
+        self.lo, self.hi, self.p0, self.p1 = lo, hi, p0, p1
+
+    def __call__(self, v: float) -> float:
+        t = math.log10(v) if self.log else v
+        return self.p0 + (t - self.lo) / (self.hi - self.lo) * (self.p1 - self.p0)
+
+    def ticks(self, *, integer: bool = False) -> list[float]:
+        if self.log:
+            e_lo, e_hi = math.ceil(self.lo), math.floor(self.hi)
+            e_step = max(1, math.ceil((e_hi - e_lo + 1) / 6))
+            return [10.0**e for e in range(e_lo, e_hi + 1, e_step)]
+        step = _nice_step((self.hi - self.lo) / 5)
+        if integer:
+            step = max(1.0, float(round(step)))
+        first = math.ceil(self.lo / step) * step
+        out: list[float] = []
+        v = first
+        while v <= self.hi + 1e-12 and len(out) < 12:
+            out.append(0.0 if abs(v) < step * 1e-9 else v)
+            v += step
+        return out
+
+
+def _nice_step(raw: float) -> float:
+    if raw <= 0 or not math.isfinite(raw):
+        return 1.0
+    mag = 10.0 ** math.floor(math.log10(raw))
+    for m in (1, 2, 2.5, 5, 10):
+        if raw <= m * mag:
+            return m * mag
+    return 10 * mag
+
+
+# ----------------------------------------------------------------------- bundle
+def snapshot_bundle(
+    study: optuna.Study,
+    info: RunInfo | None,
+    result: RunResult,
+    *,
+    model_id: str | None = None,
+    top: int = 10,
+) -> dict[str, Any]:
+    """The final output of a run, as a raw MIME bundle for ``display`` / ``update_display``.
+
+    Put it in place of the panel's own output, with the panel's display id, once the run ends::
+
+        handle.update(snapshot_bundle(study, info, result, model_id=panel.model_id), raw=True)
+
+    The one output then holds three representations and every front end picks the best it can
+    show: a live JupyterLab / Notebook 7 / VS Code the panel (the widget view), a front end with
+    no widget manager or an untrusted notebook the ``text/html`` snapshot (JupyterLab only lets
+    untrusted outputs use "safe" renderers, and the widget renderer is not one), nbconvert the
+    snapshot too (it skips a widget view whose model is not in the notebook's saved widget
+    state), and a terminal the ``text/plain`` line.
+
+    Args:
+        study: the study.
+        info: the run's description.
+        result: how the run ended.
+        model_id: the panel widget's ``model_id``; ``None`` when no panel was shown (text mode),
+            which leaves the widget view out.
+        top: rows of the top-trials table.
+    """
+    s = snapshot_info(study, info, result, top=top)
+    bundle: dict[str, Any] = {"text/plain": _summary(s), "text/html": _render(s)}
+    if model_id:
+        bundle[WIDGET_VIEW_MIMETYPE] = {
+            "version_major": 2,
+            "version_minor": 1,
+            "model_id": model_id,
+        }
+    return bundle

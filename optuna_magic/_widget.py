@@ -1,0 +1,416 @@
+"""The live panel: an anywidget that is a run sink and streams record deltas to the front end.
+
+Traits carry only small, bounded state (``meta``: what the run is; ``status``: where it stands;
+``importance``: one number per parameter). The trials themselves go out as binary deltas of the
+:class:`~optuna_magic._record.TrialRecord`, batched by a daemon flusher thread: each flush sends at
+most one delta and one trait update, and flushes are ``flush_interval`` apart, so the panel gets at
+most ~10 messages a second whatever the trial rate. A view that opens later asks for the whole
+record (``{"type": "sync"}``); Stop sends ``{"type": "stop"}``.
+
+Optuna is imported lazily: importing this module imports anywidget only.
+"""
+
+from __future__ import annotations
+
+import logging
+import pathlib
+import threading
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import anywidget
+import traitlets
+
+from optuna_magic._record import ParamColumn, TrialRecord, choice_label
+
+if TYPE_CHECKING:
+    import optuna
+    from optuna.trial import FrozenTrial
+
+    from optuna_magic._runner import RunControl, RunInfo, RunResult, TrialError, TrialEvent
+
+__all__ = ["StudyPanel"]
+
+_log = logging.getLogger(__name__)
+_ESM_PATH = pathlib.Path(__file__).parent / "static" / "widget.js"
+# Without a built bundle (a source checkout before `make js`) the panel says so instead of
+# failing to import; anywidget would raise FileNotFoundError for a missing path.
+_MISSING_ESM = """
+export default { render({ el }) {
+  el.classList.add("optuna-magic");
+  el.textContent = "optuna-magic: the panel bundle is not built (run `make js`).";
+} };
+"""
+
+
+class StudyPanel(anywidget.AnyWidget):
+    """The live panel of one ``%%optuna`` run (a :class:`~optuna_magic._runner.RunSink`).
+
+    Args:
+        flush_interval: seconds between flushes; each flush sends at most two messages.
+        importance_interval: least seconds between two importance computations.
+    """
+
+    _esm = _ESM_PATH if _ESM_PATH.is_file() else _MISSING_ESM
+
+    meta = traitlets.Dict().tag(sync=True)
+    status = traitlets.Dict().tag(sync=True)
+    importance = traitlets.Dict().tag(sync=True)
+
+    def __init__(
+        self, *, flush_interval: float = 0.25, importance_interval: float = 3.0, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.record = TrialRecord()
+        self.flush_interval = flush_interval
+        self.importance_interval = importance_interval
+        self._info: RunInfo | None = None
+        self._control: RunControl | None = None
+        self._state = "idle"
+        self._error: str | None = None
+        self._started = time.time()
+        self._ended: float | None = None
+        self._n_done = 0
+        # One lock orders every message: a full record and the deltas after it reach the
+        # front end in the order of their sequence numbers.
+        self._send_lock = threading.RLock()
+        self._stop_flusher = threading.Event()
+        self._flusher: threading.Thread | None = None
+        self._last_status_at = 0.0
+        self._complete: list[FrozenTrial | TrialEvent] = []
+        self._importance_study: optuna.Study | None = None
+        self._importance_fed = 0
+        self._importance_at = 0.0
+        self._importance_thread: threading.Thread | None = None
+        self._display: Any = None  # the DisplayHandle of for_run()
+        self.on_msg(self._on_message)
+
+    # ------------------------------------------------------------ construction
+    @classmethod
+    def for_study(
+        cls, study: optuna.Study, *, storage: str = "in memory", state: str = "finished"
+    ) -> StudyPanel:
+        """A panel showing an existing study's trials (``%optuna watch``, a finished study)."""
+        from optuna_magic._runner import RunInfo
+
+        trials = study.get_trials(deepcopy=False)
+        info = RunInfo(
+            study_name=study.study_name,
+            directions=[d.name.lower() for d in study.directions],
+            sampler=type(study.sampler).__name__,
+            pruner=type(study.pruner).__name__,
+            storage=storage,
+            n_trials=None,
+            timeout=None,
+            space=[],
+            objective_names=list(study.metric_names or []),
+            started_at=time.time(),
+            existing_trials=list(trials),
+        )
+        panel = cls()
+        panel._start(info, None, state)
+        panel.flush()
+        return panel
+
+    @classmethod
+    def for_run(cls, **kwargs: Any) -> StudyPanel:
+        """A panel displayed beneath the running cell, to pass to the runner as a sink.
+
+        It is displayed with a display id so that, when the run ends, the same output also
+        carries the static snapshot (``text/html``) and the one-line ``text/plain`` summary.
+        """
+        from IPython.display import display
+
+        panel = cls(**kwargs)
+        panel._display = display(panel, display_id=True)  # type: ignore[no-untyped-call]
+        return panel
+
+    def update_from(self, trials: Sequence[FrozenTrial]) -> None:
+        """Upsert trials polled from storage (another process runs them); sent at the next flush."""
+        self.record.add_trials(trials)
+
+    # ------------------------------------------------------------------- sink
+    def run_started(self, info: RunInfo, control: RunControl) -> None:
+        """Fill the header and the search space table at once, then start the flusher."""
+        self._start(info, control, "running")
+        self.flush()
+        self._flusher = threading.Thread(target=self._flush_loop, name="optuna-magic-panel")
+        self._flusher.daemon = True
+        self._flusher.start()
+
+    def trial_started(self, number: int) -> None:
+        """A trial is running (it shows in the table and the timeline)."""
+        self.record.trial_started(number)
+
+    def trial_reported(self, number: int, step: int, value: float) -> None:
+        """An intermediate value of a running trial."""
+        self.record.trial_reported(number, step, value)
+
+    def trial_finished(self, trial: FrozenTrial | TrialEvent, error: TrialError | None) -> None:
+        """A trial ended; its row (and a pruned / failed event) goes out at the next flush."""
+        self.record.trial_finished(trial, (error.message, error.traceback) if error else None)
+        self._n_done += 1
+        if trial.state.name == "COMPLETE":
+            self._complete.append(trial)
+
+    def run_ended(self, result: RunResult) -> None:
+        """Stop the flusher and send the exact final state."""
+        self._stop_flusher.set()
+        flusher = self._flusher
+        if flusher is not None and flusher is not threading.current_thread():
+            flusher.join(timeout=5)
+        self._state = result.state
+        self._error = result.error
+        self._ended = time.time()
+        self.record.add_event(f"run {result.state}", result.error or "")
+        self.flush()
+        self._start_importance(force=True)
+        if self._display is not None:
+            self._show_snapshot(result)
+
+    def _show_snapshot(self, result: RunResult) -> None:
+        """Put the static snapshot into the panel's output, next to the widget view."""
+        from optuna_magic._snapshot import snapshot_bundle
+
+        try:
+            bundle = snapshot_bundle(result.study, self._info, result, model_id=self.model_id)
+            self._display.update(bundle, raw=True)
+        except Exception:  # the live panel already shows the result; the snapshot is extra
+            _log.warning("could not add the static snapshot to the panel's output", exc_info=True)
+
+    # ------------------------------------------------------------------ flush
+    def flush(self) -> None:
+        """Send what changed: one delta message and one trait update at most."""
+        with self._send_lock:
+            delta = self.record.delta()
+            if delta is not None:
+                content, buffers = delta
+                self.send(content, buffers)
+            status = self._status()
+            now = time.time()
+            # Elapsed time alone changes every flush; the panel ticks it locally, so a status
+            # that differs only in its clock is sent once a second at most.
+            changed = _without_clock(status) != _without_clock(self.status)
+            if changed or now - self._last_status_at >= 1.0:
+                self.status = status
+                self._last_status_at = now
+
+    def _flush_loop(self) -> None:
+        while not self._stop_flusher.wait(self.flush_interval):
+            try:
+                self.flush()
+                self._start_importance()
+            except Exception:  # a panel must never take the run down
+                _log.warning("panel flush failed", exc_info=True)
+
+    def _status(self) -> dict[str, Any]:
+        info = self._info
+        end = self._ended if self._ended is not None else time.time()
+        elapsed = max(0.0, end - self._started)
+        n_done = self._n_done
+        rate = n_done / elapsed if elapsed > 0 and n_done else 0.0
+        eta: float | None = None
+        if self._state in ("running", "stopping") and info is not None:
+            if info.n_trials is not None and rate > 0:
+                eta = max(0.0, (info.n_trials - n_done) / rate)
+            elif info.timeout is not None:
+                eta = max(0.0, info.timeout - elapsed)
+        best = self.record.best(info.directions) if info is not None else None
+        return {
+            "state": self._state,
+            "error": self._error,
+            "n_done": n_done,
+            "n_trials": info.n_trials if info is not None else None,
+            "timeout": info.timeout if info is not None else None,
+            "started_at": self._started,
+            "elapsed": round(elapsed, 3),
+            "rate": round(rate, 4),
+            "eta": None if eta is None else round(eta, 1),
+            "counts": self.record.counts(),
+            "best": best,
+        }
+
+    # ------------------------------------------------------------- importance
+    def _start_importance(self, *, force: bool = False) -> None:
+        """PED-ANOVA on the completed trials, every few seconds and only when new ones came.
+
+        It runs in a thread of its own: its first call imports ``optuna.importance`` (and with
+        it scikit-learn), which takes seconds while trials hold the GIL, and flushes must not wait.
+        """
+        info = self._info
+        previous = self._importance_thread
+        busy = previous is not None and previous.is_alive()
+        if info is None or (busy and not force):
+            return
+        if not busy and len(self._complete) == self._importance_fed:
+            return
+        if not force and time.time() - self._importance_at < self.importance_interval:
+            return
+        self._importance_at = time.time()
+
+        def work() -> None:
+            if previous is not None:
+                previous.join()  # the run's last trials came in while it ran: go again after it
+            self._update_importance(info)
+
+        self._importance_thread = threading.Thread(target=work, name="optuna-magic-importance")
+        self._importance_thread.daemon = True
+        self._importance_thread.start()
+
+    def wait_importance(self, timeout: float | None = None) -> None:
+        """Block until a running importance computation is done (for tests and scripts)."""
+        if self._importance_thread is not None:
+            self._importance_thread.join(timeout)
+
+    def _update_importance(self, info: RunInfo) -> None:
+        n = len(self._complete)
+        if n == self._importance_fed:
+            return
+        try:
+            result = self._compute_importance(info, n)
+        except Exception as e:  # an odd study must not break the panel
+            _log.debug("importance failed", exc_info=True)
+            result = {"values": {}, "note": f"importance unavailable: {type(e).__name__}: {e}"}
+        result["n_trials"] = n
+        with self._send_lock:
+            self.importance = result
+
+    def _compute_importance(self, info: RunInfo, n: int) -> dict[str, Any]:
+        if n < 2:
+            return {"values": {}, "note": "importance needs at least 2 completed trials"}
+        if not any(t.params for t in self._complete[:n]):
+            return {"values": {}, "note": "no parameters to rank"}
+        import optuna
+        from optuna.importance import PedAnovaImportanceEvaluator
+
+        if self._importance_study is None:
+            # A private in-memory copy of the completed trials: the evaluator reads trials
+            # from a Study, and the run's own storage (maybe a database) is not queried for it.
+            directions = [optuna.study.StudyDirection[d.upper()] for d in info.directions]
+            self._importance_study = optuna.create_study(directions=directions)
+        study = self._importance_study
+        study.add_trials([_frozen(t) for t in self._complete[self._importance_fed : n]])
+        self._importance_fed = n
+        values = optuna.importance.get_param_importances(
+            study, evaluator=PedAnovaImportanceEvaluator(), normalize=True
+        )
+        note = "PED-ANOVA"
+        if len(info.directions) > 1:
+            note = "PED-ANOVA: importance for reaching the Pareto front"
+        return {"values": {k: float(v) for k, v in values.items()}, "note": note}
+
+    # --------------------------------------------------------------- messages
+    def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if not isinstance(content, dict):
+            return
+        kind = content.get("type")
+        if kind == "sync":
+            with self._send_lock:
+                self.send(*self.record.full())
+        elif kind == "stop":
+            self.request_stop()
+        elif kind == "trial":
+            number = content.get("number")
+            if isinstance(number, int):
+                with self._send_lock:
+                    self.send({"type": "trial", **self.record.trial_detail(number)})
+
+    def request_stop(self) -> None:
+        """What the Stop button does: ask the run to stop; the state reads "stopping"."""
+        if self._control is None or self._state != "running":
+            return
+        self._control.request_stop()
+        self._state = "stopping"
+        self.record.add_event("stop requested")
+        self.flush()
+
+    def __repr__(self) -> str:
+        # The text/plain of the widget's output: one line where no widget can render.
+        name = (self._info.study_name if self._info is not None else "") or "study"
+        status = self.status or {}
+        n = status.get("n_done", 0)
+        return f"StudyPanel({name!r}: {self._state}, {n} trials this run)"
+
+    def close(self) -> None:
+        """Stop the flusher with the widget."""
+        self._stop_flusher.set()
+        super().close()
+
+    # ---------------------------------------------------------------- helpers
+    def _start(self, info: RunInfo, control: RunControl | None, state: str) -> None:
+        self._info = info
+        self._control = control
+        self._state = state
+        self._started = info.started_at
+        record = TrialRecord(len(info.directions), [_column(s) for s in info.space if _fixed(s)])
+        if info.existing_trials:
+            record.add_trials(info.existing_trials)
+            self._complete = [t for t in info.existing_trials if t.state.name == "COMPLETE"]
+        if state == "running":
+            record.add_event("run started")
+        with self._send_lock:
+            self.record = record
+            self.meta = _meta(info)
+
+
+def _frozen(trial: Any) -> FrozenTrial:
+    """A FrozenTrial for the importance study (the runner hands sinks lighter TrialEvents)."""
+    import optuna
+
+    if isinstance(trial, optuna.trial.FrozenTrial):
+        return trial
+    return optuna.trial.create_trial(
+        state=optuna.trial.TrialState.COMPLETE,
+        values=list(trial.values),
+        params=dict(trial.params),
+        distributions=dict(trial.distributions),
+    )
+
+
+def _fixed(spec: Any) -> bool:
+    return not getattr(spec, "dynamic", False) and spec.kind in ("int", "float", "categorical")
+
+
+def _column(spec: Any) -> ParamColumn:
+    choices = getattr(spec, "choices", None)
+    if spec.kind == "categorical":
+        labels = [choice_label(c) for c in choices] if choices is not None else []
+        return ParamColumn(spec.name, "categorical", choices=labels)
+    return ParamColumn(spec.name, spec.kind, log=bool(getattr(spec, "log", False)))
+
+
+def _describe(spec: Any) -> str:
+    describe = getattr(spec, "describe", None)
+    if callable(describe):
+        return str(describe())
+    if spec.kind == "categorical":
+        return "choice (" + ", ".join(repr(c) for c in spec.choices or ()) + ")"
+    return f"{spec.kind} [{spec.low}, {spec.high}]" + (" log" if spec.log else "")
+
+
+def _meta(info: RunInfo) -> dict[str, Any]:
+    return {
+        "study_name": info.study_name,
+        "directions": list(info.directions),
+        "objective_names": list(info.objective_names or []),
+        "sampler": info.sampler,
+        "pruner": info.pruner,
+        "storage": info.storage,
+        "n_trials": info.n_trials,
+        "timeout": info.timeout,
+        "n_jobs": getattr(info, "n_jobs", 1),
+        "space": [
+            {
+                "name": s.name,
+                "kind": s.kind,
+                "distribution": _describe(s),
+                "line": getattr(s, "line", None),
+            }
+            for s in info.space
+        ],
+    }
+
+
+def _without_clock(status: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in status.items() if k not in ("elapsed", "rate", "eta")}

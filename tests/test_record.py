@@ -1,0 +1,251 @@
+"""The columnar trial record: encoding, deltas, the full record, thread safety."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from typing import Any
+
+import numpy as np
+import optuna
+import pytest
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.trial import TrialState, create_trial
+
+from optuna_magic._record import ParamColumn, TrialRecord
+
+T0 = dt.datetime(2025, 1, 1, 12, 0, 0)
+DISTS = {
+    "x": FloatDistribution(-5, 5),
+    "n": IntDistribution(1, 10),
+    "c": CategoricalDistribution(["a", "<b>", None]),
+}
+
+
+def trial(
+    number: int, state: TrialState = TrialState.COMPLETE, **kw: Any
+) -> optuna.trial.FrozenTrial:
+    params = kw.pop("params", {"x": 1.5, "n": 3, "c": "<b>"})
+    t = create_trial(
+        state=state,
+        value=kw.pop("value", 0.5 if state == TrialState.COMPLETE else None),
+        params=params,
+        distributions={k: DISTS[k] for k in params},
+        intermediate_values=kw.pop("intermediate", None),
+        user_attrs=kw.pop("user_attrs", None),
+        system_attrs=kw.pop("system_attrs", None),
+    )
+    t.number = number
+    t.datetime_start = T0
+    t.datetime_complete = None if state == TrialState.RUNNING else T0 + dt.timedelta(seconds=2)
+    return t
+
+
+def decode(message: tuple[dict[str, Any], list[bytes]]) -> dict[str, Any]:
+    """The message's buffers as numpy arrays, the way the front end reads them."""
+    content, b = message
+    k, nv, npar = content["n_trials"], content["n_values"], content["n_params"]
+    return {
+        **content,
+        "number": np.frombuffer(b[0], "<i4"),
+        "state": np.frombuffer(b[1], "u1"),
+        "values": np.frombuffer(b[2], "<f8").reshape(nv, k),
+        "param_values": np.frombuffer(b[3], "<f8").reshape(npar, k),
+        "start": np.frombuffer(b[4], "<f8"),
+        "duration": np.frombuffer(b[5], "<f8"),
+        "pruned_step": np.frombuffer(b[6], "<i4"),
+        "int_trial": np.frombuffer(b[7], "<i4"),
+        "int_step": np.frombuffer(b[8], "<i4"),
+        "int_value": np.frombuffer(b[9], "<f8"),
+    }
+
+
+ENCODING = [
+    ("float", "x", 1.5, 1.5),
+    ("int", "n", 3, 3.0),
+    ("choice index", "c", "<b>", 1.0),
+    ("choice None", "c", None, 2.0),
+]
+
+
+@pytest.mark.parametrize(("name", "value", "encoded"), [c[1:] for c in ENCODING],
+                         ids=[c[0] for c in ENCODING])
+def test_param_encoding(name: str, value: Any, encoded: float) -> None:
+    record = TrialRecord()
+    params = {"x": 0.0, "n": 1, "c": "a", name: value}
+    record.trial_finished(trial(0, params=params))
+    d = decode(record.delta())
+    column = [p["name"] for p in d["params"]].index(name)
+    assert d["param_values"][column, 0] == encoded
+    choices = d["params"][[p["name"] for p in d["params"]].index("c")]["choices"]
+    assert choices == ["a", "<b>", "None"]
+
+
+DELTAS: list[tuple[str, Any, dict[str, Any]]] = [
+    ("running then complete sends the row twice",
+     lambda r: (r.trial_started(0), r.delta(), r.trial_finished(trial(0))),
+     {"number": [0], "state": [1]}),
+    ("only new rows", lambda r: (r.trial_finished(trial(0)), r.delta(), r.trial_finished(trial(1))),
+     {"number": [1], "state": [1]}),
+    ("intermediate values are appended once",
+     lambda r: (r.trial_started(0), r.trial_reported(0, 1, 0.9), r.delta(),
+                r.trial_reported(0, 2, 0.8)),
+     {"number": [], "int_step": [2], "int_value": [0.8]}),
+    ("pruned step and event",
+     lambda r: (r.trial_started(2), r.trial_reported(2, 4, 0.7),
+                r.trial_finished(trial(2, TrialState.PRUNED, intermediate={4: 0.7}))),
+     {"number": [2], "state": [2], "pruned_step": [4],
+      "events": [{"kind": "pruned", "trial": 2, "step": 4, "value": 0.7}]}),
+    ("failed event carries the message, not the traceback",
+     lambda r: r.trial_finished(trial(0, TrialState.FAIL), ("ValueError: <boom>", "Traceback...")),
+     {"number": [0], "state": [3], "events": [{"kind": "failed", "trial": 0,
+                                                "message": "ValueError: <boom>"}]}),
+    ("values of a resumed trial are added",
+     lambda r: r.add_trials([trial(5, intermediate={0: 1.0, 1: 0.5})]),
+     {"number": [5], "int_trial": [5, 5], "int_step": [0, 1]}),
+    ("a dynamic param adds a column and resends the headers",
+     lambda r: (r.trial_finished(trial(0, params={"x": 1.0})), r.delta(),
+                r.trial_finished(trial(1, params={"x": 1.0, "n": 2}))),
+     {"number": [1], "param_names": ["x", "n"]}),
+]
+
+
+@pytest.mark.parametrize(("steps", "expected"), [c[1:] for c in DELTAS], ids=[c[0] for c in DELTAS])
+def test_delta(steps: Any, expected: dict[str, Any]) -> None:
+    record = TrialRecord()
+    steps(record)
+    d = decode(record.delta())
+    for key, want in expected.items():
+        if key == "events":
+            got = [{k: e[k] for k in w} for e, w in zip(d["events"], want, strict=True)]
+            assert got == want
+        elif key == "param_names":
+            assert [p["name"] for p in d["params"]] == want
+        else:
+            assert d[key].tolist() == want, key
+    assert record.delta() is None  # nothing new since
+
+
+def test_values_and_times() -> None:
+    record = TrialRecord(n_values=2)
+    t = trial(0)
+    t.values = [0.25, 4.0]
+    record.trial_finished(t)
+    d = decode(record.delta())
+    assert d["values"][:, 0].tolist() == [0.25, 4.0]
+    assert d["start"][0] == T0.timestamp()
+    assert d["duration"][0] == 2.0
+
+
+def test_full_is_the_state_as_of_the_last_delta() -> None:
+    record = TrialRecord()
+    for n in range(3):
+        record.trial_finished(trial(n, intermediate={0: float(n)}))
+    record.delta()
+    record.trial_finished(trial(3))  # not yet in a delta: must come with the next delta only
+    full = decode(record.full())
+    assert full["type"] == "full" and full["seq"] == 1
+    assert full["number"].tolist() == [0, 1, 2]
+    assert full["int_trial"].tolist() == [0, 1, 2]
+    nxt = decode(record.delta())
+    assert nxt["seq"] == 2 and nxt["number"].tolist() == [3]
+
+
+def test_best_and_counts() -> None:
+    record = TrialRecord(params=[ParamColumn("c", "categorical", choices=["a", "<b>", "None"])])
+    record.add_trials([trial(0, value=3.0), trial(1, value=1.0), trial(2, TrialState.PRUNED)])
+    record.trial_started(3)
+    assert record.best(["minimize"]) == {
+        "number": 1, "values": [1.0], "params": {"c": "<b>", "x": 1.5, "n": 3}}
+    assert record.best(["maximize"])["number"] == 0
+    assert record.best(["minimize", "minimize"]) is None
+    assert record.counts() == {"RUNNING": 1, "COMPLETE": 2, "PRUNED": 1, "FAIL": 0, "WAITING": 0}
+
+
+def test_trial_detail() -> None:
+    record = TrialRecord()
+    record.trial_finished(trial(0, TrialState.FAIL, user_attrs={"note": "<i>x</i>", "w": [1, 2]}),
+                          ("KeyError: 'k'", "Traceback (most recent call last): ..."))
+    detail = record.trial_detail(0)
+    assert detail["traceback"].startswith("Traceback")
+    assert detail["user_attrs"] == {"note": "<i>x</i>", "w": [1, 2]}
+
+
+@pytest.mark.parametrize("n", [1_000, 5_000], ids=["1k", "5k"])
+def test_bytes_per_trial_is_constant(n: int) -> None:
+    record = TrialRecord(params=[ParamColumn("x", "float"), ParamColumn("n", "int"),
+                                 ParamColumn("c", "categorical", choices=["a", "<b>", "None"]),
+                                 ParamColumn("z", "float")])
+    sent = 0
+    for i in range(n):
+        t = trial(i)
+        t.params["z"] = 0.1
+        t.distributions["z"] = FloatDistribution(0, 1)
+        record.trial_finished(t)
+        if i % 100 == 99:
+            content, buffers = record.delta()
+            sent += len(repr(content)) + sum(len(b) for b in buffers)
+    assert sent / n <= 150
+    assert 60 <= sum(len(b) for b in record.full()[1]) / n <= 70
+
+
+def test_concurrent_appends() -> None:
+    record = TrialRecord()
+
+    def work(offset: int) -> None:
+        for i in range(offset, 2000, 4):
+            record.trial_started(i)
+            record.trial_reported(i, 0, 1.0)
+            record.trial_finished(trial(i))
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    seen: list[int] = []
+    for th in threads:
+        th.start()
+    while any(th.is_alive() for th in threads):
+        d = record.delta()
+        if d is not None:
+            seen.extend(decode(d)["int_trial"].tolist())
+    for th in threads:
+        th.join()
+    d = record.delta()
+    if d is not None:
+        seen.extend(decode(d)["int_trial"].tolist())
+    assert sorted(seen) == list(range(2000))
+    assert len(record) == 2000
+    assert record.counts()["COMPLETE"] == 2000
+
+
+class LightTrial:
+    """Reads like a FrozenTrial without last_step or system_attrs (the runner's TrialEvent)."""
+
+    def __init__(self, number: int, state: TrialState, intermediate: dict[int, float]) -> None:
+        self.number, self.state, self.values = number, state, None
+        self.params = {"x": 1.0}
+        self.distributions = {"x": DISTS["x"]}
+        self.intermediate_values = intermediate
+        self.user_attrs: dict[str, Any] = {}
+        self.datetime_start = T0
+        self.datetime_complete = T0 + dt.timedelta(seconds=1)
+
+
+LIGHT = [
+    ("pruned without last_step: the last reported step", TrialState.PRUNED, {0: 0.9, 3: 0.4},
+     {"pruned_step": [3], "events": [{"kind": "pruned", "step": 3, "value": 0.4}]}),
+    ("failed without system_attrs", TrialState.FAIL, {},
+     {"state": [3], "events": [{"kind": "failed", "message": "failed"}]}),
+]
+
+
+@pytest.mark.parametrize(("state", "intermediate", "expected"), [c[1:] for c in LIGHT],
+                         ids=[c[0] for c in LIGHT])
+def test_trial_like_objects(state: TrialState, intermediate: dict[int, float],
+                            expected: dict[str, Any]) -> None:
+    record = TrialRecord()
+    record.trial_finished(LightTrial(0, state, intermediate))
+    d = decode(record.delta())
+    for key, want in expected.items():
+        if key == "events":
+            assert [{k: e[k] for k in w} for e, w in zip(d["events"], want, strict=True)] == want
+        else:
+            assert d[key].tolist() == want

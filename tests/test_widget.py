@@ -1,0 +1,345 @@
+"""The live panel through a real comm: traits, deltas, throttling, sync, stop, importance."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import comm
+import numpy as np
+import optuna
+import pytest
+from comm.base_comm import BaseComm
+
+from optuna_magic._runner import RunInfo, Runner, RunResult, TrialError
+from optuna_magic._widget import StudyPanel
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+@dataclass
+class Sent:
+    """One message the kernel side published on the widget's comm."""
+
+    at: float
+    msg_type: str
+    data: dict[str, Any]
+    buffers: list[bytes]
+
+    @property
+    def size(self) -> int:
+        return len(json.dumps(self.data, default=str)) + sum(len(b) for b in self.buffers)
+
+    @property
+    def custom(self) -> dict[str, Any] | None:
+        if self.data.get("method") == "custom":
+            return self.data["content"]
+        return None
+
+
+@dataclass
+class Wire:
+    messages: list[Sent] = field(default_factory=list)
+
+    def comm_msgs(self, since: float = 0.0) -> list[Sent]:
+        return [m for m in self.messages if m.msg_type == "comm_msg" and m.at >= since]
+
+    def customs(self, kind: str) -> list[dict[str, Any]]:
+        return [m.custom for m in self.comm_msgs() if m.custom and m.custom["type"] == kind]
+
+
+@pytest.fixture
+def wire(monkeypatch: pytest.MonkeyPatch) -> Iterator[Wire]:
+    """Widgets created in the test get a comm that records what it would send to the browser."""
+    recorded = Wire()
+
+    class RecordingComm(BaseComm):
+        def publish_msg(self, msg_type: str, data: Any = None, metadata: Any = None,
+                        buffers: Any = None, **keys: Any) -> None:
+            recorded.messages.append(
+                Sent(time.time(), msg_type, data or {}, [bytes(b) for b in buffers or []]))
+
+    monkeypatch.setattr(comm, "create_comm", lambda *a, **k: RecordingComm(*a, **k))
+    yield recorded
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    kind: str
+    low: float | None = None
+    high: float | None = None
+    step: float | None = None
+    log: bool = False
+    choices: tuple[Any, ...] | None = None
+    line: int | None = None
+    dynamic: bool = False
+
+
+SPACE = [Spec("x", "float", -5, 5, line=1), Spec("n", "int", 1, 10, line=2),
+         Spec("act", "categorical", choices=("relu", "<img src=x onerror=alert(1)>"), line=3),
+         Spec("lr", "float", 1e-4, 1, log=True, line=4)]
+
+
+def objective(trial: optuna.Trial) -> float:
+    return (trial.suggest_float("x", -5, 5) ** 2 + trial.suggest_int("n", 1, 10)
+            + len(trial.suggest_categorical("act", ["relu", "<img src=x onerror=alert(1)>"]))
+            + trial.suggest_float("lr", 1e-4, 1, log=True))
+
+
+def info_for(study: optuna.Study, n_trials: int | None = None, **kw: Any) -> RunInfo:
+    base: dict[str, Any] = {
+        "study_name": study.study_name,
+        "directions": [d.name.lower() for d in study.directions],
+        "sampler": "RandomSampler", "pruner": "MedianPruner",
+        "storage": "postgresql://user:***@db/optuna", "n_trials": n_trials, "timeout": None,
+        "space": SPACE, "objective_names": [], "started_at": time.time(),
+    }
+    base.update(kw)
+    return RunInfo(**base)
+
+
+def receive(panel: StudyPanel, content: dict[str, Any]) -> None:
+    """Deliver a message from the front end the way the kernel's comm manager does."""
+    panel.comm.handle_msg(
+        {"content": {"data": {"method": "custom", "content": content}}, "buffers": []})
+
+
+def run(panel: StudyPanel, n_trials: int, **kw: Any) -> tuple[Runner, float]:
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
+    runner = Runner(study, kw.pop("objective", objective), info_for(study, n_trials),
+                    [panel], n_trials=n_trials, timeout=None, **kw)
+    t0 = time.time()
+    runner.start()
+    runner.wait()
+    return runner, time.time() - t0
+
+
+class Control:
+    def __init__(self) -> None:
+        self.stops = 0
+
+    def request_stop(self) -> None:
+        self.stops += 1
+
+
+def test_panel_shows_the_space_before_any_trial(wire: Wire) -> None:
+    panel = StudyPanel()
+    study = optuna.create_study()
+    panel.run_started(info_for(study, 10), Control())
+    try:
+        assert panel.status["state"] == "running"
+        assert [(r["name"], r["line"]) for r in panel.meta["space"]] == [
+            ("x", 1), ("n", 2), ("act", 3), ("lr", 4)]
+        assert panel.meta["space"][3]["distribution"] == "float [0.0001, 1] log"
+        # Storage arrives masked from the options layer and is shown as given.
+        assert panel.meta["storage"] == "postgresql://user:***@db/optuna"
+        headers = wire.customs("delta")[0]["params"]
+        assert headers[2]["choices"] == ["relu", "<img src=x onerror=alert(1)>"]
+    finally:
+        panel.run_ended(RunResult("finished", study, 0, 0.0))
+
+
+@pytest.mark.slow
+def test_many_fast_trials_are_throttled(wire: Wire) -> None:
+    panel = StudyPanel()
+    t0 = time.time()
+    _runner, elapsed = run(panel, 5000)
+    sent = wire.comm_msgs(since=t0)
+    per_second = len(sent) / elapsed
+    # Two messages a flush at most (a delta and a status), four flushes a second, plus the
+    # first and last flushes and an importance update.
+    assert len(sent) <= 10 * elapsed + 6, f"{len(sent)} messages in {elapsed:.1f}s"
+    print(f"\n{len(sent)} messages in {elapsed:.2f}s = {per_second:.1f}/s; "
+          f"{sum(m.size for m in sent) / 5000:.1f} bytes/trial")
+    assert panel.status["state"] == "finished"
+    assert panel.status["counts"]["COMPLETE"] == 5000
+    assert panel.status["n_done"] == 5000
+    rows = sum(c["n_trials"] for c in wire.customs("delta"))
+    assert 5000 <= rows <= 5000 * 2  # a trial is sent at most twice: running, then finished
+
+
+def feed(panel: StudyPanel, n: int) -> None:
+    """n finished trials through the sink methods, flushing as the flusher would."""
+    dists = {"x": optuna.distributions.FloatDistribution(-5, 5),
+             "n": optuna.distributions.IntDistribution(1, 10),
+             "act": optuna.distributions.CategoricalDistribution(
+                 ["relu", "<img src=x onerror=alert(1)>"]),
+             "lr": optuna.distributions.FloatDistribution(1e-4, 1, log=True)}
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        t = optuna.trial.create_trial(
+            value=float(rng.random()),
+            params={"x": float(rng.uniform(-5, 5)), "n": int(rng.integers(1, 11)),
+                    "act": "relu", "lr": 0.01},
+            distributions=dists)
+        t.number = i
+        panel.trial_started(i)
+        panel.trial_finished(t, None)
+        if i % 37 == 0:
+            panel.flush()
+    panel.flush()
+
+
+@pytest.mark.parametrize("n", [1_000, 5_000], ids=["1k", "5k"])
+def test_bytes_per_trial_stay_constant(wire: Wire, n: int) -> None:
+    panel = StudyPanel()
+    panel.run_started(info_for(optuna.create_study(), n), Control())
+    panel._stop_flusher.set()  # flush by hand: a deterministic batching
+    start = len(wire.messages)
+    feed(panel, n)
+    deltas = [m for m in wire.messages[start:] if m.custom and m.custom["type"] == "delta"]
+    per_trial = sum(m.size for m in deltas) / n
+    print(f"\n{n} trials: {per_trial:.1f} bytes/trial in deltas")
+    assert per_trial <= 150
+    receive(panel, {"type": "sync"})
+    full = [m for m in wire.messages if m.custom and m.custom["type"] == "full"][-1]
+    assert 60 <= full.size / n <= 80
+
+
+def test_sync_returns_the_whole_record(wire: Wire) -> None:
+    panel = StudyPanel()
+    _runner, _ = run(panel, 30)
+    receive(panel, {"type": "sync"})
+    full = wire.customs("full")
+    assert len(full) == 1
+    assert full[0]["n_trials"] == 30
+    assert full[0]["seq"] == wire.customs("delta")[-1]["seq"]
+    assert [p["name"] for p in full[0]["params"]] == ["x", "n", "act", "lr"]
+    message = next(m for m in wire.comm_msgs() if m.custom and m.custom["type"] == "full")
+    numbers = np.frombuffer(message.buffers[0], "<i4")
+    assert numbers.tolist() == list(range(30))
+
+
+def test_stop_message_stops_the_run(wire: Wire) -> None:
+    panel = StudyPanel()
+    study = optuna.create_study()
+    started = threading.Event()
+
+    def slow(trial: optuna.Trial) -> float:
+        started.set()
+        time.sleep(0.02)
+        return objective(trial)
+
+    runner = Runner(study, slow, info_for(study, 10_000), [panel], n_trials=10_000, timeout=None)
+    runner.start()
+    started.wait(5)
+    receive(panel, {"type": "stop"})
+    assert panel.status["state"] == "stopping"
+    runner.wait(30)
+    assert runner.result is not None and runner.result.state == "stopped"
+    assert panel.status["state"] == "stopped"
+    assert len(study.trials) < 10_000
+    kinds = [e["kind"] for d in wire.customs("delta") for e in d["events"]]
+    assert "stop requested" in kinds and kinds[-1] == "run stopped"
+
+
+def test_stop_calls_request_stop_once() -> None:
+    panel = StudyPanel()
+    control = Control()
+    panel.run_started(info_for(optuna.create_study(), 10), control)
+    panel.request_stop()
+    panel.request_stop()  # a second click while stopping does nothing more
+    assert control.stops == 1
+    panel.run_ended(RunResult("stopped", optuna.create_study(), 0, 0.1))
+    assert panel.status["state"] == "stopped"
+
+
+def test_failed_trial_detail_on_request(wire: Wire) -> None:
+    panel = StudyPanel()
+    panel.run_started(info_for(optuna.create_study(), 1), Control())
+    t = optuna.trial.create_trial(state=optuna.trial.TrialState.FAIL, params={}, distributions={},
+                                  user_attrs={"why": "<b>bad</b>"})
+    t.number = 0
+    panel.trial_finished(t, TrialError("ValueError: <bad>", "Traceback (most recent call last):"))
+    panel.run_ended(RunResult("finished", optuna.create_study(), 1, 0.1))
+    failed = [e for d in wire.customs("delta") for e in d["events"] if e["kind"] == "failed"]
+    assert failed == [{"kind": "failed", "trial": 0, "time": failed[0]["time"],
+                       "message": "ValueError: <bad>"}]
+    receive(panel, {"type": "trial", "number": 0})
+    detail = wire.customs("trial")[-1]
+    assert detail["traceback"].startswith("Traceback")
+    assert detail["user_attrs"] == {"why": "<b>bad</b>"}
+
+
+IMPORTANCE = [
+    ("single objective", ["minimize"], 20, "PED-ANOVA", True),
+    ("several objectives", ["minimize", "maximize"], 20, "Pareto", True),
+    ("too few trials", ["minimize"], 1, "at least 2", False),
+]
+
+
+@pytest.mark.parametrize(("directions", "n", "note", "ranked"), [c[1:] for c in IMPORTANCE],
+                         ids=[c[0] for c in IMPORTANCE])
+def test_importance(wire: Wire, directions: list[str], n: int, note: str, ranked: bool) -> None:
+    study = optuna.create_study(directions=directions,
+                                sampler=optuna.samplers.RandomSampler(seed=0))
+
+    def obj(trial: optuna.Trial) -> Any:
+        v = objective(trial)
+        return v if len(directions) == 1 else (v, trial.params["x"])
+
+    panel = StudyPanel()
+    runner = Runner(study, obj, info_for(study, n), [panel], n_trials=n, timeout=None)
+    runner.start()
+    runner.wait()
+    panel.wait_importance(30)
+    assert note in panel.importance["note"]
+    assert panel.importance["n_trials"] == n
+    assert (set(panel.importance["values"]) == {"x", "n", "act", "lr"}) is ranked
+
+
+def test_resume_prefills_the_record(wire: Wire) -> None:
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    study.optimize(objective, n_trials=12)
+    panel = StudyPanel()
+    panel.run_started(info_for(study, 5, existing_trials=study.trials), Control())
+    panel.run_ended(RunResult("finished", study, 0, 0.1))
+    assert panel.status["counts"]["COMPLETE"] == 12
+    assert panel.status["best"]["number"] == study.best_trial.number
+    assert panel.status["best"]["values"] == [study.best_value]
+    assert panel.status["n_done"] == 0  # progress counts this run's trials only
+
+
+def test_for_study(wire: Wire) -> None:
+    study = optuna.create_study(study_name="<script>name</script>", direction="maximize")
+    study.optimize(objective, n_trials=5)
+    panel = StudyPanel.for_study(study)
+    assert panel.meta["study_name"] == "<script>name</script>"
+    assert panel.meta["directions"] == ["maximize"]
+    assert panel.status["state"] == "finished"
+    assert panel.status["counts"]["COMPLETE"] == 5
+    assert wire.customs("delta")[-1]["n_trials"] == 5
+
+
+def test_module_import_is_light() -> None:
+    code = "import sys, optuna_magic._widget; print('optuna' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_for_run_adds_the_snapshot_to_its_output(
+    wire: Wire, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shown: list[Any] = []
+
+    class Handle:
+        def update(self, bundle: dict[str, Any], raw: bool = False) -> None:
+            shown.append((bundle, raw))
+
+    import IPython.display
+
+    monkeypatch.setattr(IPython.display, "display", lambda obj, display_id=False: Handle())
+    panel = StudyPanel.for_run()
+    run(panel, 5)
+    ((bundle, raw),) = shown
+    assert raw
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == panel.model_id
+    assert "<script" not in bundle["text/html"]
+    assert bundle["text/plain"]
