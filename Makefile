@@ -42,6 +42,7 @@ demo: install
 	$(PY) examples/run_demo.py
 
 test: install-test js
+	cd js && npx vitest run
 	$(PY) -m pytest
 
 test-fast: install-test
