@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import html
 import math
+import re
 import urllib.parse
+import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -36,9 +38,11 @@ __all__ = [
     "ChartInfo",
     "SnapshotInfo",
     "TrialRow",
+    "panel_bundle",
     "render_snapshot",
     "snapshot_bundle",
     "snapshot_info",
+    "snapshot_placeholder",
     "summary_line",
 ]
 
@@ -405,7 +409,12 @@ def _e(s: Any) -> str:
 
 
 def render_snapshot(
-    study: optuna.Study, info: RunInfo | None, result: RunResult | None, *, top: int = 10
+    study: optuna.Study,
+    info: RunInfo | None,
+    result: RunResult | None,
+    *,
+    top: int = 10,
+    run_id: str | None = None,
 ) -> str:
     """The run as static HTML: no scripts, no ``<style>``, no external resources.
 
@@ -415,19 +424,24 @@ def render_snapshot(
         result: how the run ended.
         top: how many trials the table lists (the best ones; the Pareto front for several
             objectives).
+        run_id: ties the snapshot to the panel output of the same cell (see
+            :func:`snapshot_bundle`); adds ``data-run`` and the CSS scoped to it. ``None``: no
+            ``<style>`` at all.
 
     Returns:
         An HTML fragment whose root is ``<div class="optuna-magic-snapshot">``; its parts carry
-        ``data-part`` attributes (``header``, ``state``, ``counts``, ``error``, ``best``,
-        ``chart``, ``top-trials``).
+        classes ``om-snapshot-<part>`` (``header``, ``state``, ``counts``, ``error``, ``best``,
+        ``chart``, ``top-trials``): classes, because sanitizers keep ``class`` but drop ``data-*``.
     """
-    return _render(snapshot_info(study, info, result, top=top))
+    return _render(snapshot_info(study, info, result, top=top), run_id)
 
 
-def _render(s: SnapshotInfo) -> str:
+def _render(s: SnapshotInfo, run_id: str | None = None) -> str:
     muted = "opacity:0.75;"
-    out: list[str] = [
-        f'<div class="optuna-magic-snapshot" data-study="{_e(s.study_name)}" '
+    out: list[str] = [_scoped_css(run_id)] if run_id else []
+    run_attr = f' data-run="{_e(run_id)}"' if run_id else ""
+    out += [
+        f'<div class="optuna-magic-snapshot"{run_attr} data-study="{_e(s.study_name)}" '
         f'style="font-family:{_FONT};font-size:13px;line-height:1.45;'
         "border:1px solid rgba(128,128,128,0.45);border-radius:6px;padding:8px 12px;"
         'margin:2px 0;max-width:980px;overflow-x:auto;text-align:left;">'
@@ -436,9 +450,9 @@ def _render(s: SnapshotInfo) -> str:
     dirs = ", ".join(s.directions)
     meta = " \u00b7 ".join(_e(x) for x in (dirs, s.sampler, s.pruner, s.storage) if x)
     out.append(
-        '<div data-part="header" style="margin-bottom:4px;">'
+        '<div class="om-snapshot-header" style="margin-bottom:4px;">'
         f'<strong style="font-size:14px;">{_e(s.study_name)}</strong> '
-        f'<span data-part="state" style="background-color:{badge};color:#ffffff;'
+        f'<span class="om-snapshot-state" style="background-color:{badge};color:#ffffff;'
         'border-radius:3px;padding:1px 6px;font-size:12px;font-weight:bold;">'
         f"{_e(s.state)}</span> "
         f'<span style="{muted}">{meta}</span></div>'
@@ -449,12 +463,12 @@ def _render(s: SnapshotInfo) -> str:
         else f"{s.n_trials_run} trials this run, {s.n_trials_total} in the study"
     )
     out.append(
-        f'<div data-part="counts">{_e(total)} in {_e(_duration(s.elapsed))}: '
+        f'<div class="om-snapshot-counts">{_e(total)} in {_e(_duration(s.elapsed))}: '
         f"{_e(_counts_text(s.counts))}</div>"
     )
     if s.error:
         out.append(
-            '<pre data-part="error" style="white-space:pre-wrap;color:#d9534f;margin:4px 0;'
+            '<pre class="om-snapshot-error" style="white-space:pre-wrap;color:#d9534f;margin:4px 0;'
             'padding:4px 6px;border-left:3px solid #d9534f;background-color:transparent;">'
             f"{_e(_cut(s.error, 2000))}</pre>"
         )
@@ -477,17 +491,17 @@ def _params_inline(params: dict[str, Any]) -> str:
 
 def _render_best(s: SnapshotInfo) -> str:
     if not s.best:
-        return '<div data-part="best">No completed trial.</div>'
+        return '<div class="om-snapshot-best">No completed trial.</div>'
     if len(s.directions) == 1:
         b = s.best[0]
         params = _params_inline(b.params)
         return (
-            f'<div data-part="best">Best {_e(s.objective_names[0])} '
+            f'<div class="om-snapshot-best">Best {_e(s.objective_names[0])} '
             f"<strong>{_e(_num(b.values[0]))}</strong> at trial {b.number}"
             f"{': ' + params if params else ''}</div>"
         )
     return (
-        f'<div data-part="best">Pareto front: <strong>{s.n_best}</strong> '
+        f'<div class="om-snapshot-best">Pareto front: <strong>{s.n_best}</strong> '
         f"trial{'s' if s.n_best != 1 else ''} ({_e(', '.join(s.directions))})</div>"
     )
 
@@ -517,7 +531,7 @@ def _render_table(s: SnapshotInfo) -> str:
         title = f"Pareto-optimal trials ({len(s.top)} of {s.n_best})"
     hidden = f", {s.n_hidden_params} more parameters not shown" if s.n_hidden_params else ""
     return (
-        '<table data-part="top-trials" style="border-collapse:collapse;margin-top:6px;'
+        '<table class="om-snapshot-top-trials" style="border-collapse:collapse;margin-top:6px;'
         'font-size:12px;">'
         f'<caption style="text-align:left;font-weight:bold;padding:2px 0;">{_e(title)}'
         f"{_e(hidden)}</caption>"
@@ -542,7 +556,8 @@ def _render_chart(s: SnapshotInfo) -> str:
     else:
         alt = f"Pareto front: {c.y_label} against {c.x_label}, {c.n_points} completed trials"
     return (
-        f'<div data-part="chart" style="margin-top:6px;"><img src="{_e(uri)}" alt="{_e(alt)}" '
+        '<div class="om-snapshot-chart" style="margin-top:6px;">'
+        f'<img src="{_e(uri)}" alt="{_e(alt)}" '
         f'width="{_W}" height="{_H}" style="max-width:100%;height:auto;"></div>'
     )
 
@@ -676,41 +691,112 @@ def _nice_step(raw: float) -> float:
 
 
 # ----------------------------------------------------------------------- bundle
+def _scoped_css(run_id: str) -> str:
+    """CSS that lets the live panel and the snapshot stand in for each other, without a script.
+
+    Every selector is scoped to this run's snapshot (``[data-run=...]``) and to the output area
+    of its own cell, so nothing leaks into the page. Rendered only where outputs are trusted
+    (JupyterLab and Notebook 7 drop ``<style>`` from untrusted HTML; there the widget view is
+    not chosen either, so there is nothing to hide):
+
+    - while a live panel (``.optuna-magic``) is shown in an earlier output of the cell, the
+      snapshot's output is hidden: the panel already shows all of it;
+    - when the cell's widget view cannot render (notebook reopened, kernel restarted: the
+      widget manager shows "Error displaying widget: model not found", or "Loading widget..."
+      forever without a kernel), that output is hidden and the snapshot shows instead.
+
+    ``:has()`` cannot be nested, hence the last rule hides the stuck renderer node itself.
+    Browsers without ``:has()`` (Firefox < 121) ignore the rules: both outputs show.
+    """
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", run_id):
+        raise ValueError(f"run_id must be a short token of letters, digits, - or _: {run_id!r}")
+    mine = f'.optuna-magic-snapshot[data-run="{run_id}"]'
+    later = f":has(~ .jp-OutputArea-child {mine})"  # an output before this snapshot's
+    return (
+        "<style>"
+        f".jp-OutputArea-child:has(.optuna-magic) ~ .jp-OutputArea-child:has({mine})"
+        "{display:none}"
+        f".jp-OutputArea-child:has(> .jp-OutputArea-output.jupyter-widgets){later}"
+        "{display:none}"
+        f".jp-OutputArea-child{later} > .jp-OutputArea-output.lm-Panel:not(:has(*))"
+        "{display:none}"
+        "</style>"
+    )
+
+
+def panel_bundle(model_id: str) -> dict[str, Any]:
+    """The panel's own output: the widget view, with an empty ``text/plain``.
+
+    Display it (``display(panel_bundle(panel.model_id), raw=True)``) as the cell's first output
+    when the run starts. Where no widget can render (GitHub, nbconvert, an untrusted notebook)
+    the empty text shows nothing, and the snapshot below says it all; the widget's default
+    ``text/plain`` (its ``repr``) would show there as noise.
+    """
+    return {
+        WIDGET_VIEW_MIMETYPE: {"version_major": 2, "version_minor": 1, "model_id": model_id},
+        "text/plain": "",
+    }
+
+
+def snapshot_placeholder() -> dict[str, Any]:
+    """The snapshot's output before the run ends: shown at run start, updated at run end.
+
+    Displaying it with a display id when the run starts (right after :func:`panel_bundle`)
+    reserves the snapshot's place in the cell, and ``handle.update(snapshot_bundle(...),
+    raw=True)`` fills it at the end: an update of a known display also reaches the notebook
+    when it is sent from the run's thread, where a new ``display`` could land in another cell.
+    """
+    return {"text/plain": ""}
+
+
 def snapshot_bundle(
     study: optuna.Study,
     info: RunInfo | None,
     result: RunResult,
     *,
-    model_id: str | None = None,
     top: int = 10,
+    run_id: str | None = None,
+    model_id: str | None = None,
 ) -> dict[str, Any]:
-    """The final output of a run, as a raw MIME bundle for ``display`` / ``update_display``.
+    """The run's final output, as a raw MIME bundle for the snapshot's own output.
 
-    Put it in place of the panel's own output, with the panel's display id, once the run ends::
+    The cell's outputs are: first the panel (:func:`panel_bundle`), then this one. Wire it as::
 
-        handle.update(snapshot_bundle(study, info, result, model_id=panel.model_id), raw=True)
+        # run start
+        panel_out = display(panel_bundle(panel.model_id), raw=True, display_id=True)
+        snap_out = display(snapshot_placeholder(), raw=True, display_id=True)
+        # run end (any thread)
+        snap_out.update(snapshot_bundle(study, info, result), raw=True)
 
-    The one output then holds three representations and every front end picks the best it can
-    show: a live JupyterLab / Notebook 7 / VS Code the panel (the widget view), a front end with
-    no widget manager or an untrusted notebook the ``text/html`` snapshot (JupyterLab only lets
-    untrusted outputs use "safe" renderers, and the widget renderer is not one), nbconvert the
-    snapshot too (it skips a widget view whose model is not in the notebook's saved widget
-    state), and a terminal the ``text/plain`` line.
+    The panel's output is left as it is: updating it would make JupyterLab rebuild the live
+    view. Who shows what:
+
+    - live JupyterLab / Notebook 7: the panel; the snapshot's output is hidden by its CSS;
+    - notebook reopened by the same user (trusted), or kernel restarted: the widget manager
+      cannot find the panel's model ("Error displaying widget: model not found"); the CSS
+      hides that output and the snapshot shows;
+    - untrusted notebook (someone else's): JupyterLab only uses "safe" renderers, so the panel
+      output shows its empty ``text/plain`` and the snapshot shows, sanitized (no ``<style>``,
+      inline styles kept, the chart is an ``<img>``, which the sanitizer keeps);
+    - ``jupyter nbconvert --to html``: nbconvert skips a widget view whose model is not in the
+      notebook's saved widget state: empty text, then the snapshot;
+    - GitHub (``text/html``, never widgets): the snapshot;
+    - a terminal: the ``text/plain`` line.
 
     Args:
         study: the study.
         info: the run's description.
         result: how the run ended.
-        model_id: the panel widget's ``model_id``; ``None`` when no panel was shown (text mode),
-            which leaves the widget view out.
         top: rows of the top-trials table.
+        run_id: a token unique to this output (default: a fresh one); scopes the CSS.
+        model_id: only for the older one-output layout (the snapshot in the panel's own
+            output, next to the widget view): adds the widget view. Avoid it: a trusted
+            notebook reopened then shows JupyterLab's widget error instead of the snapshot,
+            because JupyterLab always prefers the widget view of a trusted output.
     """
     s = snapshot_info(study, info, result, top=top)
-    bundle: dict[str, Any] = {"text/plain": _summary(s), "text/html": _render(s)}
+    run_id = run_id or uuid.uuid4().hex
+    bundle: dict[str, Any] = {"text/plain": _summary(s), "text/html": _render(s, run_id)}
     if model_id:
-        bundle[WIDGET_VIEW_MIMETYPE] = {
-            "version_major": 2,
-            "version_minor": 1,
-            "model_id": model_id,
-        }
+        bundle.update({WIDGET_VIEW_MIMETYPE: panel_bundle(model_id)[WIDGET_VIEW_MIMETYPE]})
     return bundle

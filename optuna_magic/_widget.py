@@ -83,7 +83,8 @@ class StudyPanel(anywidget.AnyWidget):
         self._importance_fed = 0
         self._importance_at = 0.0
         self._importance_thread: threading.Thread | None = None
-        self._display: Any = None  # the DisplayHandle of for_run()
+        self._display: Any = None  # the DisplayHandles of for_run(): the panel, the snapshot
+        self._snapshot_display: Any = None
         self.on_msg(self._on_message)
 
     # ------------------------------------------------------------ construction
@@ -117,13 +118,21 @@ class StudyPanel(anywidget.AnyWidget):
     def for_run(cls, **kwargs: Any) -> StudyPanel:
         """A panel displayed beneath the running cell, to pass to the runner as a sink.
 
-        It is displayed with a display id so that, when the run ends, the same output also
-        carries the static snapshot (``text/html``) and the one-line ``text/plain`` summary.
+        The cell gets two outputs: the panel, and a placeholder that the static snapshot
+        fills when the run ends (see :func:`optuna_magic._snapshot.snapshot_bundle` for who
+        shows which: the live panel while a kernel runs it, the snapshot everywhere else).
         """
         from IPython.display import display
 
+        from optuna_magic._snapshot import panel_bundle, snapshot_placeholder
+
         panel = cls(**kwargs)
-        panel._display = display(panel, display_id=True)  # type: ignore[no-untyped-call]
+        panel._display = display(  # type: ignore[no-untyped-call]
+            panel_bundle(panel.model_id), raw=True, display_id=True
+        )
+        panel._snapshot_display = display(  # type: ignore[no-untyped-call]
+            snapshot_placeholder(), raw=True, display_id=True
+        )
         return panel
 
     def update_from(self, trials: Sequence[FrozenTrial]) -> None:
@@ -170,14 +179,15 @@ class StudyPanel(anywidget.AnyWidget):
             self._show_snapshot(result)
 
     def _show_snapshot(self, result: RunResult) -> None:
-        """Put the static snapshot into the panel's output, next to the widget view."""
+        """Fill the snapshot's own output (the panel's output is left alone: updating it
+        would make JupyterLab rebuild the live view)."""
         from optuna_magic._snapshot import snapshot_bundle
 
         try:
-            bundle = snapshot_bundle(result.study, self._info, result, model_id=self.model_id)
-            self._display.update(bundle, raw=True)
+            bundle = snapshot_bundle(result.study, self._info, result)
+            self._snapshot_display.update(bundle, raw=True)
         except Exception:  # the live panel already shows the result; the snapshot is extra
-            _log.warning("could not add the static snapshot to the panel's output", exc_info=True)
+            _log.warning("could not write the static snapshot of the run", exc_info=True)
 
     # ------------------------------------------------------------------ flush
     def flush(self) -> None:

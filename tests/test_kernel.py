@@ -131,3 +131,20 @@ def test_text_progress_in_a_kernel_updates_in_place() -> None:
     assert len([o for o in outputs if o.output_type == "display_data"]) == 1
     assert "30 trials" in texts(nb.cells[1])
     assert "[I " not in texts(nb.cells[1])  # no Optuna INFO lines
+
+
+def test_panel_output_and_snapshot_output() -> None:
+    """With the panel: its widget view first, then the static snapshot that replaces it where
+    no kernel runs (reopened notebook, nbconvert, GitHub)."""
+    nb = execute(
+        notebook(
+            "%load_ext optuna_magic",
+            "%%optuna -n 20 --seed 0\nx = hp.float(0, 1)\nk = hp.choice(['<b>bold</b>', 'b'])\nx",
+        )
+    )
+    panel, snap = nb.cells[1].outputs
+    assert "application/vnd.jupyter.widget-view+json" in panel.data
+    assert panel.data["text/plain"] == ""
+    html = snap.data["text/html"]
+    assert "<script" not in html and "&lt;b&gt;bold&lt;/b&gt;" in html
+    assert "finished" in snap.data["text/plain"] and "20 trials" in snap.data["text/plain"]

@@ -19,9 +19,11 @@ from optuna_magic._snapshot import (
     MAX_CHART_POINTS,
     WIDGET_VIEW_MIMETYPE,
     _envelope,
+    panel_bundle,
     render_snapshot,
     snapshot_bundle,
     snapshot_info,
+    snapshot_placeholder,
     summary_line,
 )
 
@@ -211,9 +213,9 @@ STATES = [
 def test_run_state_and_error(state: str, error: str | None) -> None:
     study = _study(_trial(1.0), _trial(3.0))
     page = render_snapshot(study, _info(study), _result(study, state, error))
-    m = re.search(r'data-part="state"[^>]*>([^<]*)<', page)
+    m = re.search(r'class="om-snapshot-state"[^>]*>([^<]*)<', page)
     assert m and m.group(1) == state
-    assert ('data-part="error"' in page) == (error is not None)
+    assert ('class="om-snapshot-error"' in page) == (error is not None)
     line = summary_line(_result(study, state, error))
     assert f"'demo' {state}," in line
     if error:
@@ -312,7 +314,7 @@ def big_study() -> optuna.Study:
 def test_large_study_is_bounded(big_study: optuna.Study) -> None:
     result = _result(big_study)  # study.trials deep-copies: keep it out of the timing
     t0 = time.perf_counter()
-    bundle = snapshot_bundle(big_study, _info(big_study), result, model_id="m")
+    bundle = snapshot_bundle(big_study, _info(big_study), result)
     assert time.perf_counter() - t0 < 3
     page, line = bundle["text/html"], bundle["text/plain"]
     assert len(page) < 60_000  # the same order as a 50-trial study, not 1,000 times it
@@ -343,18 +345,46 @@ def test_envelope_bounds_and_keeps_extremes(n: int, limit: int, max_len: int) ->
 
 
 # ------------------------------------------------------------------- bundle
-BUNDLE: list[Any] = [
-    pytest.param("abc123", True, id="with-panel"),
-    pytest.param(None, False, id="text-mode"),
-]
-
-
-@pytest.mark.parametrize(("model_id", "has_view"), BUNDLE)
-def test_snapshot_bundle(model_id: str | None, has_view: bool) -> None:
+def test_snapshot_bundle_is_its_own_output() -> None:
     study = _study(_trial(1.0), _trial(2.0))
-    bundle = snapshot_bundle(study, _info(study), _result(study), model_id=model_id)
-    assert bundle["text/html"].startswith('<div class="optuna-magic-snapshot"')
+    bundle = snapshot_bundle(study, _info(study), _result(study), run_id="run1")
+    assert set(bundle) == {"text/html", "text/plain"}  # no widget view: see the docstring
     assert "\n" not in bundle["text/plain"]
-    assert (WIDGET_VIEW_MIMETYPE in bundle) == has_view
-    if has_view:
-        assert bundle[WIDGET_VIEW_MIMETYPE]["model_id"] == model_id
+    page = bundle["text/html"]
+    assert (
+        page.startswith("<style>") and '<div class="optuna-magic-snapshot" data-run="run1"' in page
+    )
+    assert snapshot_placeholder() == {"text/plain": ""}
+
+
+def test_scoped_css_only_touches_its_own_cell() -> None:
+    study = _study(_trial(1.0))
+    page = render_snapshot(study, None, _result(study), run_id="abc-1")
+    css = re.fullmatch(r"<style>(.*?)</style>.*", page, re.S)
+    assert css
+    rules = re.findall(r"([^{}]+)\{([^{}]*)\}", css.group(1))
+    assert len(rules) == 3
+    for selector, body in rules:
+        assert body == "display:none"
+        # Every rule is anchored on this run's snapshot and on an output of the same area.
+        assert '.optuna-magic-snapshot[data-run="abc-1"]' in selector
+        assert selector.startswith(".jp-OutputArea-child")
+    assert "<style" not in render_snapshot(study, None, _result(study))  # no run id: no CSS
+
+
+@pytest.mark.parametrize("run_id", ['x"]{}*{display:none}', "a b", "", "<s>"])
+def test_run_id_cannot_inject_css(run_id: str) -> None:
+    study = _study(_trial(1.0))
+    with pytest.raises(ValueError, match="run_id"):
+        render_snapshot(study, None, _result(study), run_id=run_id or "\n")
+
+
+def test_panel_bundle_and_legacy_one_output_layout() -> None:
+    study = _study(_trial(1.0))
+    panel = panel_bundle("m1")
+    assert panel == {
+        WIDGET_VIEW_MIMETYPE: {"version_major": 2, "version_minor": 1, "model_id": "m1"},
+        "text/plain": "",
+    }
+    legacy = snapshot_bundle(study, None, _result(study), model_id="m1")
+    assert legacy[WIDGET_VIEW_MIMETYPE]["model_id"] == "m1"

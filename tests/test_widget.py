@@ -322,24 +322,3 @@ def test_module_import_is_light() -> None:
     code = "import sys, optuna_magic._widget; print('optuna' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
-
-
-def test_for_run_adds_the_snapshot_to_its_output(
-    wire: Wire, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    shown: list[Any] = []
-
-    class Handle:
-        def update(self, bundle: dict[str, Any], raw: bool = False) -> None:
-            shown.append((bundle, raw))
-
-    import IPython.display
-
-    monkeypatch.setattr(IPython.display, "display", lambda obj, display_id=False: Handle())
-    panel = StudyPanel.for_run()
-    run(panel, 5)
-    ((bundle, raw),) = shown
-    assert raw
-    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == panel.model_id
-    assert "<script" not in bundle["text/html"]
-    assert bundle["text/plain"]
