@@ -150,6 +150,15 @@ class OptunaMagics(Magics):
         action="store_true",
         help="Put the best trial's cell variables (e.g. the fitted model) in the namespace.",
     )
+    @argument(
+        "--mlflow",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="URI",
+        help="Log to MLflow: a parent run per study, a nested run per trial. URI: a tracking "
+        "URI (default: MLflow's own, MLFLOW_TRACKING_URI or sqlite:///mlflow.db).",
+    )
     @line_cell_magic
     def optuna(self, line: str, cell: str | None = None) -> Any:
         """Turn a cell into an Optuna objective and optimize it.
@@ -312,6 +321,15 @@ class OptunaMagics(Magics):
         space = plan.cell.space.params
         sampler = make_sampler(args.sampler, args.seed, ns, space, len(plan.directions))
         pruner = make_pruner(args.pruner, ns)
+        extra_sinks: list[Any] = []
+        if args.mlflow is not None:
+            # Checked before the study exists: an unreachable server must change nothing stored.
+            from optuna_magic._mlflow import MlflowSink
+
+            try:
+                extra_sinks.append(MlflowSink.create(args.mlflow or None, None))
+            except ValueError as e:
+                raise UsageError(f"%%optuna: {e}") from None
         with _optuna_logs_at_warning():
             study = self._study(plan, sampler, pruner)
         runner_box: list[Runner] = []
@@ -337,7 +355,7 @@ class OptunaMagics(Magics):
             existing_trials=list(existing),
             n_jobs=args.n_jobs,
         )
-        sinks: list[Any] = [_QuietOptunaLogs()]
+        sinks: list[Any] = [_QuietOptunaLogs(), *extra_sinks]
         if args.keep_best:
             sinks.append(_KeepBest(objective, plan.directions[0]))
         if not args.quiet:
@@ -647,6 +665,10 @@ def _async_cell_transformer(lines: list[str]) -> list[str]:
     """
     if not lines:
         return lines
+    code = [ln.strip() for ln in lines if ln.strip()]
+    if code == ["%optuna wait"]:
+        # Waiting on a background run also keeps the panel's Stop button working.
+        return ["await __import__('optuna_magic._magic', fromlist=['_']).wait_in_kernel()\n"]
     first = lines[0]
     head = first.strip()
     if not (head == "%%optuna" or head.startswith("%%optuna ")) or head.endswith("?"):
@@ -668,6 +690,18 @@ async def run_in_kernel(line: str, cell: str) -> None:
     if magics is None:  # pragma: no cover - extension unloaded meanwhile
         raise UsageError("optuna_magic is not loaded")
     await magics.optuna_async(line, cell)
+
+
+async def wait_in_kernel() -> None:
+    """``%optuna wait`` in a kernel: await the background runs (see the transformer)."""
+    from IPython import get_ipython
+
+    magics = get_ipython().magics_manager.registry.get("OptunaMagics")
+    if magics is None:  # pragma: no cover - extension unloaded meanwhile
+        raise UsageError("optuna_magic is not loaded")
+    for runner in list(magics.background):
+        await runner.wait_async()
+    magics._report_background()
 
 
 def register(shell: InteractiveShell) -> None:

@@ -148,3 +148,22 @@ def test_panel_output_and_snapshot_output() -> None:
     html = snap.data["text/html"]
     assert "<script" not in html and "&lt;b&gt;bold&lt;/b&gt;" in html
     assert "finished" in snap.data["text/plain"] and "20 trials" in snap.data["text/plain"]
+
+
+def test_background_run_and_awaited_wait() -> None:
+    nb = execute(
+        notebook(
+            "%load_ext optuna_magic",
+            "%%optuna -n 20 --background -o bg\nimport time\nx = hp.float(0, 1)\n"
+            "time.sleep(0.05)\nx",
+            "%optuna wait",
+            "print(len(bg.trials), bg.trials[-1].state.name)",
+        )
+    )
+    assert "Running in the background into `bg`" in texts(nb.cells[1])
+    assert "finished: 20 trials" in texts(nb.cells[2])
+    assert texts(nb.cells[3]).strip() == "20 COMPLETE"
+    # The background run's panel and snapshot stay in the cell that started it.
+    kinds = [list(o.get("data", {})) for o in nb.cells[1].outputs]
+    assert any("application/vnd.jupyter.widget-view+json" in k for k in kinds)
+    assert any("text/html" in k for k in kinds)
