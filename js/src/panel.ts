@@ -121,7 +121,7 @@ export function renderPanel(model: Model, el: HTMLElement, plotter: Plotter | nu
     return {
       id, label, el,
       draw() {
-        const key = inputs();
+        const key = `${inputs()}|${theme}`;
         if (key === drawn) return;
         drawn = key;
         const fig = build();
@@ -132,6 +132,11 @@ export function renderPanel(model: Model, el: HTMLElement, plotter: Plotter | nu
     };
   }
 
+  const themeSignature = () => {
+    const c = getComputedStyle(root);
+    return `${c.getPropertyValue("--om-bg")}/${c.getPropertyValue("--om-fg")}/${c.color}`;
+  };
+  let theme = "";
   const rec = () => store.sync.record;
   const objectives = () => (meta().directions ?? ["minimize"]).map((_, i) => objectiveName(meta(), i));
   const params = () => rec().params.map((p) => p.name);
@@ -259,6 +264,21 @@ export function renderPanel(model: Model, el: HTMLElement, plotter: Plotter | nu
       })
     : null;
   resize?.observe(root);
+  // Plot colours are resolved when a plot is drawn; when the JupyterLab / VS Code theme changes
+  // (attributes on <body>), the visible plot is redrawn. Only a real change of the resolved
+  // colours counts: JupyterLab also toggles body classes during drags and the like.
+  const themeWatch = typeof MutationObserver !== "undefined"
+    ? new MutationObserver(() => {
+        const now = themeSignature();
+        if (now === theme) return;
+        theme = now;
+        schedule(true);
+      })
+    : null;
+  themeWatch?.observe(document.body, {
+    attributes: true,
+    attributeFilter: ["class", "data-jp-theme-light", "data-jp-theme-name"],
+  });
 
   store.sync.sync();
   showActive();
@@ -268,6 +288,7 @@ export function renderPanel(model: Model, el: HTMLElement, plotter: Plotter | nu
     clearInterval(ticker);
     if (timer !== undefined) clearTimeout(timer);
     resize?.disconnect();
+    themeWatch?.disconnect();
     store.listeners.delete(onData);
     store.details.delete(detail);
     model.off("change:status", onStatus);

@@ -238,3 +238,30 @@ def test_notebook7_basic_run(
     assert page.locator(f"{PANEL} [data-role=trials-table]").first.is_visible()
     shot(page, "panel/notebook7-light", panel)
     assert console.relevant() == []
+
+
+def test_plots_follow_a_theme_switch(
+    lab_server: JupyterServer, page: Any, notebook_factory: Any, console: Console
+) -> None:
+    """Switching JupyterLab's theme while a plot is shown redraws it in the new colours."""
+    nb = notebook_factory(lab_server, page, [LOAD, VIEWS_CELL])
+    panel = _run_optuna(nb)
+    nb.wait_cell_done(1)
+    _open_view(panel, "history")
+    plot = panel.locator("[data-role=plot-history]")
+    plot.locator(DRAWN).first.wait_for(state="visible", timeout=20_000)
+
+    def text_fill() -> str:
+        # The colour plotly gave the axis tick labels: the theme's foreground at draw time.
+        return str(plot.locator(".xtick text").first.evaluate("e => getComputedStyle(e).fill"))
+
+    light = text_fill()
+    nb.set_theme(dark=True)
+    try:
+        deadline = time.time() + 20
+        while text_fill() == light and time.time() < deadline:
+            time.sleep(0.2)
+        assert text_fill() != light, "the plot kept the light theme's colours"
+    finally:
+        nb.set_theme(dark=False)
+    assert console.relevant() == []
