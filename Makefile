@@ -7,7 +7,7 @@ PIP    := $(PY) -m pip --disable-pip-version-check -q
 # `examples` extra states a range that this install already satisfies (no multi-GB download).
 TORCH  ?= torch==2.13.0
 
-.PHONY: install install-test demo test test-fast bench lint js clean browser-deps
+.PHONY: install install-test demo test test-fast bench lint js clean browser-deps pg-deps
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,7 @@ $(VENV)/.installed-test: $(VENV)/.installed
 
 install: $(VENV)/.installed
 
-install-test: $(VENV)/.installed-test browser-deps
+install-test: $(VENV)/.installed-test browser-deps pg-deps
 
 # Debian's Chromium for the browser tests (Playwright's own browser download is not reachable).
 browser-deps:
@@ -33,6 +33,13 @@ browser-deps:
 	  echo "installing Debian chromium for the browser tests"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || echo "WARNING: could not install chromium; browser tests will be skipped"; }
+
+# Debian's PostgreSQL server for the PostgreSQL tests (started on loopback by the tests).
+pg-deps:
+	@command -v pg_ctl >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { \
+	  echo "installing Debian postgresql for the PostgreSQL tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
+	  || echo "WARNING: could not install postgresql; PostgreSQL tests will be skipped"; }
 
 # Rebuild the panel bundle (the package build does this too, once).
 js:

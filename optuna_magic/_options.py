@@ -8,7 +8,6 @@ that holds an instance. Every class comes from Optuna itself.
 from __future__ import annotations
 
 import ast
-import os
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -202,31 +201,20 @@ def make_pruner(spec: str | None, user_ns: Mapping[str, Any]) -> optuna.pruners.
 _JOURNAL_SUFFIXES = (".log", ".journal", ".jsonl")
 
 
-def make_storage(url: str | None) -> Any:
+def make_storage(url: str | None, heartbeat_interval: int | None = None) -> Any:
     """An Optuna storage for ``--storage``: an RDB URL, or a journal file path.
 
-    A journal file is ``journal:PATH``, or any path ending in .log / .journal / .jsonl.
+    A journal file is ``journal:PATH``, or any path ending in .log / .journal / .jsonl. Every
+    trial the storage creates records its owner process, and an RDB storage keeps Optuna's
+    heartbeat (``heartbeat_interval`` seconds, grace period twice that), so ``--resume`` after
+    a crash can fail the trials the dead process left RUNNING
+    (:func:`optuna_magic._liveness.fail_orphaned_trials`).
     """
     if url is None:
         return None
-    url = unquote(url)
-    if url.startswith("journal:") or ("://" not in url and url.endswith(_JOURNAL_SUFFIXES)):
-        import optuna
-        from optuna.storages import journal
+    from optuna_magic._liveness import open_storage
 
-        path = url.removeprefix("journal:")
-        parent = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(parent):
-            raise OptunaMagicError(f"--storage {url!r}: folder {parent!r} does not exist")
-        return optuna.storages.JournalStorage(journal.JournalFileBackend(path))
-    if "://" not in url:
-        raise OptunaMagicError(
-            f"--storage {url!r} is neither a database URL (sqlite:///study.db, "
-            f"postgresql://user@host/db) nor a journal file (journal:study.log)"
-        )
-    import optuna
-
-    return optuna.storages.RDBStorage(url)
+    return open_storage(url, heartbeat_interval=heartbeat_interval)
 
 
 _CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][\w+.-]*://)(?P<user>[^:/@]*):(?P<pw>[^@/]*)@")

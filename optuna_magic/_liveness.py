@@ -1,0 +1,279 @@
+"""Which RUNNING trial is still running: owner tags, heartbeats, and failing orphaned trials.
+
+A trial is left RUNNING for ever when the process that ran it dies (a SIGKILLed kernel, a worker
+killed by the out-of-memory killer). Two mechanisms find such trials:
+
+- RDB storages get Optuna's own heartbeat (``RDBStorage(heartbeat_interval=...)``): a trial whose
+  heartbeat is older than the grace period is stale, wherever its process ran.
+- Every storage opened by :func:`open_storage` tags each trial it creates with its owner (host,
+  boot id, pid, process start time) in the trial's system attributes, inside the same write that
+  creates the trial. A RUNNING trial whose owner ran on this machine and is gone is orphaned at
+  once; this is the journal storage's equivalent of the heartbeat, and it spares RDB storages the
+  grace period when the process died here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import functools
+import os
+import socket
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import optuna
+
+from optuna_magic._space import OptunaMagicError
+
+if TYPE_CHECKING:
+    from optuna.trial import FrozenTrial
+
+__all__ = [
+    "OWNER_KEY",
+    "OwnedJournalStorage",
+    "OwnedRDBStorage",
+    "fail_orphaned_trials",
+    "fail_trial",
+    "is_journal_url",
+    "open_storage",
+    "owner_alive",
+]
+
+OWNER_KEY = "optuna_magic:owner"
+FAIL_REASON_KEY = "fail_reason"  # the key Optuna < 3 used; read by the poller
+TRACEBACK_KEY = "optuna_magic:traceback"
+DEFAULT_HEARTBEAT = 10  # seconds; the grace period is twice as long
+_JOURNAL_SUFFIXES = (".log", ".journal", ".jsonl")
+
+
+# ------------------------------------------------------------------- identity
+def _proc_stat(pid: int) -> list[str] | None:
+    """Fields of ``/proc/PID/stat`` after the command name, or None off Linux / no process."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            raw = f.read().decode(errors="replace")
+    except OSError:
+        return None
+    return raw[raw.rfind(")") + 2 :].split()
+
+
+@functools.lru_cache(maxsize=1)
+def _boot_id() -> str:
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def _start_ticks(pid: int) -> int | None:
+    stat = _proc_stat(pid)
+    # Field 22 of stat (index 19 after pid and comm): start time in clock ticks since boot.
+    return int(stat[19]) if stat is not None and len(stat) > 19 else None
+
+
+def owner_tag() -> dict[str, Any]:
+    """This process as a trial's owner."""
+    pid = os.getpid()
+    return {
+        "host": socket.gethostname(),
+        "boot": _boot_id(),
+        "pid": pid,
+        "start": _start_ticks(pid),
+    }
+
+
+def owner_alive(owner: Any) -> bool | None:
+    """Whether a trial's owner process still runs: True / False here, None when unknowable
+    (another machine, or a tag this module did not write)."""
+    if not isinstance(owner, dict) or "pid" not in owner:
+        return None
+    if owner.get("host") != socket.gethostname() or owner.get("boot", "") != _boot_id():
+        return None
+    pid = int(owner["pid"])
+    if pid == os.getpid():
+        return True
+    stat = _proc_stat(pid)
+    if stat is not None:
+        if stat[0] in ("Z", "X"):  # a killed child its parent has not reaped yet
+            return False
+        start = owner.get("start")
+        return start is None or len(stat) <= 19 or int(stat[19]) == int(start)
+    if os.path.isdir("/proc"):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# ------------------------------------------------------------------- storages
+def _tagged_template() -> Any:
+    """A template trial equal to what ``create_new_trial`` makes by default, plus the owner."""
+    from optuna.trial import FrozenTrial, TrialState
+
+    return FrozenTrial(
+        number=-1,
+        state=TrialState.RUNNING,
+        value=None,
+        values=None,
+        datetime_start=datetime.datetime.now(),
+        datetime_complete=None,
+        params={},
+        distributions={},
+        user_attrs={},
+        system_attrs={OWNER_KEY: owner_tag()},
+        intermediate_values={},
+        trial_id=-1,
+    )
+
+
+class OwnedRDBStorage(optuna.storages.RDBStorage):
+    """An RDBStorage whose new trials carry their owner process (same transaction)."""
+
+    def _create_new_trial(self, study_id: int, template_trial: Any = None) -> Any:
+        # Optuna's cached storage calls this private method, not create_new_trial.
+        return super()._create_new_trial(study_id, template_trial or _tagged_template())
+
+
+class OwnedJournalStorage(optuna.storages.JournalStorage):
+    """A JournalStorage whose new trials carry their owner process (no extra log line)."""
+
+    def create_new_trial(self, study_id: int, template_trial: Any = None) -> int:
+        return super().create_new_trial(study_id, template_trial or _tagged_template())
+
+    def set_trial_state_values(self, trial_id: int, state: Any, values: Any = None) -> bool:
+        ok: bool = super().set_trial_state_values(trial_id, state, values)
+        if ok and state == optuna.trial.TrialState.RUNNING:  # an enqueued trial popped here
+            with contextlib.suppress(Exception):
+                self.set_trial_system_attr(trial_id, OWNER_KEY, owner_tag())
+        return ok
+
+
+def _unquote(value: str) -> str:
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1].strip()
+    return value
+
+
+def is_journal_url(url: str) -> bool:
+    """``journal:PATH`` or a path ending in .log / .journal / .jsonl."""
+    url = _unquote(url)
+    return url.startswith("journal:") or ("://" not in url and url.endswith(_JOURNAL_SUFFIXES))
+
+
+def journal_path(url: str) -> str:
+    """The file of a journal storage URL."""
+    return os.path.abspath(_unquote(url).removeprefix("journal:"))
+
+
+def open_storage(url: str, *, heartbeat_interval: int | None = DEFAULT_HEARTBEAT) -> Any:
+    """An Optuna storage for ``url`` whose trials carry their owner, with a heartbeat for RDB.
+
+    Args:
+        url: an RDB URL (``sqlite:///study.db``, ``postgresql://...``) or a journal file
+            (``journal:PATH`` or a path ending in .log / .journal / .jsonl).
+        heartbeat_interval: seconds between heartbeats of a running trial (RDB only; the grace
+            period is twice that); None turns the heartbeat off.
+    """
+    url = _unquote(url)
+    if is_journal_url(url):
+        from optuna.storages import journal
+
+        path = journal_path(url)
+        if not os.path.isdir(os.path.dirname(path)):
+            raise OptunaMagicError(
+                f"--storage {url!r}: folder {os.path.dirname(path)!r} does not exist"
+            )
+        return OwnedJournalStorage(journal.JournalFileBackend(path))
+    if "://" not in url:
+        raise OptunaMagicError(
+            f"--storage {url!r} is neither a database URL (sqlite:///study.db, "
+            f"postgresql://user@host/db) nor a journal file (journal:study.log)"
+        )
+    kwargs: dict[str, Any] = {}
+    if heartbeat_interval:
+        kwargs = {
+            "heartbeat_interval": int(heartbeat_interval),
+            "grace_period": 2 * int(heartbeat_interval),
+        }
+    if url.startswith("sqlite"):
+        # Several processes write one SQLite file: wait for the lock instead of failing at once.
+        kwargs["engine_kwargs"] = {"connect_args": {"timeout": 30}}
+    import warnings
+
+    with warnings.catch_warnings():
+        # heartbeat_interval has been "experimental" since Optuna 2.9; the warning helps nobody.
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return OwnedRDBStorage(url, **kwargs)
+
+
+# --------------------------------------------------------------- orphan trials
+def fail_trial(storage: Any, trial_id: int, reason: str) -> bool:
+    """Mark a RUNNING trial FAIL with ``reason``; False if it had finished meanwhile."""
+    from optuna.exceptions import UpdateFinishedTrialError
+    from optuna.trial import TrialState
+
+    with contextlib.suppress(UpdateFinishedTrialError, RuntimeError):
+        storage.set_trial_system_attr(trial_id, FAIL_REASON_KEY, reason)
+    try:
+        return bool(storage.set_trial_state_values(trial_id, TrialState.FAIL))
+    except (UpdateFinishedTrialError, RuntimeError):
+        return False
+
+
+def fail_orphaned_trials(
+    study: optuna.Study, running: Iterable[FrozenTrial] | None = None
+) -> list[int]:
+    """Fail the RUNNING trials whose process is gone; return their numbers.
+
+    Uses the owner tag (a process of this machine that no longer runs) and, for an RDB storage
+    opened with a heartbeat, Optuna's ``fail_stale_trials`` (a heartbeat older than the grace
+    period, any machine). Trials of live or unknown owners are left alone.
+
+    Args:
+        study: the study to check.
+        running: its RUNNING trials when the caller has them already (the poller).
+    """
+    import warnings
+
+    from optuna.trial import TrialState
+
+    storage = study._storage
+    failed: list[int] = []
+    if running is None:
+        running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    for t in running:
+        if t.state != TrialState.RUNNING:
+            continue
+        owner: Any = t.system_attrs.get(OWNER_KEY)
+        if owner_alive(owner) is False:
+            reason = (
+                f"its process (pid {owner['pid']} on {owner['host']}) ended while the trial ran"
+            )
+            if fail_trial(storage, t._trial_id, reason):
+                failed.append(t.number)
+    before = set(failed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        stale_ids = _stale_trial_ids(storage, study._study_id)
+        for trial_id in stale_ids:
+            number = storage.get_trial(trial_id).number
+            if number not in before and fail_trial(
+                storage, trial_id, "its heartbeat stopped (the process running it died)"
+            ):
+                failed.append(number)
+    return failed
+
+
+def _stale_trial_ids(storage: Any, study_id: int) -> list[int]:
+    from optuna.storages._heartbeat import BaseHeartbeat, is_heartbeat_enabled
+
+    if not isinstance(storage, BaseHeartbeat) or not is_heartbeat_enabled(storage):  # type: ignore[arg-type]
+        return []
+    return list(storage._get_stale_trial_ids(study_id))
