@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
     from optuna_magic._cell import ParsedCell
+    from optuna_magic._poller import PolledRun
     from optuna_magic._runner import Runner, RunResult, TrialError
 
 __all__ = ["OptunaMagics", "RunInterrupted", "register", "unregister"]
@@ -49,6 +50,7 @@ class _Plan:
     filename: str
     directions: list[str]
     out: str
+    dask: Any = None  # the _dask.DaskPlan of --dask
 
 
 @magics_class
@@ -72,10 +74,18 @@ class OptunaMagics(Magics):
     catch = Bool(False, help="Default for --catch.").tag(config=True)
     quiet = Bool(False, help="Default for --quiet.").tag(config=True)
     widget = Bool(True, help="Show the live panel where a widget can render.").tag(config=True)
+    heartbeat_interval = Int(
+        10,
+        help="Seconds between heartbeats of a running trial in an RDB storage (0: none); a "
+        "trial silent for twice as long is stale and --resume fails it.",
+    ).tag(config=True)
+    poll_interval = Float(
+        1.0, help="Seconds between reads of the storage for --workers, --dask and watch."
+    ).tag(config=True)
 
     def __init__(self, shell: InteractiveShell) -> None:
         super().__init__(shell)
-        self.background: list[Runner] = []
+        self.background: list[Runner | PolledRun] = []
         self.last_cell: tuple[str, str] | None = None
 
     # ------------------------------------------------------------------ magic
@@ -159,6 +169,23 @@ class OptunaMagics(Magics):
         help="Log to MLflow: a parent run per study, a nested run per trial. URI: a tracking "
         "URI (default: MLflow's own, MLFLOW_TRACKING_URI or sqlite:///mlflow.db).",
     )
+    @argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="K",
+        help="Run the trials in K processes on one storage (a temporary journal file "
+        "without --storage).",
+    )
+    @argument(
+        "--dask",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="ADDRESS",
+        help="Run the trials on a Dask cluster: the Client in the namespace, the scheduler "
+        "at ADDRESS, or a local cluster.",
+    )
     @line_cell_magic
     def optuna(self, line: str, cell: str | None = None) -> Any:
         """Turn a cell into an Optuna objective and optimize it.
@@ -210,11 +237,42 @@ class OptunaMagics(Magics):
             return self._report_background()
         if cmd == "export":
             return self._export(words[1] if len(words) > 1 else None)
+        if cmd == "watch":
+            return self._watch(words[1:])
         raise UsageError(
             f"%optuna {cmd!r} is not a command; use `%optuna wait` or `%optuna stop` for a "
             f"--background run, `%optuna export [PATH]`, or `%%optuna` as a cell magic "
             f"(see %%optuna?)"
         )
+
+    def _watch(self, words: list[str]) -> None:
+        """``%optuna watch``: a live panel on a stored study; it runs in the background."""
+        import argparse
+
+        from optuna_magic._options import unquote
+        from optuna_magic._poller import start_watch
+
+        parser = argparse.ArgumentParser(prog="%optuna watch", add_help=False, exit_on_error=False)
+        parser.add_argument("--storage", required=True)
+        parser.add_argument("--study-name", required=True)
+        parser.add_argument("--idle", type=float, default=600.0)
+        parser.add_argument("--interval", type=float, default=None)
+        try:
+            args = parser.parse_args(words)
+        except (argparse.ArgumentError, SystemExit) as e:
+            raise UsageError(
+                f"%optuna watch --storage URL --study-name NAME [--idle S] [--interval S]: {e}"
+            ) from None
+        run = start_watch(
+            unquote(args.storage),
+            unquote(args.study_name),
+            [self._progress_sink()],
+            interval=args.interval or self.poll_interval,
+            idle_timeout=args.idle or None,
+        )
+        self.background = [r for r in self.background if r.running] + [run]
+        if self.shell is not None and not hasattr(self.shell, "kernel"):
+            run.wait()  # a terminal has no live panel: follow it until idle or Ctrl-C
 
     def _export(self, path: str | None) -> None:
         from optuna_magic._export import export_script
@@ -304,11 +362,22 @@ class OptunaMagics(Magics):
             raise UsageError(f"%%optuna: --timeout must be positive, got {args.timeout}")
         if args.n_jobs == 0 or args.n_jobs < -1:
             raise UsageError(f"%%optuna: --n-jobs must be >= 1 (or -1), got {args.n_jobs}")
+        if args.workers is not None and args.workers < 1:
+            raise UsageError(f"%%optuna: --workers must be at least 1, got {args.workers}")
+        if args.workers is not None and args.dask is not None:
+            raise UsageError("%%optuna: give --workers or --dask, not both")
+        if (args.workers is not None or args.dask is not None) and (
+            args.keep_best or args.n_jobs != 1
+        ):
+            raise UsageError(
+                "%%optuna: --keep-best and --n-jobs run in this process; they do not combine "
+                "with --workers / --dask"
+            )
         args.catch = self.catch if args.catch is None else args.catch
         args.quiet = self.quiet if args.quiet is None else args.quiet
 
     # ------------------------------------------------------------------ start
-    def _start(self, plan: _Plan) -> Runner | None:
+    def _start(self, plan: _Plan) -> Runner | PolledRun | None:
         import time
 
         from optuna_magic._objective import build_objective
@@ -360,19 +429,25 @@ class OptunaMagics(Magics):
             sinks.append(_KeepBest(objective, plan.directions[0]))
         if not args.quiet:
             sinks.append(self._progress_sink())
-        runner = Runner(
-            study,
-            objective,
-            info,
-            sinks,
-            n_trials=args.n_trials,
-            timeout=args.timeout,
-            n_jobs=args.n_jobs,
-            catch=(Exception,) if args.catch else (),
-        )
-        runner_box.append(runner)
+        catch: tuple[type[Exception], ...] = (Exception,) if args.catch else ()
         ns[plan.out] = study  # bound first, so an interrupted or background run is inspectable
-        runner.start()
+        if args.workers is not None or args.dask is not None:
+            runner: Runner | PolledRun = self._start_elsewhere(
+                plan, study, objective, info, sinks, catch
+            )
+        else:
+            runner = Runner(
+                study,
+                objective,
+                info,
+                sinks,
+                n_trials=args.n_trials,
+                timeout=args.timeout,
+                n_jobs=args.n_jobs,
+                catch=catch,
+            )
+            runner_box.append(runner)
+            runner.start()
         if args.background:
             self.background = [r for r in self.background if r.running] + [runner]
             if not args.quiet:
@@ -381,6 +456,53 @@ class OptunaMagics(Magics):
                     f"`%optuna stop` to end it."
                 )
         return runner
+
+    def _start_elsewhere(
+        self,
+        plan: _Plan,
+        study: Study,
+        objective: Any,
+        info: Any,
+        sinks: list[Any],
+        catch: tuple[type[Exception], ...],
+    ) -> PolledRun:
+        """``--workers`` / ``--dask``: trials run in other processes; a poller feeds the sinks.
+
+        Returns a ``_poller.PolledRun``, which has the Runner's surface.
+        """
+        args = plan.args
+        hb = self.heartbeat_interval or None
+        interval = min(self.poll_interval, 0.5)
+        if args.workers is not None:
+            from optuna_magic._workers import start_worker_run
+
+            return start_worker_run(
+                study,
+                args.storage,
+                objective,
+                info,
+                sinks,
+                k=args.workers,
+                n_trials=args.n_trials,
+                timeout=args.timeout,
+                catch=catch,
+                heartbeat_interval=hb,
+                interval=interval,
+            )
+        from optuna_magic._dask import start_dask_run
+
+        return start_dask_run(
+            plan.dask,
+            study,
+            objective,
+            info,
+            sinks,
+            n_trials=args.n_trials,
+            timeout=args.timeout,
+            catch=catch,
+            heartbeat_interval=hb,
+            interval=interval,
+        )
 
     def _study(
         self,
@@ -394,7 +516,29 @@ class OptunaMagics(Magics):
 
         args = plan.args
         directions = plan.directions
-        storage = make_storage(args.storage)
+        if args.dask is not None:
+            from optuna_magic._dask import prepare_dask
+
+            plan.dask = prepare_dask(
+                args.dask or None,
+                self.shell.user_ns if self.shell else {},
+                args.storage,
+                heartbeat_interval=self.heartbeat_interval or None,
+            )
+            storage = plan.dask.storage
+            if not args.quiet:
+                print(plan.dask.where)
+        else:
+            if args.workers is not None and args.storage is None:
+                from optuna_magic._workers import temporary_journal
+
+                args.storage = temporary_journal()
+                if not args.quiet:
+                    print(
+                        "--workers without --storage: trials go to the journal file "
+                        + args.storage.removeprefix("journal:")
+                    )
+            storage = make_storage(args.storage, self.heartbeat_interval or None)
         where = mask_url(args.storage)
         if args.resume and storage is None:
             study = self.shell.user_ns.get(plan.out) if self.shell else None
@@ -424,10 +568,18 @@ class OptunaMagics(Magics):
                     f"(studies there: {', '.join(sorted(names)) or 'none'})"
                 )
             if exists:
+                from optuna_magic._liveness import fail_orphaned_trials
+
                 study = optuna.load_study(
                     study_name=args.study_name, storage=storage, sampler=sampler, pruner=pruner
                 )
                 _check_directions(study, directions)
+                failed = fail_orphaned_trials(study)
+                if failed and not args.quiet:
+                    print(
+                        f"{len(failed)} trial(s) left RUNNING by a process that ended marked "
+                        f"FAIL: #{', #'.join(map(str, failed))}"
+                    )
                 return study
         elif args.resume:
             raise UsageError("%%optuna --resume needs --study-name with --storage")
@@ -459,7 +611,7 @@ class OptunaMagics(Magics):
         return TextProgress()
 
     # ---------------------------------------------------------------- finish
-    def _finish(self, plan: _Plan, runner: Runner) -> None:
+    def _finish(self, plan: _Plan, runner: Runner | PolledRun) -> None:
         result = runner.result
         assert result is not None
         if plan.args.keep_best:
@@ -471,7 +623,7 @@ class OptunaMagics(Magics):
             raise _with_cell_traceback(result.exception, plan.filename, self.shell)
         return None
 
-    def _bind_best(self, plan: _Plan, runner: Runner) -> None:
+    def _bind_best(self, plan: _Plan, runner: Runner | PolledRun) -> None:
         objective = runner._objective
         kept = getattr(objective, "trial_locals", {})
         try:
