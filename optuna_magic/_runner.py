@@ -204,6 +204,7 @@ class Runner:
         self._n_run = 0
         self._started = 0.0
         self.result: RunResult | None = None
+        self._on_done: Callable[[], None] | None = None
 
     # ----------------------------------------------------------------- control
     def request_stop(self) -> None:
@@ -257,9 +258,20 @@ class Runner:
         """Await the end of the run without blocking the event loop (kernel messages flow)."""
         import asyncio
 
+        # Woken by the run's end rather than by polling: a loop waking 20 times a second takes
+        # the GIL from the trials' thread each time, which costs more than it looks on a busy
+        # machine. The timeout is only a safety net.
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+
+        def wake() -> None:
+            if not done.done():
+                done.set_result(None)
+
+        self._on_done = lambda: loop.call_soon_threadsafe(wake)
         try:
             while not self._done.is_set():
-                await asyncio.sleep(0.05)
+                await asyncio.wait({done}, timeout=1.0)
         except (KeyboardInterrupt, asyncio.CancelledError):
             self.interrupt()
             self._wait_after_interrupt()
@@ -326,6 +338,10 @@ class Runner:
             except Exception:
                 _log.warning("a sink failed at the end of the run", exc_info=True)
         self._done.set()
+        on_done = self._on_done
+        if on_done is not None:
+            with contextlib.suppress(RuntimeError):  # the event loop closed meanwhile
+                on_done()
 
     def _fail_orphans(self, optuna: Any) -> None:
         """Mark FAIL the trials this run left RUNNING (an interrupt between objective and tell).

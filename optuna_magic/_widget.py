@@ -83,6 +83,7 @@ class StudyPanel(anywidget.AnyWidget):
         self._importance_fed = 0
         self._importance_at = 0.0
         self._importance_thread: threading.Thread | None = None
+        self._importance_cost = 0.0  # seconds the last refresh took
         self._display: Any = None  # the DisplayHandles of for_run(): the panel, the snapshot
         self._snapshot_display: Any = None
         self.on_msg(self._on_message)
@@ -144,6 +145,9 @@ class StudyPanel(anywidget.AnyWidget):
         """Fill the header and the search space table at once, then start the flusher."""
         self._start(info, control, "running")
         self.flush()
+        # The first importance refresh waits a full interval: not over the first few trials,
+        # and not at all in a run shorter than that (the run's end computes it once).
+        self._importance_at = time.time()
         self._flusher = threading.Thread(target=self._flush_loop, name="optuna-magic-panel")
         self._flusher.daemon = True
         self._flusher.start()
@@ -194,15 +198,22 @@ class StudyPanel(anywidget.AnyWidget):
         """Send what changed: one delta message and one trait update at most."""
         with self._send_lock:
             delta = self.record.delta()
-            if delta is not None:
-                content, buffers = delta
-                self.send(content, buffers)
             status = self._status()
             now = time.time()
-            # Elapsed time alone changes every flush; the panel ticks it locally, so a status
-            # that differs only in its clock is sent once a second at most.
-            changed = _without_clock(status) != _without_clock(self.status)
-            if changed or now - self._last_status_at >= 1.0:
+            if delta is not None:
+                content, buffers = delta
+                # The delta carries the status too, so one message a flush keeps the header
+                # (progress, counts, best) as fresh as the trials.
+                content["status"] = status
+                self.send(content, buffers)
+            # The status trait is what a late view and a saved widget state read: it follows at
+            # once on a new run state or error, else at most once a second.
+            old = self.status or {}
+            urgent = (status.get("state"), status.get("error")) != (
+                old.get("state"),
+                old.get("error"),
+            )
+            if urgent or now - self._last_status_at >= 1.0:
                 self.status = status
                 self._last_status_at = now
 
@@ -228,6 +239,7 @@ class StudyPanel(anywidget.AnyWidget):
                 eta = max(0.0, info.timeout - elapsed)
         best = self.record.best(info.directions) if info is not None else None
         return {
+            "at": round(time.time(), 3),  # which of two statuses is newer (trait or delta)
             "state": self._state,
             "error": self._error,
             "n_done": n_done,
@@ -255,7 +267,10 @@ class StudyPanel(anywidget.AnyWidget):
             return
         if not busy and len(self._complete) == self._importance_fed:
             return
-        if not force and time.time() - self._importance_at < self.importance_interval:
+        # The refresh shares the GIL with the trials: a refresh that took c seconds waits at
+        # least 49 c before the next, so importance never takes more than ~2% of the run.
+        gap = max(self.importance_interval, 49 * self._importance_cost)
+        if not force and time.time() - self._importance_at < gap:
             return
         self._importance_at = time.time()
 
@@ -277,11 +292,13 @@ class StudyPanel(anywidget.AnyWidget):
         n = len(self._complete)
         if n == self._importance_fed:
             return
+        started = time.perf_counter()
         try:
             result = self._compute_importance(info, n)
         except Exception as e:  # an odd study must not break the panel
             _log.debug("importance failed", exc_info=True)
             result = {"values": {}, "note": f"importance unavailable: {type(e).__name__}: {e}"}
+        self._importance_cost = time.perf_counter() - started
         result["n_trials"] = n
         with self._send_lock:
             self.importance = result
@@ -420,7 +437,3 @@ def _meta(info: RunInfo) -> dict[str, Any]:
             for s in info.space
         ],
     }
-
-
-def _without_clock(status: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in status.items() if k not in ("elapsed", "rate", "eta")}

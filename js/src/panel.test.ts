@@ -35,6 +35,21 @@ describe("panel", () => {
     expect(el.querySelector("img")).toBeNull();
   });
 
+  it("takes the status a delta carries when it is newer than the trait", () => {
+    const { model, el } = setup();
+    model.set("status", { at: 10, state: "running", n_done: 1, n_trials: 10, counts: { COMPLETE: 1 } });
+    const [msg, buffers] = encode("delta", 1, [{ number: 0, state: 1, values: [0.5] }]);
+    const withStatus = { ...msg, status: { at: 11, state: "running", n_done: 3, n_trials: 10, counts: { COMPLETE: 3 } } };
+    model.message(withStatus as typeof msg, buffers);
+    vi.advanceTimersByTime(200);
+    expect(el.querySelector("[data-role=progress]")?.textContent).toBe("3 / 10");
+    // A later trait (the run's end) wins over the last delta's status.
+    model.set("status", { at: 12, state: "finished", n_done: 10, n_trials: 10, counts: { COMPLETE: 10 } });
+    vi.advanceTimersByTime(200);
+    expect(el.querySelector("[data-role=progress]")?.textContent).toBe("10 / 10");
+    expect(el.querySelector("[data-role=state]")?.textContent).toBe("finished");
+  });
+
   it("follows the record and the status, switching to the table at the first finished trial", () => {
     const { model, el } = setup();
     model.message(...encode("full", 0, [], { params: PARAMS }));

@@ -35,6 +35,8 @@ type DetailListener = (n: number, traceback: string, attrs: Record<string, unkno
 /** What all views of one model share: the record and who wants to hear of changes. */
 export interface Store {
   sync: RecordSync;
+  /** The status that came with the latest delta (newer than the trait between its updates). */
+  status: Status | null;
   listeners: Set<Listener>;
   details: Set<DetailListener>;
   dispose(): void;
@@ -51,7 +53,10 @@ export function storeFor(model: Model): Store {
   const details = new Set<DetailListener>();
   const onMessage = (content: Record<string, unknown>, buffers: Buffer[] = []) => {
     if (content?.type === "delta" || content?.type === "full") {
-      if (sync.receive(content as unknown as RecordMessage, buffers)) listeners.forEach((l) => l());
+      if (content.status && store) store.status = content.status as Status;
+      if (sync.receive(content as unknown as RecordMessage, buffers) || content.status) {
+        listeners.forEach((l) => l());
+      }
     } else if (content?.type === "trial") {
       const n = Number(content.number);
       details.forEach((d) => d(n, String(content.traceback ?? ""), (content.user_attrs ?? {}) as Record<string, unknown>));
@@ -59,7 +64,7 @@ export function storeFor(model: Model): Store {
   };
   model.on("msg:custom", onMessage as (...args: never[]) => void);
   store = {
-    sync, listeners, details,
+    sync, listeners, details, status: null,
     dispose: () => {
       model.off("msg:custom", onMessage as (...args: never[]) => void);
       stores.delete(model);
@@ -81,9 +86,14 @@ const MIN_FRAME_MS = 100;
 export function renderPanel(model: Model, el: HTMLElement, plotter: Plotter | null): () => void {
   const store = storeFor(model);
   const meta = () => (model.get("meta") ?? {}) as Meta;
-  const status = () => (model.get("status") ?? {}) as Status;
+  const status = (): Status => {
+    const trait = (model.get("status") ?? {}) as Status;
+    const fresh = store.status;
+    return fresh && (fresh.at ?? 0) > (trait.at ?? 0) ? fresh : trait;
+  };
   const importance = () => (model.get("importance") ?? {}) as Importance;
   let statusAt = performance.now();
+  let shownStatus: Status | null = null;
 
   const root = h("div", { class: "optuna-magic" });
   root.append(h("style", {}, CSS));
@@ -207,6 +217,11 @@ export function renderPanel(model: Model, el: HTMLElement, plotter: Plotter | nu
     lastFrame = performance.now();
     const m = meta();
     const s = status();
+    if (s !== shownStatus) {
+      // The clock ticks locally from the moment this status arrived (trait or delta).
+      shownStatus = s;
+      statusAt = performance.now();
+    }
     const elapsed = (s.elapsed ?? 0) + (s.state === "running" || s.state === "stopping" ? (performance.now() - statusAt) / 1000 : 0);
     header.update(m, s, elapsed);
     if (!autoSwitched && active === "space" && rec().size > 0 && (s.counts?.COMPLETE ?? 0) > 0) {
@@ -244,10 +259,7 @@ export function renderPanel(model: Model, el: HTMLElement, plotter: Plotter | nu
   }
 
   const onData = () => schedule();
-  const onStatus = () => {
-    statusAt = performance.now();
-    schedule();
-  };
+  const onStatus = () => schedule();
   store.listeners.add(onData);
   model.on("change:status", onStatus);
   model.on("change:meta", onData);

@@ -22,6 +22,8 @@ export interface Best {
 }
 
 export interface Status {
+  /** When the kernel computed it (epoch seconds): the newer of two statuses wins. */
+  at?: number;
   state?: string;
   error?: string | null;
   n_done?: number;
