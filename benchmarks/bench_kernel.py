@@ -1,0 +1,457 @@
+"""Figures from a real IPython kernel (jupyter_client): overhead, traffic, importance, start-up.
+
+Every cell runs in one ipykernel started by jupyter_client; its duration is the kernel's own
+busy -> idle timestamps on iopub, so the magic, plain ``study.optimize`` and Optuna's progress bar
+are timed the same way, variant after variant, repeated and interleaved, and the median is taken.
+The iopub stream is read raw by a SUB socket of the benchmark (``_kernel.Kernel``): the panel's
+comm messages really leave the kernel and are counted with their binary buffers.
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime
+from typing import Any
+
+from _figures import Results, median
+from _kernel import Execution, IopubMessage, Kernel
+
+SETUP = r"""
+%load_ext optuna_magic
+import gc, os, sys, time
+import optuna
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+from optuna_magic import _widget as _om_widget
+
+def obj1(trial):
+    x = trial.suggest_float("x", -10, 10)
+    return (x - 2) ** 2
+
+def obj4(trial):
+    x = trial.suggest_float("x", -10, 10)
+    y = trial.suggest_float("y", 1e-3, 1.0, log=True)
+    n = trial.suggest_int("n", 1, 100)
+    c = trial.suggest_categorical("c", ["a", "b", "c"])
+    return (x - 2) ** 2 + y + n / 100 + (c == "b")
+
+# Every importance refresh of every panel: (panel id, completed trials, wall seconds, CPU
+# seconds of the refreshing thread). The refresh runs in a thread of its own that shares the GIL
+# with the trials: its wall time includes waiting for the run thread, its CPU time is what it
+# took from the run.
+_om_importance = []
+_om_orig_update = _om_widget.StudyPanel._update_importance
+def _om_timed_update(self, info):
+    # A refresh that starts after the run has ended (the final one) does not slow the run.
+    during = self._ended is None
+    t0, c0 = time.perf_counter(), time.thread_time()
+    try:
+        return _om_orig_update(self, info)
+    finally:
+        _om_importance.append((id(self), len(self._complete), time.perf_counter() - t0,
+                               time.thread_time() - c0, during))
+_om_widget.StudyPanel._update_importance = _om_timed_update
+
+def _om_cleanup():
+    # Close the panels of earlier runs (their records would stay alive in the widget registry
+    # and slow later runs through the garbage collector) and let their threads finish.
+    import ipywidgets
+    for w in list(ipywidgets.Widget.widgets.values()):
+        if isinstance(w, _om_widget.StudyPanel):
+            w.wait_importance(30)
+            w.close()
+    for name in ("study", "s"):
+        globals().pop(name, None)
+    gc.collect()
+"""
+
+CELL1 = "x = hp.float(-10, 10)\n(x - 2) ** 2\n"
+CELL4 = (
+    "x = hp.float(-10, 10)\n"
+    "y = hp.float(1e-3, 1.0, log=True)\n"
+    "n = hp.int(1, 100)\n"
+    "c = hp.choice(['a', 'b', 'c'])\n"
+    "(x - 2) ** 2 + y + n / 100 + (c == 'b')\n"
+)
+
+
+def _sampler(name: str) -> str:
+    return (
+        "optuna.samplers.RandomSampler(seed=1)"
+        if name == "random"
+        else ("optuna.samplers.TPESampler(seed=1)")
+    )
+
+
+def variants(sampler: str, n: int, params: int = 1) -> dict[str, str]:
+    obj = "obj1" if params == 1 else "obj4"
+    cell = CELL1 if params == 1 else CELL4
+    return {
+        "plain": f"s = optuna.create_study(sampler={_sampler(sampler)})\n"
+        f"s.optimize({obj}, n_trials={n})",
+        "progress_bar": f"s = optuna.create_study(sampler={_sampler(sampler)})\n"
+        f"s.optimize({obj}, n_trials={n}, show_progress_bar=True)",
+        "magic": f"%%optuna -n {n} --sampler {sampler} --seed 1\n{cell}",
+    }
+
+
+# ------------------------------------------------------------------- traffic
+def panel_traffic(messages: list[IopubMessage]) -> dict[str, Any]:
+    """The panel's messages in one cell's iopub stream: comm traffic and the display output."""
+    comm_ids: set[str] = set()
+    for m in messages:
+        if m.msg_type == "comm_open":
+            state = (m.content.get("data") or {}).get("state") or {}
+            if state.get("_model_name") == "AnyModel" or "_anywidget_id" in state:
+                comm_ids.add(m.content["comm_id"])
+    opened = [m for m in messages if m.msg_type == "comm_open" and m.content["comm_id"] in comm_ids]
+    stream = [m for m in messages if m.msg_type == "comm_msg" and m.content["comm_id"] in comm_ids]
+    # The cell's outputs: the panel's view and the static snapshot beside it (the benchmark
+    # cells display nothing else).
+    displays = [m for m in messages if m.msg_type in ("display_data", "update_display_data")]
+    deltas = [m for m in stream if ((m.content.get("data") or {}).get("content") or {}).get("type")]
+    esm = sum(
+        len(((m.content.get("data") or {}).get("state") or {}).get("_esm", "") or "")
+        for m in opened
+    )
+    timed = [m for m in stream + displays if m.date is not None]
+    return {
+        "panels": len(opened),
+        "open_bytes": sum(m.nbytes for m in opened),
+        "esm_bytes": esm,
+        "stream": stream,
+        "stream_bytes": sum(m.nbytes for m in stream),
+        "buffer_bytes": sum(m.buffer_bytes for m in stream),
+        "n_deltas": len(deltas),
+        "display_bytes": sum(m.nbytes for m in displays),
+        "max_per_second": max_in_window([m.date for m in timed], 1.0),  # type: ignore[misc]
+    }
+
+
+def max_in_window(dates: list[datetime.datetime], seconds: float) -> int:
+    """The most messages stamped within any window of ``seconds``."""
+    ts = sorted(d.timestamp() for d in dates)
+    best, lo = 0, 0
+    for hi, t in enumerate(ts):
+        while t - ts[lo] >= seconds:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best
+
+
+# -------------------------------------------------------------------- figures
+class KernelBench:
+    def __init__(self, results: Results, *, quick: bool = False) -> None:
+        self.r = results
+        self.quick = quick
+        self.k: Kernel | None = None
+
+    def kernel(self) -> Kernel:
+        if self.k is None:
+            self.k = Kernel()
+            self.k.execute(SETUP)
+        return self.k
+
+    def close(self) -> None:
+        if self.k is not None:
+            self.k.close()
+            self.k = None
+
+    def timed(self, code: str) -> Execution:
+        k = self.kernel()
+        ex = k.execute(code)
+        k.execute("_om_cleanup()")
+        k.quiet_for(0.3)
+        return ex
+
+    # ------------------------------------------------------------- figure 1
+    def overhead(self, sampler: str, n: int, reps: int) -> dict[str, Any]:
+        """Cell time per trial of each variant, interleaved ``reps`` times; medians and ratios."""
+        k = self.kernel()
+        code = variants(sampler, n)
+        warm = variants(sampler, max(50, n // 20))
+        for c in warm.values():  # imports (tqdm's widget, the panel, optuna.importance) done once
+            self.timed(c)
+        times: dict[str, list[float]] = {v: [] for v in code}
+        traffic: list[dict[str, Any]] = []
+        for _ in range(reps):
+            for name, c in code.items():
+                ex = self.timed(c)
+                times[name].append(ex.seconds)
+                if name == "magic":
+                    traffic.append(panel_traffic(ex.messages))
+        k.quiet_for(0.5)
+        per_trial = {v: median(ts) * 1e6 / n for v, ts in times.items()}
+        ratio = median(m / p for m, p in zip(times["magic"], times["plain"], strict=True))
+        bar = median(b / p for b, p in zip(times["progress_bar"], times["plain"], strict=True))
+        return {
+            "times": times,
+            "per_trial": per_trial,
+            "ratio": ratio,
+            "bar": bar,
+            "traffic": traffic,
+        }
+
+    def figure1(self) -> None:
+        r = self.r
+        r.section = "1. Kernel overhead per trial"
+        reps = 3 if self.quick else 5
+        n = 2000 if self.quick else 10_000
+        for sampler, n_trials, k_reps in (("random", n, reps), ("tpe", 1000, 3)):
+            o = self.overhead(sampler, n_trials, k_reps)
+            label = f"{'RandomSampler' if sampler == 'random' else 'TPESampler'} {n_trials:,}"
+            pt = o["per_trial"]
+            r.add(f"plain study.optimize, {label} trials", pt["plain"], "us/trial", digits=1)
+            r.add(
+                f"study.optimize(show_progress_bar=True), {label} trials",
+                pt["progress_bar"],
+                "us/trial",
+                digits=1,
+            )
+            r.add(f"%%optuna with live panel, {label} trials", pt["magic"], "us/trial", digits=1)
+            r.add(f"ratio progress bar / plain, {label}", o["bar"], digits=2)
+            r.add(f"ratio magic+panel / plain, {label}", o["ratio"], at_most=1.10, digits=2)
+            spread = {v: [round(t, 3) for t in ts] for v, ts in o["times"].items()}
+            r.note(f"{label}: cell seconds per repetition {spread}")
+        r.note(
+            "Cell time = the kernel's own busy->idle stamps on iopub (same for every variant); "
+            "ratio = median over repetitions of magic/plain run back to back. The panel's comm "
+            "messages were read from iopub by a subscribed client (no browser), so every delta "
+            "was serialized and sent. In a kernel, show_progress_bar=True draws tqdm's ipywidget."
+        )
+
+    # ------------------------------------------------------------- figure 2
+    def figure2_and_4(self) -> None:
+        r = self.r
+        k = self.kernel()
+        sizes = (1000, 5000) if self.quick else (1000, 10_000, 50_000)
+        runs: dict[int, dict[str, Any]] = {}
+        k.execute("_om_importance.clear()")
+        for n in sizes:
+            ex = self.timed(variants("random", n, params=4)["magic"])
+            t = panel_traffic(ex.messages)
+            t["seconds"] = ex.seconds
+            t["importance"] = k.value("[(n, s, c, d) for _, n, s, c, d in _om_importance]")
+            k.execute("_om_importance.clear()")
+            runs[n] = t
+        tpe = self.timed(variants("tpe", 1000, params=4)["magic"])
+        tpe_t = panel_traffic(tpe.messages)
+        tpe_t["importance"] = k.value("[(n, s, c, d) for _, n, s, c, d in _om_importance]")
+        tpe_t["seconds"] = tpe.seconds
+        k.execute("_om_importance.clear()")
+
+        r.section = "2. Traffic to the front end"
+        for n, t in runs.items():
+            rate = n / t["seconds"]
+            r.add(
+                f"messages per second (max in any 1 s), RandomSampler {n:,} trials, "
+                f"{rate:,.0f} trials/s",
+                t["max_per_second"],
+                "msg/s",
+                at_most=10,
+                digits=0,
+            )
+        r.add(
+            f"messages per second (max in any 1 s), TPESampler 1,000 trials, "
+            f"{1000 / tpe_t['seconds']:,.0f} trials/s",
+            tpe_t["max_per_second"],
+            "msg/s",
+            at_most=10,
+            digits=0,
+        )
+        per_trial = {}
+        for n, t in runs.items():
+            per_trial[n] = t["stream_bytes"] / n
+            r.add(
+                f"bytes per trial, 4 params, {n:,} trials (comm stream incl. buffers)",
+                per_trial[n],
+                "B/trial",
+                at_most=150,
+                digits=1,
+            )
+        r.add(
+            "bytes per trial, 4 params, TPESampler 1,000 trials",
+            tpe_t["stream_bytes"] / 1000,
+            "B/trial",
+            at_most=150,
+            digits=1,
+        )
+        small, big = per_trial[sizes[0]], per_trial[sizes[-1]]
+        r.add(
+            f"bytes per trial at {sizes[-1]:,} / at {sizes[0]:,} (constant as the study grows)",
+            big / small,
+            at_most=1.25,
+            digits=2,
+        )
+        last = runs[sizes[-1]]
+        r.add(
+            "one-off per panel: comm_open (widget state incl. the _esm bundle)",
+            last["open_bytes"],
+            "B",
+            digits=0,
+        )
+        r.add(
+            "one-off per panel: the outputs (panel view + end-of-run static snapshot)",
+            last["display_bytes"],
+            "B",
+            digits=0,
+        )
+        r.add(
+            f"all panel iopub bytes per trial incl. one-offs, {sizes[-1]:,} trials",
+            (last["stream_bytes"] + last["open_bytes"] + last["display_bytes"]) / sizes[-1],
+            "B/trial",
+            digits=1,
+        )
+        r.add(
+            f"all panel iopub bytes per trial incl. one-offs, {sizes[0]:,} trials",
+            (
+                runs[sizes[0]]["stream_bytes"]
+                + runs[sizes[0]]["open_bytes"]
+                + runs[sizes[0]]["display_bytes"]
+            )
+            / sizes[0],
+            "B/trial",
+            digits=1,
+        )
+        r.note(
+            "Counted: every comm_msg of the panel's comm on iopub (deltas with their binary "
+            "buffers, trait updates), wire size = header + parent header + metadata + content + "
+            "buffers. comm_open and the display/snapshot outputs are once per panel, listed "
+            "apart. Messages per second counts comm messages and display updates by their "
+            "kernel timestamps."
+        )
+
+        r.section = "4. Importance (PED-ANOVA)"
+        self.importance_direct()
+        for label, t in [(f"RandomSampler {n:,}", t) for n, t in runs.items()] + [
+            ("TPESampler 1,000", tpe_t)
+        ]:
+            during = [x for x in t["importance"] if x[3]]
+            after = [x for x in t["importance"] if not x[3]]
+            cpu = sum(c for _, _, c, _ in during)
+            wall = sum(s for _, s, _, _ in during)
+            refreshes = ", ".join(
+                f"{m:,}{'' if d else ' (after the run)'}: {c * 1000:.0f} ms CPU / "
+                f"{s * 1000:.0f} ms wall"
+                for m, s, c, d in t["importance"]
+            )
+            r.add(
+                f"share of the run's wall time spent on importance during the run (CPU), "
+                f"{label} trials",
+                100 * cpu / t["seconds"],
+                "%",
+                below=2.0,
+                digits=1,
+            )
+            r.add(
+                f"importance refreshes' wall time during the run / run wall time, {label} trials",
+                100 * wall / t["seconds"],
+                "%",
+                digits=1,
+            )
+            if after:
+                r.add(
+                    f"final importance refresh after the run (background thread), {label} trials",
+                    1000 * sum(c for _, _, c, _ in after),
+                    "ms CPU",
+                    digits=0,
+                )
+            r.note(f"{label}-trial run ({t['seconds']:.1f} s): refreshes at {refreshes}")
+
+    def importance_direct(self) -> None:
+        """One refresh as the panel does it (copy new trials + PED-ANOVA) at given study sizes."""
+        k = self.kernel()
+        k.execute(
+            r"""
+import optuna
+from optuna.distributions import FloatDistribution, IntDistribution, CategoricalDistribution
+from optuna_magic._runner import RunInfo
+import numpy as _np
+def _om_trials(n, seed=0):
+    rng = _np.random.default_rng(seed)
+    d = {"x": FloatDistribution(-10, 10), "y": FloatDistribution(1e-3, 1.0, log=True),
+         "n": IntDistribution(1, 100), "c": CategoricalDistribution(["a", "b", "c"])}
+    xs, ys, ns, cs = rng.uniform(-10, 10, n), _np.exp(rng.uniform(_np.log(1e-3), 0, n)), \
+        rng.integers(1, 101, n), rng.integers(0, 3, n)
+    out = []
+    for i in range(n):
+        p = {"x": float(xs[i]), "y": float(ys[i]), "n": int(ns[i]), "c": "abc"[cs[i]]}
+        v = (p["x"] - 2) ** 2 + p["y"] + p["n"] / 100 + (p["c"] == "b")
+        t = optuna.trial.create_trial(params=p, distributions=d, value=v)
+        t.number = i
+        out.append(t)
+    return out
+def _om_refresh(n, new):
+    trials = _om_trials(n)
+    info = RunInfo("bench", ["minimize"], "", "", "in memory", n, None, [], ["value"], time.time())
+    p = _om_widget.StudyPanel()
+    p._info = info
+    p._complete = trials[: n - new]
+    _om_orig_update(p, info)           # the refreshes before: n - new trials already fed
+    p._complete = trials
+    t0 = time.perf_counter()
+    _om_orig_update(p, info)           # this refresh: `new` trials copied, all n evaluated
+    dt = time.perf_counter() - t0
+    p.close()
+    return dt
+"""
+        )
+        for n in (1000, 5000, 50_000):
+            new = max(1, n // 10)
+            dt = median(k.value(f"_om_refresh({n}, {new})") for _ in range(1 if n > 5000 else 3))
+            self.r.add(
+                f"importance refresh at {n:,} trials ({new:,} new since the last)",
+                dt * 1000,
+                "ms",
+                digits=0,
+            )
+
+    # ------------------------------------------------------------- figure 5
+    def load_ext(self) -> None:
+        r = self.r
+        r.section = "5. Start-up"
+        reps = 5
+        load, cpu, bare = [], [], []
+        heavy: list[str] = []
+        code = (
+            "import sys, time\n"
+            "_t, _c = time.perf_counter(), time.thread_time()\n"
+            "get_ipython().run_line_magic('load_ext', 'optuna_magic')\n"
+            "_dt, _dc = time.perf_counter() - _t, time.thread_time() - _c\n"
+            "print(repr((_dt, _dc, [m for m in ('optuna', 'plotly', 'torch', 'anywidget', "
+            "'numpy') if m in sys.modules])))"
+        )
+        for _ in range(reps):
+            with Kernel() as k:
+                bare.append(k.execute("pass").seconds)
+                ex = k.execute(code)
+                dt, dc, heavy = ast.literal_eval(ex.stdout().strip())
+                load.append(dt)
+                cpu.append(dc)
+        r.add(
+            "%load_ext optuna_magic in a fresh kernel (median of 5 kernels)",
+            median(load) * 1000,
+            "ms",
+            below=50,
+            digits=1,
+        )
+        r.add(
+            "%load_ext optuna_magic, CPU time of the kernel's thread",
+            median(cpu) * 1000,
+            "ms",
+            digits=1,
+        )
+        r.note(
+            f"%load_ext wall times (ms): {[round(x * 1000, 1) for x in load]}; a bare "
+            f"kernel's `pass` cell takes {median(bare) * 1000:.1f} ms busy->idle; modules "
+            f"loaded by %load_ext among optuna/plotly/torch/anywidget/numpy: {heavy or 'none'}"
+        )
+
+
+def run(results: Results, *, quick: bool = False) -> None:
+    bench = KernelBench(results, quick=quick)
+    try:
+        bench.figure1()
+        bench.figure2_and_4()
+    finally:
+        bench.close()
+    bench.load_ext()

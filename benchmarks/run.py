@@ -1,0 +1,81 @@
+"""``make bench``: what the magic and its panel cost, measured side by side in one run.
+
+Prints each figure as ``name: value unit (target)``, writes ``BENCHMARKS.md`` (the table and the
+machine), and exits 1 when a target is missed (2 when a benchmark could not run).
+
+    .venv/bin/python benchmarks/run.py                 # everything (about 8-12 minutes, 2 cores)
+    .venv/bin/python benchmarks/run.py --only kernel   # kernel | browser | size (comma-separated)
+    .venv/bin/python benchmarks/run.py --quick         # smaller studies, a smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import traceback
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from _figures import Results  # noqa: E402
+from _machine import machine  # noqa: E402
+
+REPO = HERE.parent
+SUITES = ("kernel", "browser", "size")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default=",".join(SUITES), help="kernel,browser,size")
+    parser.add_argument("--quick", action="store_true", help="smaller studies (a smoke run)")
+    parser.add_argument("--out", default=str(REPO / "BENCHMARKS.md"), help="report file")
+    parser.add_argument("--no-write", action="store_true", help="do not write the report")
+    args = parser.parse_args(argv)
+    only = [s.strip() for s in args.only.split(",") if s.strip()]
+    results = Results()
+    started = time.monotonic()
+    info = machine()
+    print("machine: " + "; ".join(f"{k} {v}" for k, v in info.items()), flush=True)
+    for suite in only:
+        if suite not in SUITES:
+            parser.error(f"unknown suite {suite!r} (choose from {', '.join(SUITES)})")
+        t0 = time.monotonic()
+        try:
+            if suite == "kernel":
+                import bench_kernel
+
+                bench_kernel.run(results, quick=args.quick)
+            elif suite == "browser":
+                import bench_browser
+
+                bench_browser.run(results, quick=args.quick)
+            elif suite == "size":
+                import bench_size
+
+                bench_size.run(results, quick=args.quick)
+        except Exception:
+            text = traceback.format_exc()
+            results.errors.append(f"{suite}: {text}")
+            print(f"ERROR in {suite} benchmarks:\n{text}", file=sys.stderr, flush=True)
+        print(f"  ({suite} benchmarks took {time.monotonic() - t0:.0f} s)", flush=True)
+    elapsed = time.monotonic() - started
+    print(f"total: {elapsed:.0f} s", flush=True)
+    if not args.no_write:
+        from _report import write_report
+
+        write_report(Path(args.out), results, info, elapsed, quick=args.quick, suites=only)
+        print(f"wrote {args.out}")
+    missed = results.missed
+    if missed:
+        print(f"{len(missed)} target(s) missed:", file=sys.stderr)
+        for f in missed:
+            print(f"  {f.text()}", file=sys.stderr)
+    if results.errors:
+        return 2
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
