@@ -66,3 +66,44 @@ describe("bestSoFar and paretoFront", () => {
     ["three objectives", [[1, 1, 1], [0, 2, 2], [2, 2, 2]], ["minimize", "minimize", "minimize"], [0, 1]],
   ])("%s", (_n, points, directions, want) => expect(paretoFront(points, directions)).toEqual(want));
 });
+
+describe("thinning for plots", () => {
+  it("keeps every point under the limit", async () => {
+    const { thinForPlot } = await import("./derive");
+    expect(thinForPlot([3, 1, 2], "minimize", 10)).toEqual([0, 1, 2]);
+  });
+
+  it("keeps each bucket's extremes and every new best past the limit", async () => {
+    const { thinForPlot, bestSoFar } = await import("./derive");
+    const values = Array.from({ length: 50_000 }, (_, i) => ((i * 7919) % 10_007) + (i % 3));
+    const keep = thinForPlot(values, "minimize", 4000);
+    expect(keep.length).toBeLessThanOrEqual(4000 + 4);
+    const kept = new Set(keep);
+    const best = bestSoFar(values, "minimize");
+    // Every step of the best-so-far line is kept, so the thinned line is the same line.
+    best.forEach((b, i) => {
+      if (i === 0 || b !== best[i - 1]) expect(kept.has(i)).toBe(true);
+    });
+    const min = values.indexOf(Math.min(...values));
+    const max = values.indexOf(Math.max(...values));
+    expect(kept.has(min) && kept.has(max)).toBe(true);
+  });
+
+  it("stays bounded when nearly every trial is a new best", async () => {
+    const { thinForPlot } = await import("./derive");
+    const values = Array.from({ length: 50_000 }, (_, i) => 50_000 - i);
+    const keep = thinForPlot(values, "minimize", 4000);
+    expect(keep.length).toBeLessThanOrEqual(4000 + 4);
+    expect(keep[0]).toBe(0);
+    expect(keep[keep.length - 1]).toBe(49_999);
+  });
+
+  it("samples parallel-coordinate rows with the best ones in", async () => {
+    const { sampleRows } = await import("./derive");
+    const values = Array.from({ length: 20_000 }, (_, i) => (i * 7919) % 20_000);
+    const rows = sampleRows(values, "maximize", 5000);
+    expect(rows.length).toBeLessThanOrEqual(5000);
+    const top = [...values.keys()].sort((a, b) => values[b] - values[a]).slice(0, 500);
+    expect(top.every((i) => rows.includes(i))).toBe(true);
+  });
+});

@@ -10,6 +10,8 @@ import {
   objectiveName,
   paramText,
   paretoFront,
+  sampleRows,
+  thinForPlot,
   type Importance,
   type Meta,
 } from "../model/derive";
@@ -38,6 +40,8 @@ export function scatterType(points: number): string {
 }
 
 const MAX_LINES = 2000;
+const MAX_HISTORY_POINTS = 4000;
+const MAX_PARCOORDS_LINES = 5000;
 const MAX_BARS = 1000;
 const GRID = 30;
 
@@ -61,10 +65,14 @@ export interface HistoryOptions {
 }
 
 export function historyFigure(rec: TrialRecord, meta: Meta, o: HistoryOptions): Figure {
-  const { numbers, values } = completed(rec, o.objective);
-  if (numbers.length === 0) return empty("No completed trials yet.");
+  const all = completed(rec, o.objective);
+  if (all.numbers.length === 0) return empty("No completed trials yet.");
   const direction = meta.directions?.[o.objective] ?? "minimize";
   const name = objectiveName(meta, o.objective);
+  const best = bestSoFar(all.values, direction);
+  const keep = thinForPlot(all.values, direction, MAX_HISTORY_POINTS);
+  const numbers = keep.map((i) => all.numbers[i]);
+  const values = keep.map((i) => all.values[i]);
   const type = scatterType(numbers.length);
   return {
     data: [
@@ -75,10 +83,13 @@ export function historyFigure(rec: TrialRecord, meta: Meta, o: HistoryOptions): 
         hovertemplate: "%{text}<extra></extra>",
       },
       {
-        type, mode: "lines", name: "best so far", x: numbers, y: bestSoFar(values, direction),
+        type, mode: "lines", name: "best so far", x: numbers, y: keep.map((i) => best[i]),
         line: { color: "#d62728", shape: "hv", width: 2 }, hoverinfo: "skip",
       },
     ],
+    note: keep.length < all.numbers.length
+      ? `${keep.length.toLocaleString()} of ${all.numbers.length.toLocaleString()} trials drawn: each stretch's lowest and highest, and every new best`
+      : undefined,
     layout: {
       xaxis: { title: { text: "trial" } },
       yaxis: { title: { text: esc(name) }, type: o.log ? "log" : "linear" },
@@ -156,14 +167,19 @@ export function parcoordsFigure(rec: TrialRecord, meta: Meta, objective: number)
   const { numbers, values } = completed(rec, objective);
   if (numbers.length === 0) return empty("No completed trials yet.");
   const used = rec.params.map((_, j) => j).filter((j) => numbers.some((n) => !Number.isNaN(rec.paramValues[j][n])));
-  const rows: number[] = [];
-  const vals: number[] = [];
+  let rows: number[] = [];
+  let vals: number[] = [];
   numbers.forEach((n, i) => {
     if (used.every((j) => !Number.isNaN(rec.paramValues[j][n]))) {
       rows.push(n);
       vals.push(values[i]);
     }
   });
+  const withAll = rows.length;
+  const direction = meta.directions?.[objective] ?? "minimize";
+  const pick = sampleRows(vals, direction, MAX_PARCOORDS_LINES);
+  rows = pick.map((i) => rows[i]);
+  vals = pick.map((i) => vals[i]);
   const dimensions = used.slice(0, 59).map((j) => {
     const axis = paramAxis(rec, j, rows, false);
     // The label, unlike the ticks, goes through plotly's HTML-subset renderer.
@@ -190,7 +206,10 @@ export function parcoordsFigure(rec: TrialRecord, meta: Meta, objective: number)
       },
     ],
     layout: { margin: { l: 60, r: 60, t: 50, b: 30 } },
-    note: rows.length < numbers.length ? `${numbers.length - rows.length} trials without every parameter left out` : undefined,
+    note: [
+      withAll < numbers.length ? `${numbers.length - withAll} trials without every parameter left out` : "",
+      rows.length < withAll ? `${rows.length.toLocaleString()} of ${withAll.toLocaleString()} trials drawn: the best tenth and an even sample` : "",
+    ].filter(Boolean).join("; ") || undefined,
   };
 }
 
