@@ -132,8 +132,10 @@ export function intermediateFigure(rec: TrialRecord): Figure {
     }
   }
   const total = trials.length;
+  // SVG, not WebGL: the lines of one state are one path, which SVG draws in tens of
+  // milliseconds, while a WebGL context costs ~0.7 s a redraw where the GPU is emulated.
   const data: Trace[] = [...groups.entries()].map(([state, g]) => ({
-    type: scatterType(g.x.length), mode: "lines", name: STATE_NAMES[state]?.toLowerCase() ?? "",
+    type: "scatter", mode: "lines", name: STATE_NAMES[state]?.toLowerCase() ?? "",
     x: g.x, y: g.y, text: g.text, hovertemplate: "%{text}<extra></extra>", connectgaps: false,
     line: { color: STATE_COLORS[state] ?? "#7f7f7f", width: 1 }, opacity: state === RUNNING ? 1 : 0.6,
   }));
