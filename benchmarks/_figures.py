@@ -21,17 +21,20 @@ class Figure:
     note: str = ""
     digits: int = 2
 
-    def text(self) -> str:
+    def value_text(self) -> str:
+        """The value with its unit, e.g. ``66.4 B/trial``."""
         if self.value is None or (isinstance(self.value, float) and math.isnan(self.value)):
             v = "n/a"
         elif abs(self.value) >= 1000 and self.digits <= 2:
             v = f"{self.value:,.0f}"
         else:
             v = f"{self.value:.{self.digits}f}"
-        unit = f" {self.unit}" if self.unit else ""
+        return f"{v} {self.unit}" if self.unit else v
+
+    def text(self) -> str:
         target = f" ({self.target})" if self.target else ""
         flag = "" if self.ok is None else ("" if self.ok else "  [MISSED]")
-        return f"{self.name}: {v}{unit}{target}{flag}"
+        return f"{self.name}: {self.value_text()}{target}{flag}"
 
 
 @dataclass

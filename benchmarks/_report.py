@@ -18,9 +18,7 @@ notes under each table.
 
 
 def _cell(f: Figure) -> str:
-    text = f.text().split(": ", 1)[1] if ": " in f.text() else f.text()
-    value = text.split(" (", 1)[0].replace("  [MISSED]", "")
-    return value
+    return f.value_text()
 
 
 def write_report(
