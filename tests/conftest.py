@@ -26,8 +26,3 @@ def ip(_global_ip: Any) -> Iterator[Any]:
         if name not in saved:
             del ip.user_ns[name]
     ip.run_line_magic("unload_ext", "optuna_magic")
-
-
-def run(ip: Any, cell: str) -> Any:
-    """Run a cell; return IPython's ExecutionResult (its .error_in_exec tells what failed)."""
-    return ip.run_cell(cell, store_history=False)

@@ -159,7 +159,7 @@ def test_a_raising_trial_ends_the_run(client: Any) -> None:
 
 
 def test_magic_dask_runs_the_cell_on_the_local_cluster(client: Any, ip: Any, capsys: Any) -> None:
-    from conftest import run
+    from shell_helpers import run
 
     result = run(ip, "%%optuna -n 8 --dask --seed 2\nx = hp.float(0, 1)\nx\n")
     assert result.error_in_exec is None, result.error_in_exec

@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 import pytest
-from conftest import run
+from shell_helpers import run
 
 CELLS = [
     (

@@ -10,7 +10,7 @@ from typing import Any
 
 import optuna
 import pytest
-from conftest import run
+from shell_helpers import run
 
 from optuna_magic import OptunaMagicError
 

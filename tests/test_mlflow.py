@@ -322,7 +322,7 @@ def test_import_does_not_load_mlflow() -> None:
 
 # ----------------------------------------------------------------- through %%optuna --mlflow
 def test_magic_mlflow_option(ip: Any, tmp_path: Path) -> None:
-    from tests.conftest import run
+    from shell_helpers import run
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     r = run(
@@ -347,7 +347,7 @@ def test_magic_mlflow_option(ip: Any, tmp_path: Path) -> None:
 
 
 def test_magic_mlflow_unreachable_fails_before_any_trial(ip: Any, capsys: Any) -> None:
-    from tests.conftest import run
+    from shell_helpers import run
 
     port = _free_port()
     start = time.monotonic()

@@ -68,8 +68,9 @@ ENCODING = [
 ]
 
 
-@pytest.mark.parametrize(("name", "value", "encoded"), [c[1:] for c in ENCODING],
-                         ids=[c[0] for c in ENCODING])
+@pytest.mark.parametrize(
+    ("name", "value", "encoded"), [c[1:] for c in ENCODING], ids=[c[0] for c in ENCODING]
+)
 def test_param_encoding(name: str, value: Any, encoded: float) -> None:
     record = TrialRecord()
     params = {"x": 0.0, "n": 1, "c": "a", name: value}
@@ -82,31 +83,65 @@ def test_param_encoding(name: str, value: Any, encoded: float) -> None:
 
 
 DELTAS: list[tuple[str, Any, dict[str, Any]]] = [
-    ("running then complete sends the row twice",
-     lambda r: (r.trial_started(0), r.delta(), r.trial_finished(trial(0))),
-     {"number": [0], "state": [1]}),
-    ("only new rows", lambda r: (r.trial_finished(trial(0)), r.delta(), r.trial_finished(trial(1))),
-     {"number": [1], "state": [1]}),
-    ("intermediate values are appended once",
-     lambda r: (r.trial_started(0), r.trial_reported(0, 1, 0.9), r.delta(),
-                r.trial_reported(0, 2, 0.8)),
-     {"number": [], "int_step": [2], "int_value": [0.8]}),
-    ("pruned step and event",
-     lambda r: (r.trial_started(2), r.trial_reported(2, 4, 0.7),
-                r.trial_finished(trial(2, TrialState.PRUNED, intermediate={4: 0.7}))),
-     {"number": [2], "state": [2], "pruned_step": [4],
-      "events": [{"kind": "pruned", "trial": 2, "step": 4, "value": 0.7}]}),
-    ("failed event carries the message, not the traceback",
-     lambda r: r.trial_finished(trial(0, TrialState.FAIL), ("ValueError: <boom>", "Traceback...")),
-     {"number": [0], "state": [3], "events": [{"kind": "failed", "trial": 0,
-                                                "message": "ValueError: <boom>"}]}),
-    ("values of a resumed trial are added",
-     lambda r: r.add_trials([trial(5, intermediate={0: 1.0, 1: 0.5})]),
-     {"number": [5], "int_trial": [5, 5], "int_step": [0, 1]}),
-    ("a dynamic param adds a column and resends the headers",
-     lambda r: (r.trial_finished(trial(0, params={"x": 1.0})), r.delta(),
-                r.trial_finished(trial(1, params={"x": 1.0, "n": 2}))),
-     {"number": [1], "param_names": ["x", "n"]}),
+    (
+        "running then complete sends the row twice",
+        lambda r: (r.trial_started(0), r.delta(), r.trial_finished(trial(0))),
+        {"number": [0], "state": [1]},
+    ),
+    (
+        "only new rows",
+        lambda r: (r.trial_finished(trial(0)), r.delta(), r.trial_finished(trial(1))),
+        {"number": [1], "state": [1]},
+    ),
+    (
+        "intermediate values are appended once",
+        lambda r: (
+            r.trial_started(0),
+            r.trial_reported(0, 1, 0.9),
+            r.delta(),
+            r.trial_reported(0, 2, 0.8),
+        ),
+        {"number": [], "int_step": [2], "int_value": [0.8]},
+    ),
+    (
+        "pruned step and event",
+        lambda r: (
+            r.trial_started(2),
+            r.trial_reported(2, 4, 0.7),
+            r.trial_finished(trial(2, TrialState.PRUNED, intermediate={4: 0.7})),
+        ),
+        {
+            "number": [2],
+            "state": [2],
+            "pruned_step": [4],
+            "events": [{"kind": "pruned", "trial": 2, "step": 4, "value": 0.7}],
+        },
+    ),
+    (
+        "failed event carries the message, not the traceback",
+        lambda r: r.trial_finished(
+            trial(0, TrialState.FAIL), ("ValueError: <boom>", "Traceback...")
+        ),
+        {
+            "number": [0],
+            "state": [3],
+            "events": [{"kind": "failed", "trial": 0, "message": "ValueError: <boom>"}],
+        },
+    ),
+    (
+        "values of a resumed trial are added",
+        lambda r: r.add_trials([trial(5, intermediate={0: 1.0, 1: 0.5})]),
+        {"number": [5], "int_trial": [5, 5], "int_step": [0, 1]},
+    ),
+    (
+        "a dynamic param adds a column and resends the headers",
+        lambda r: (
+            r.trial_finished(trial(0, params={"x": 1.0})),
+            r.delta(),
+            r.trial_finished(trial(1, params={"x": 1.0, "n": 2})),
+        ),
+        {"number": [1], "param_names": ["x", "n"]},
+    ),
 ]
 
 
@@ -156,7 +191,10 @@ def test_best_and_counts() -> None:
     record.add_trials([trial(0, value=3.0), trial(1, value=1.0), trial(2, TrialState.PRUNED)])
     record.trial_started(3)
     assert record.best(["minimize"]) == {
-        "number": 1, "values": [1.0], "params": {"c": "<b>", "x": 1.5, "n": 3}}
+        "number": 1,
+        "values": [1.0],
+        "params": {"c": "<b>", "x": 1.5, "n": 3},
+    }
     assert record.best(["maximize"])["number"] == 0
     assert record.best(["minimize", "minimize"]) is None
     assert record.counts() == {"RUNNING": 1, "COMPLETE": 2, "PRUNED": 1, "FAIL": 0, "WAITING": 0}
@@ -164,8 +202,10 @@ def test_best_and_counts() -> None:
 
 def test_trial_detail() -> None:
     record = TrialRecord()
-    record.trial_finished(trial(0, TrialState.FAIL, user_attrs={"note": "<i>x</i>", "w": [1, 2]}),
-                          ("KeyError: 'k'", "Traceback (most recent call last): ..."))
+    record.trial_finished(
+        trial(0, TrialState.FAIL, user_attrs={"note": "<i>x</i>", "w": [1, 2]}),
+        ("KeyError: 'k'", "Traceback (most recent call last): ..."),
+    )
     detail = record.trial_detail(0)
     assert detail["traceback"].startswith("Traceback")
     assert detail["user_attrs"] == {"note": "<i>x</i>", "w": [1, 2]}
@@ -173,9 +213,14 @@ def test_trial_detail() -> None:
 
 @pytest.mark.parametrize("n", [1_000, 5_000], ids=["1k", "5k"])
 def test_bytes_per_trial_is_constant(n: int) -> None:
-    record = TrialRecord(params=[ParamColumn("x", "float"), ParamColumn("n", "int"),
-                                 ParamColumn("c", "categorical", choices=["a", "<b>", "None"]),
-                                 ParamColumn("z", "float")])
+    record = TrialRecord(
+        params=[
+            ParamColumn("x", "float"),
+            ParamColumn("n", "int"),
+            ParamColumn("c", "categorical", choices=["a", "<b>", "None"]),
+            ParamColumn("z", "float"),
+        ]
+    )
     sent = 0
     for i in range(n):
         t = trial(i)
@@ -230,17 +275,27 @@ class LightTrial:
 
 
 LIGHT = [
-    ("pruned without last_step: the last reported step", TrialState.PRUNED, {0: 0.9, 3: 0.4},
-     {"pruned_step": [3], "events": [{"kind": "pruned", "step": 3, "value": 0.4}]}),
-    ("failed without system_attrs", TrialState.FAIL, {},
-     {"state": [3], "events": [{"kind": "failed", "message": "failed"}]}),
+    (
+        "pruned without last_step: the last reported step",
+        TrialState.PRUNED,
+        {0: 0.9, 3: 0.4},
+        {"pruned_step": [3], "events": [{"kind": "pruned", "step": 3, "value": 0.4}]},
+    ),
+    (
+        "failed without system_attrs",
+        TrialState.FAIL,
+        {},
+        {"state": [3], "events": [{"kind": "failed", "message": "failed"}]},
+    ),
 ]
 
 
-@pytest.mark.parametrize(("state", "intermediate", "expected"), [c[1:] for c in LIGHT],
-                         ids=[c[0] for c in LIGHT])
-def test_trial_like_objects(state: TrialState, intermediate: dict[int, float],
-                            expected: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("state", "intermediate", "expected"), [c[1:] for c in LIGHT], ids=[c[0] for c in LIGHT]
+)
+def test_trial_like_objects(
+    state: TrialState, intermediate: dict[int, float], expected: dict[str, Any]
+) -> None:
     record = TrialRecord()
     record.trial_finished(LightTrial(0, state, intermediate))
     d = decode(record.delta())

@@ -67,7 +67,7 @@ def test_redraws_are_throttled() -> None:
 
 
 def test_no_optuna_info_lines_during_a_magic_run(ip: Any, capsys: Any, caplog: Any) -> None:
-    from conftest import run
+    from shell_helpers import run
 
     with caplog.at_level(logging.INFO, logger="optuna"):
         run(ip, "%%optuna -n 5\nx = hp.float(0, 1)\nx\n")

@@ -60,10 +60,17 @@ def wire(monkeypatch: pytest.MonkeyPatch) -> Iterator[Wire]:
     recorded = Wire()
 
     class RecordingComm(BaseComm):
-        def publish_msg(self, msg_type: str, data: Any = None, metadata: Any = None,
-                        buffers: Any = None, **keys: Any) -> None:
+        def publish_msg(
+            self,
+            msg_type: str,
+            data: Any = None,
+            metadata: Any = None,
+            buffers: Any = None,
+            **keys: Any,
+        ) -> None:
             recorded.messages.append(
-                Sent(time.time(), msg_type, data or {}, [bytes(b) for b in buffers or []]))
+                Sent(time.time(), msg_type, data or {}, [bytes(b) for b in buffers or []])
+            )
 
     monkeypatch.setattr(comm, "create_comm", lambda *a, **k: RecordingComm(*a, **k))
     yield recorded
@@ -82,24 +89,35 @@ class Spec:
     dynamic: bool = False
 
 
-SPACE = [Spec("x", "float", -5, 5, line=1), Spec("n", "int", 1, 10, line=2),
-         Spec("act", "categorical", choices=("relu", "<img src=x onerror=alert(1)>"), line=3),
-         Spec("lr", "float", 1e-4, 1, log=True, line=4)]
+SPACE = [
+    Spec("x", "float", -5, 5, line=1),
+    Spec("n", "int", 1, 10, line=2),
+    Spec("act", "categorical", choices=("relu", "<img src=x onerror=alert(1)>"), line=3),
+    Spec("lr", "float", 1e-4, 1, log=True, line=4),
+]
 
 
 def objective(trial: optuna.Trial) -> float:
-    return (trial.suggest_float("x", -5, 5) ** 2 + trial.suggest_int("n", 1, 10)
-            + len(trial.suggest_categorical("act", ["relu", "<img src=x onerror=alert(1)>"]))
-            + trial.suggest_float("lr", 1e-4, 1, log=True))
+    return (
+        trial.suggest_float("x", -5, 5) ** 2
+        + trial.suggest_int("n", 1, 10)
+        + len(trial.suggest_categorical("act", ["relu", "<img src=x onerror=alert(1)>"]))
+        + trial.suggest_float("lr", 1e-4, 1, log=True)
+    )
 
 
 def info_for(study: optuna.Study, n_trials: int | None = None, **kw: Any) -> RunInfo:
     base: dict[str, Any] = {
         "study_name": study.study_name,
         "directions": [d.name.lower() for d in study.directions],
-        "sampler": "RandomSampler", "pruner": "MedianPruner",
-        "storage": "postgresql://user:***@db/optuna", "n_trials": n_trials, "timeout": None,
-        "space": SPACE, "objective_names": [], "started_at": time.time(),
+        "sampler": "RandomSampler",
+        "pruner": "MedianPruner",
+        "storage": "postgresql://user:***@db/optuna",
+        "n_trials": n_trials,
+        "timeout": None,
+        "space": SPACE,
+        "objective_names": [],
+        "started_at": time.time(),
     }
     base.update(kw)
     return RunInfo(**base)
@@ -108,13 +126,21 @@ def info_for(study: optuna.Study, n_trials: int | None = None, **kw: Any) -> Run
 def receive(panel: StudyPanel, content: dict[str, Any]) -> None:
     """Deliver a message from the front end the way the kernel's comm manager does."""
     panel.comm.handle_msg(
-        {"content": {"data": {"method": "custom", "content": content}}, "buffers": []})
+        {"content": {"data": {"method": "custom", "content": content}}, "buffers": []}
+    )
 
 
 def run(panel: StudyPanel, n_trials: int, **kw: Any) -> tuple[Runner, float]:
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
-    runner = Runner(study, kw.pop("objective", objective), info_for(study, n_trials),
-                    [panel], n_trials=n_trials, timeout=None, **kw)
+    runner = Runner(
+        study,
+        kw.pop("objective", objective),
+        info_for(study, n_trials),
+        [panel],
+        n_trials=n_trials,
+        timeout=None,
+        **kw,
+    )
     t0 = time.time()
     runner.start()
     runner.wait()
@@ -136,7 +162,11 @@ def test_panel_shows_the_space_before_any_trial(wire: Wire) -> None:
     try:
         assert panel.status["state"] == "running"
         assert [(r["name"], r["line"]) for r in panel.meta["space"]] == [
-            ("x", 1), ("n", 2), ("act", 3), ("lr", 4)]
+            ("x", 1),
+            ("n", 2),
+            ("act", 3),
+            ("lr", 4),
+        ]
         assert panel.meta["space"][3]["distribution"] == "float [0.0001, 1] log"
         # Storage arrives masked from the options layer and is shown as given.
         assert panel.meta["storage"] == "postgresql://user:***@db/optuna"
@@ -156,8 +186,10 @@ def test_many_fast_trials_are_throttled(wire: Wire) -> None:
     # Two messages a flush at most (a delta and a status), four flushes a second, plus the
     # first and last flushes and an importance update.
     assert len(sent) <= 10 * elapsed + 6, f"{len(sent)} messages in {elapsed:.1f}s"
-    print(f"\n{len(sent)} messages in {elapsed:.2f}s = {per_second:.1f}/s; "
-          f"{sum(m.size for m in sent) / 5000:.1f} bytes/trial")
+    print(
+        f"\n{len(sent)} messages in {elapsed:.2f}s = {per_second:.1f}/s; "
+        f"{sum(m.size for m in sent) / 5000:.1f} bytes/trial"
+    )
     assert panel.status["state"] == "finished"
     assert panel.status["counts"]["COMPLETE"] == 5000
     assert panel.status["n_done"] == 5000
@@ -167,18 +199,26 @@ def test_many_fast_trials_are_throttled(wire: Wire) -> None:
 
 def feed(panel: StudyPanel, n: int) -> None:
     """n finished trials through the sink methods, flushing as the flusher would."""
-    dists = {"x": optuna.distributions.FloatDistribution(-5, 5),
-             "n": optuna.distributions.IntDistribution(1, 10),
-             "act": optuna.distributions.CategoricalDistribution(
-                 ["relu", "<img src=x onerror=alert(1)>"]),
-             "lr": optuna.distributions.FloatDistribution(1e-4, 1, log=True)}
+    dists = {
+        "x": optuna.distributions.FloatDistribution(-5, 5),
+        "n": optuna.distributions.IntDistribution(1, 10),
+        "act": optuna.distributions.CategoricalDistribution(
+            ["relu", "<img src=x onerror=alert(1)>"]
+        ),
+        "lr": optuna.distributions.FloatDistribution(1e-4, 1, log=True),
+    }
     rng = np.random.default_rng(0)
     for i in range(n):
         t = optuna.trial.create_trial(
             value=float(rng.random()),
-            params={"x": float(rng.uniform(-5, 5)), "n": int(rng.integers(1, 11)),
-                    "act": "relu", "lr": 0.01},
-            distributions=dists)
+            params={
+                "x": float(rng.uniform(-5, 5)),
+                "n": int(rng.integers(1, 11)),
+                "act": "relu",
+                "lr": 0.01,
+            },
+            distributions=dists,
+        )
         t.number = i
         panel.trial_started(i)
         panel.trial_finished(t, None)
@@ -254,14 +294,19 @@ def test_stop_calls_request_stop_once() -> None:
 def test_failed_trial_detail_on_request(wire: Wire) -> None:
     panel = StudyPanel()
     panel.run_started(info_for(optuna.create_study(), 1), Control())
-    t = optuna.trial.create_trial(state=optuna.trial.TrialState.FAIL, params={}, distributions={},
-                                  user_attrs={"why": "<b>bad</b>"})
+    t = optuna.trial.create_trial(
+        state=optuna.trial.TrialState.FAIL,
+        params={},
+        distributions={},
+        user_attrs={"why": "<b>bad</b>"},
+    )
     t.number = 0
     panel.trial_finished(t, TrialError("ValueError: <bad>", "Traceback (most recent call last):"))
     panel.run_ended(RunResult("finished", optuna.create_study(), 1, 0.1))
     failed = [e for d in wire.customs("delta") for e in d["events"] if e["kind"] == "failed"]
-    assert failed == [{"kind": "failed", "trial": 0, "time": failed[0]["time"],
-                       "message": "ValueError: <bad>"}]
+    assert failed == [
+        {"kind": "failed", "trial": 0, "time": failed[0]["time"], "message": "ValueError: <bad>"}
+    ]
     receive(panel, {"type": "trial", "number": 0})
     detail = wire.customs("trial")[-1]
     assert detail["traceback"].startswith("Traceback")
@@ -275,11 +320,15 @@ IMPORTANCE = [
 ]
 
 
-@pytest.mark.parametrize(("directions", "n", "note", "ranked"), [c[1:] for c in IMPORTANCE],
-                         ids=[c[0] for c in IMPORTANCE])
+@pytest.mark.parametrize(
+    ("directions", "n", "note", "ranked"),
+    [c[1:] for c in IMPORTANCE],
+    ids=[c[0] for c in IMPORTANCE],
+)
 def test_importance(wire: Wire, directions: list[str], n: int, note: str, ranked: bool) -> None:
-    study = optuna.create_study(directions=directions,
-                                sampler=optuna.samplers.RandomSampler(seed=0))
+    study = optuna.create_study(
+        directions=directions, sampler=optuna.samplers.RandomSampler(seed=0)
+    )
 
     def obj(trial: optuna.Trial) -> Any:
         v = objective(trial)

@@ -333,7 +333,7 @@ def test_a_postgresql_worker_killed_mid_trial_is_failed_by_its_heartbeat_too(
 
 
 def test_magic_workers_without_storage_say_where_the_trials_go(ip: Any, capsys: Any) -> None:
-    from conftest import run
+    from shell_helpers import run
 
     quiet_optuna()
     # Each trial sleeps, so one worker cannot drain every trial before the others have started.
@@ -352,7 +352,7 @@ def test_magic_workers_without_storage_say_where_the_trials_go(ip: Any, capsys: 
 
 
 def test_magic_workers_show_a_raising_cell_line(ip: Any) -> None:
-    from conftest import run
+    from shell_helpers import run
 
     quiet_optuna()
     result = run(ip, "%%optuna -n 4 --workers 2 --quiet\nx = hp.float(0, 1)\n{}['missing']\nx\n")
@@ -363,7 +363,7 @@ def test_magic_workers_show_a_raising_cell_line(ip: Any) -> None:
 def test_magic_watch_follows_another_process_until_idle(
     ip: Any, capsys: Any, tmp_path: Any
 ) -> None:
-    from conftest import run
+    from shell_helpers import run
 
     quiet_optuna()
     url = f"journal:{tmp_path}/w.log"
