@@ -78,7 +78,8 @@ interface ViewSpec {
   id: string;
   label: string;
   el: HTMLElement;
-  draw(): void;
+  /** Redraw if the inputs changed; `interactive`: the user asked (no cool-down applies). */
+  draw(interactive: boolean): void;
 }
 
 const MIN_FRAME_MS = 100;
@@ -128,16 +129,30 @@ export function renderPanel(model: Model, el: HTMLElement, plotter: Plotter | nu
     plots.push(plot);
     const el = h("div", { class: "om-view-body" }, h("div", { class: "om-controls" }, ...controls), note, plot);
     let drawn = "";
+    // A redraw that new data asks for waits 4x the last redraw's cost: where WebGL is emulated
+    // (no GPU) parallel coordinates take ~1-2 s to draw, and redrawing at the data's pace would
+    // keep the page busy, Stop button included. What the user asks for is drawn at once.
+    let readyAt = 0;
+    let later: ReturnType<typeof setTimeout> | undefined;
     return {
       id, label, el,
-      draw() {
+      draw(interactive: boolean) {
         const key = `${inputs()}|${theme}`;
         if (key === drawn) return;
+        const now = performance.now();
+        if (!interactive && now < readyAt) {
+          later ??= setTimeout(() => {
+            later = undefined;
+            schedule();
+          }, readyAt - now);
+          return;
+        }
         drawn = key;
         const fig = build();
         note.textContent = fig.note ?? "";
         plot.hidden = fig.data.length === 0;
         if (fig.data.length && plotter) plotter.draw(plot, fig);
+        readyAt = performance.now() + 4 * (performance.now() - now);
       },
     };
   }
@@ -209,6 +224,8 @@ export function renderPanel(model: Model, el: HTMLElement, plotter: Plotter | nu
   }
 
   let lastFrame = 0;
+  let interactive = false;
+  let disposed = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let autoSwitched = false;
 
@@ -249,10 +266,13 @@ export function renderPanel(model: Model, el: HTMLElement, plotter: Plotter | nu
       cy.dataset.init = "1";
     }
     histObjective.hidden = pcObjective.hidden = sliceObjective.hidden = cObjective.hidden = objectives().length < 2;
-    views.find((x) => x.id === active)?.draw();
+    views.find((x) => x.id === active)?.draw(interactive);
+    interactive = false;
   }
 
   function schedule(soon = false): void {
+    if (disposed) return;
+    if (soon) interactive = true;
     if (timer !== undefined) return;
     const wait = soon ? 0 : Math.max(0, MIN_FRAME_MS - (performance.now() - lastFrame));
     timer = setTimeout(draw, wait);
@@ -297,6 +317,7 @@ export function renderPanel(model: Model, el: HTMLElement, plotter: Plotter | nu
   draw();
 
   return () => {
+    disposed = true;
     clearInterval(ticker);
     if (timer !== undefined) clearTimeout(timer);
     resize?.disconnect();
