@@ -388,7 +388,7 @@ class OptunaMagics(Magics):
         assert shell is not None
         args, ns = plan.args, shell.user_ns
         space = plan.cell.space.params
-        sampler = make_sampler(args.sampler, args.seed, ns, space, len(plan.directions))
+        sampler = make_sampler(args.sampler, args.seed, ns, space)
         pruner = make_pruner(args.pruner, ns)
         extra_sinks: list[Any] = []
         if args.mlflow is not None:

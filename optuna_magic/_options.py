@@ -41,7 +41,6 @@ PRUNERS = {
     "patient": "pruners.PatientPruner",
     "none": "pruners.NopPruner",
 }
-_SEEDLESS = {"grid"}
 # Optuna requires these keywords; a sensible default keeps `--pruner percentile` working.
 _PRUNER_DEFAULTS: dict[str, dict[str, Any]] = {"percentile": {"percentile": 25.0}}
 
@@ -92,8 +91,37 @@ def _parse_spec(spec: str, kind: str, known: Mapping[str, str]) -> tuple[str, di
     return node.id, kwargs
 
 
-def _known_list(known: Mapping[str, str]) -> str:
-    return ", ".join(known)
+def _lookup(
+    spec: str, kind: str, registry: Mapping[str, str], base: type, user_ns: Mapping[str, Any]
+) -> tuple[Any, str, dict[str, Any]]:
+    """``--sampler`` / ``--pruner``: a variable's instance, or a known name with its keywords.
+
+    Returns ``(instance, "", {})`` for a variable, ``(None, name, keywords)`` otherwise.
+    """
+    spec = unquote(spec)
+    word = spec.strip()
+    obj = user_ns.get(word)
+    if obj is not None and word.isidentifier() and word.lower() not in registry:
+        if not isinstance(obj, base):
+            raise OptunaMagicError(
+                f"--{kind} {spec}: the variable holds a {type(obj).__name__}, not an Optuna {kind}"
+            )
+        return obj, "", {}
+    name, kwargs = _parse_spec(spec, kind, registry)
+    key = name.lower()
+    if key not in registry:
+        raise OptunaMagicError(
+            f"--{kind} {name!r} is unknown; use one of {', '.join(registry)}, "
+            f"or the name of a variable holding a {kind}"
+        )
+    return None, key, kwargs
+
+
+def _build(path: str, kwargs: dict[str, Any], kind: str, spec: str) -> Any:
+    try:
+        return _resolve(path)(**kwargs)
+    except TypeError as e:
+        raise OptunaMagicError(f"--{kind} {unquote(spec)}: {e}") from None
 
 
 def make_sampler(
@@ -101,7 +129,6 @@ def make_sampler(
     seed: int | None,
     user_ns: Mapping[str, Any],
     space: list[ParamSpec],
-    n_objectives: int,
 ) -> optuna.samplers.BaseSampler | None:
     """Build the sampler named by ``--sampler`` (None: Optuna's default, seeded when asked)."""
     import optuna
@@ -110,33 +137,14 @@ def make_sampler(
         if seed is None:
             return None
         return optuna.samplers.TPESampler(seed=seed)
-    spec = unquote(spec)
-    obj = user_ns.get(spec.strip())
-    if obj is not None and spec.strip().isidentifier() and spec.strip().lower() not in SAMPLERS:
-        if not isinstance(obj, optuna.samplers.BaseSampler):
-            raise OptunaMagicError(
-                f"--sampler {spec}: the variable holds a {type(obj).__name__}, "
-                f"not an Optuna sampler"
-            )
-        return obj
-    name, kwargs = _parse_spec(spec, "sampler", SAMPLERS)
-    key = name.lower()
-    if key not in SAMPLERS:
-        raise OptunaMagicError(
-            f"--sampler {name!r} is unknown; use one of {_known_list(SAMPLERS)}, "
-            f"or the name of a variable holding a sampler"
-        )
-    cls = _resolve(SAMPLERS[key])
+    obj, key, kwargs = _lookup(spec, "sampler", SAMPLERS, optuna.samplers.BaseSampler, user_ns)
+    if obj is not None:
+        return obj  # type: ignore[no-any-return]
     if key == "grid" and "search_space" not in kwargs:
         kwargs["search_space"] = grid_from_space(space)
-    if seed is not None and key not in _SEEDLESS:
+    if seed is not None:
         kwargs.setdefault("seed", seed)
-    if key == "grid" and seed is not None:
-        kwargs.setdefault("seed", seed)
-    try:
-        return cls(**kwargs)  # type: ignore[no-any-return]
-    except TypeError as e:
-        raise OptunaMagicError(f"--sampler {spec}: {e}") from None
+    return _build(SAMPLERS[key], kwargs, "sampler", spec)  # type: ignore[no-any-return]
 
 
 def grid_from_space(space: list[ParamSpec]) -> dict[str, list[Any]]:
@@ -172,30 +180,15 @@ def make_pruner(spec: str | None, user_ns: Mapping[str, Any]) -> optuna.pruners.
 
     if spec is None:
         return None
-    spec = unquote(spec)
-    obj = user_ns.get(spec.strip())
-    if obj is not None and spec.strip().isidentifier() and spec.strip().lower() not in PRUNERS:
-        if not isinstance(obj, optuna.pruners.BasePruner):
-            raise OptunaMagicError(
-                f"--pruner {spec}: the variable holds a {type(obj).__name__}, not an Optuna pruner"
-            )
-        return obj
-    name, kwargs = _parse_spec(spec, "pruner", PRUNERS)
-    key = name.lower()
-    if key not in PRUNERS:
-        raise OptunaMagicError(
-            f"--pruner {name!r} is unknown; use one of {_known_list(PRUNERS)}, "
-            f"or the name of a variable holding a pruner"
-        )
+    obj, key, kwargs = _lookup(spec, "pruner", PRUNERS, optuna.pruners.BasePruner, user_ns)
+    if obj is not None:
+        return obj  # type: ignore[no-any-return]
     for k, v in _PRUNER_DEFAULTS.get(key, {}).items():
         kwargs.setdefault(k, v)
     if key == "patient" and "wrapped_pruner" not in kwargs:
         kwargs["wrapped_pruner"] = optuna.pruners.MedianPruner()
         kwargs.setdefault("patience", 1)
-    try:
-        return _resolve(PRUNERS[key])(**kwargs)  # type: ignore[no-any-return]
-    except TypeError as e:
-        raise OptunaMagicError(f"--pruner {spec}: {e}") from None
+    return _build(PRUNERS[key], kwargs, "pruner", spec)  # type: ignore[no-any-return]
 
 
 _JOURNAL_SUFFIXES = (".log", ".journal", ".jsonl")
