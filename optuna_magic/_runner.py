@@ -268,7 +268,10 @@ class Runner:
             if not done.done():
                 done.set_result(None)
 
-        self._on_done = lambda: loop.call_soon_threadsafe(wake)
+        def on_done() -> None:
+            loop.call_soon_threadsafe(wake)
+
+        self._on_done = on_done
         try:
             while not self._done.is_set():
                 await asyncio.wait({done}, timeout=1.0)
