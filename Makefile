@@ -58,9 +58,15 @@ test-fast: install-test
 bench: install-test
 	$(PY) benchmarks/run.py
 
-lint: install-test
-	$(PY) -m ruff check optuna_magic tests
+$(VENV)/.installed-dev: $(VENV)/.installed-test
+	$(PIP) install -e ".[dev]"
+	touch $@
+
+lint: $(VENV)/.installed-dev
+	$(PY) -m ruff check optuna_magic tests benchmarks
+	$(PY) -m ruff format --check optuna_magic
 	$(PY) -m mypy
+	cd js && npx tsc --noEmit
 
 clean:
 	rm -rf $(VENV) js/node_modules optuna_magic/static build dist
