@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from optuna_magic._runner import RunInfo, RunResult, RunSink, TrialError
+from optuna_magic._runner import RunDone, RunInfo, RunResult, RunSink, TrialError
 
 if TYPE_CHECKING:
     import optuna
@@ -282,7 +282,7 @@ class PolledRun:
         self._stop_requested = threading.Event()
         self._interrupted = threading.Event()
         self._wake = threading.Event()
-        self._done = threading.Event()
+        self._done = RunDone()
         self._thread: threading.Thread | None = None
         self._started = 0.0
         self.ended_because = ""
@@ -379,8 +379,7 @@ class PolledRun:
         import asyncio
 
         try:
-            while not self._done.is_set():
-                await asyncio.sleep(0.05)
+            await self._done.wait_async()
         except (KeyboardInterrupt, asyncio.CancelledError):
             self.interrupt()
             while not self._done.wait(0.1):

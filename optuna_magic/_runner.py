@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "RunAborted",
     "RunControl",
+    "RunDone",
     "RunInfo",
     "RunResult",
     "RunSink",
@@ -159,6 +160,60 @@ class RunAborted(KeyboardInterrupt):
         self.error = error
 
 
+class RunDone:
+    """Set once when a run ends; threads wait on it, and so does an event loop, without polling.
+
+    An awaiting cell that woke 20 times a second to check would take the GIL from the trials'
+    thread each time, which costs more than it looks on a busy machine.
+    """
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._wakers: list[Callable[[], None]] = []
+
+    def set(self) -> None:
+        """Mark the run ended and wake every waiter."""
+        with self._lock:
+            self._event.set()
+            wakers, self._wakers = self._wakers, []
+        for wake in wakers:
+            with contextlib.suppress(RuntimeError):  # that waiter's event loop closed meanwhile
+                wake()
+
+    def is_set(self) -> bool:
+        """Whether the run has ended."""
+        return self._event.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the run ends (or ``timeout``); True when it has ended."""
+        return self._event.wait(timeout)
+
+    async def wait_async(self) -> None:
+        """Await the end of the run; the event loop keeps serving other messages meanwhile."""
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+
+        def wake() -> None:
+            if not future.done():
+                future.set_result(None)
+
+        def from_run_thread() -> None:
+            loop.call_soon_threadsafe(wake)
+
+        with self._lock:
+            if self._event.is_set():
+                return
+            self._wakers.append(from_run_thread)
+        # Woken at once by the end of the run; the 1 s timeout is what lets a kernel interrupt
+        # through: ipykernel's SIGINT handling of an awaiting cell was seen to take effect only
+        # when the cell's task wakes (a test fails with a bare `await future`).
+        while not future.done():
+            await asyncio.wait({future}, timeout=1.0)
+
+
 class Runner:
     """Runs one ``study.optimize`` call in its own thread and reports to sinks.
 
@@ -197,14 +252,13 @@ class Runner:
         self._thread_setup = thread_setup
         self._stop_requested = threading.Event()
         self._interrupted = threading.Event()
-        self._done = threading.Event()
+        self._done = RunDone()
         self._thread: threading.Thread | None = None
         self._trial_threads: dict[int, int] = {}  # trial number -> thread ident
         self._lock = threading.Lock()
         self._n_run = 0
         self._started = 0.0
         self.result: RunResult | None = None
-        self._on_done: Callable[[], None] | None = None
 
     # ----------------------------------------------------------------- control
     def request_stop(self) -> None:
@@ -258,23 +312,8 @@ class Runner:
         """Await the end of the run without blocking the event loop (kernel messages flow)."""
         import asyncio
 
-        # Woken by the run's end rather than by polling: a loop waking 20 times a second takes
-        # the GIL from the trials' thread each time, which costs more than it looks on a busy
-        # machine. The timeout is only a safety net.
-        loop = asyncio.get_running_loop()
-        done = loop.create_future()
-
-        def wake() -> None:
-            if not done.done():
-                done.set_result(None)
-
-        def on_done() -> None:
-            loop.call_soon_threadsafe(wake)
-
-        self._on_done = on_done
         try:
-            while not self._done.is_set():
-                await asyncio.wait({done}, timeout=1.0)
+            await self._done.wait_async()
         except (KeyboardInterrupt, asyncio.CancelledError):
             self.interrupt()
             self._wait_after_interrupt()
@@ -341,10 +380,6 @@ class Runner:
             except Exception:
                 _log.warning("a sink failed at the end of the run", exc_info=True)
         self._done.set()
-        on_done = self._on_done
-        if on_done is not None:
-            with contextlib.suppress(RuntimeError):  # the event loop closed meanwhile
-                on_done()
 
     def _fail_orphans(self, optuna: Any) -> None:
         """Mark FAIL the trials this run left RUNNING (an interrupt between objective and tell).
