@@ -382,7 +382,7 @@ class OptunaMagics(Magics):
 
         from optuna_magic._objective import build_objective
         from optuna_magic._options import make_pruner, make_sampler, mask_url
-        from optuna_magic._runner import RunInfo, Runner
+        from optuna_magic._runner import RunInfo, Runner, objective_names
 
         shell = self.shell
         assert shell is not None
@@ -419,7 +419,7 @@ class OptunaMagics(Magics):
             n_trials=args.n_trials,
             timeout=args.timeout,
             space=space,
-            objective_names=_objective_names(len(study.directions)),
+            objective_names=objective_names(len(study.directions)),
             started_at=time.time(),
             existing_trials=list(existing),
             n_jobs=args.n_jobs,
@@ -725,10 +725,6 @@ def _check_directions(study: optuna.Study, directions: list[str]) -> None:
             f"%%optuna --resume: study {study.study_name!r} has direction(s) "
             f"{' '.join(have)}, but the cell asks for {' '.join(directions)}"
         )
-
-
-def _objective_names(n: int) -> list[str]:
-    return ["value"] if n == 1 else [f"values_{i}" for i in range(n)]
 
 
 def _describe(obj: Any, seed: int | None) -> str:

@@ -27,7 +27,14 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from optuna_magic._runner import RunDone, RunInfo, RunResult, RunSink, TrialError
+from optuna_magic._runner import (
+    RunDone,
+    RunInfo,
+    RunResult,
+    RunSink,
+    TrialError,
+    objective_names,
+)
 
 if TYPE_CHECKING:
     import optuna
@@ -313,9 +320,7 @@ class PolledRun:
             n_trials=n_trials,
             timeout=timeout,
             space=list(space),
-            objective_names=list(
-                study.metric_names or (["value"] if n == 1 else [f"values_{i}" for i in range(n)])
-            ),
+            objective_names=list(study.metric_names or objective_names(n)),
             started_at=time.time(),
             existing_trials=list(existing),
             n_jobs=n_jobs,

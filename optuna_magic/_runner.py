@@ -34,6 +34,7 @@ __all__ = [
     "Runner",
     "TrialError",
     "TrialEvent",
+    "objective_names",
 ]
 
 
@@ -53,6 +54,11 @@ class RunInfo:
     started_at: float
     existing_trials: list[FrozenTrial] = field(default_factory=list)
     n_jobs: int = 1
+
+
+def objective_names(n: int) -> list[str]:
+    """Names of a study's objective values when it names none: ``value``, or ``values_i``."""
+    return ["value"] if n == 1 else [f"values_{i}" for i in range(n)]
 
 
 @dataclass(frozen=True)
