@@ -647,7 +647,26 @@ def _optuna_logs_at_warning() -> Iterator[None]:
         optuna.logging.set_verbosity(saved)
 
 
-class _QuietOptunaLogs:
+class _Sink:
+    """A sink that ignores every event; the small sinks below override what they need."""
+
+    def run_started(self, info: Any, control: Any) -> None:
+        """Nothing to do."""
+
+    def trial_started(self, number: int) -> None:
+        """Nothing to do."""
+
+    def trial_reported(self, number: int, step: int, value: float) -> None:
+        """Nothing to do."""
+
+    def trial_finished(self, trial: FrozenTrial, error: TrialError | None) -> None:
+        """Nothing to do."""
+
+    def run_ended(self, result: RunResult) -> None:
+        """Nothing to do."""
+
+
+class _QuietOptunaLogs(_Sink):
     """Keeps Optuna's per-trial log lines from printing over the progress line during a run."""
 
     _lock = threading.Lock()
@@ -663,15 +682,6 @@ class _QuietOptunaLogs:
                 optuna.logging.set_verbosity(optuna.logging.ERROR)
             _QuietOptunaLogs._active += 1
 
-    def trial_started(self, number: int) -> None:
-        pass
-
-    def trial_reported(self, number: int, step: int, value: float) -> None:
-        pass
-
-    def trial_finished(self, trial: FrozenTrial, error: TrialError | None) -> None:
-        pass
-
     def run_ended(self, result: RunResult) -> None:
         import optuna
 
@@ -681,24 +691,18 @@ class _QuietOptunaLogs:
                 optuna.logging.set_verbosity(_QuietOptunaLogs._saved)
 
 
-class _KeepBest(_QuietOptunaLogs):
+class _KeepBest(_Sink):
     """Drops the variables of every trial but the best so far (``--keep-best``)."""
 
     def __init__(self, objective: Any, direction: str) -> None:
         self._objective = objective
         self._sign = 1.0 if direction == "minimize" else -1.0
         self._best: tuple[float, int] | None = None
-        self._lock2 = threading.Lock()
-
-    def run_started(self, info: Any, control: Any) -> None:
-        pass
-
-    def run_ended(self, result: RunResult) -> None:
-        pass
+        self._lock = threading.Lock()
 
     def trial_finished(self, trial: FrozenTrial, error: TrialError | None) -> None:
         kept = self._objective.trial_locals
-        with self._lock2:
+        with self._lock:
             if trial.state.name == "COMPLETE" and trial.value is not None:
                 key = self._sign * trial.value
                 if self._best is None or key < self._best[0]:
