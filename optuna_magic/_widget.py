@@ -33,15 +33,44 @@ if TYPE_CHECKING:
 __all__ = ["StudyPanel"]
 
 _log = logging.getLogger(__name__)
-_ESM_PATH = pathlib.Path(__file__).parent / "static" / "widget.js"
+_STATIC = pathlib.Path(__file__).parent / "static"
+_BUNDLE_PATH = _STATIC / "widget.js"
+_LOADER_PATH = _STATIC / "loader.js"
+_LOADER_VERSION = "__OPTUNA_MAGIC_BUNDLE__"
 # Without a built bundle (a source checkout before `make js`) the panel says so instead of
-# failing to import; anywidget would raise FileNotFoundError for a missing path.
+# failing to import.
 _MISSING_ESM = """
 export default { render({ el }) {
   el.classList.add("optuna-magic");
   el.textContent = "optuna-magic: the panel bundle is not built (run `make js`).";
 } };
 """
+
+
+class _Bundle:
+    """The panel's front end: ``widget.js``, read once, and the loader that fetches it.
+
+    Every panel's ``_esm`` is the ~1 kB loader (js/src/loader.ts), not the 1.6 MB bundle: a
+    page asks the kernel for the bundle once, by a ``bundle`` message, and shares it between
+    its panels. The loader carries a hash of the bundle, so a page that kept an older bundle
+    (the package was rebuilt, the kernel restarted) asks for the new one.
+    """
+
+    def __init__(self) -> None:
+        # Kept as read, so what a page is sent always matches the version its loader names.
+        self.code = b""
+        self.esm = _MISSING_ESM
+        self.version = ""
+        if _BUNDLE_PATH.is_file() and _LOADER_PATH.is_file():
+            import hashlib
+
+            self.code = _BUNDLE_PATH.read_bytes()
+            self.version = hashlib.blake2b(self.code, digest_size=12).hexdigest()
+            loader = _LOADER_PATH.read_text(encoding="utf-8")
+            self.esm = loader.replace(_LOADER_VERSION, self.version)
+
+
+_BUNDLE = _Bundle()
 
 
 class StudyPanel(anywidget.AnyWidget):
@@ -52,7 +81,7 @@ class StudyPanel(anywidget.AnyWidget):
         importance_interval: least seconds between two importance computations.
     """
 
-    _esm = _ESM_PATH if _ESM_PATH.is_file() else _MISSING_ESM
+    _esm = _BUNDLE.esm
 
     meta = traitlets.Dict().tag(sync=True)
     status = traitlets.Dict().tag(sync=True)
@@ -344,7 +373,11 @@ class StudyPanel(anywidget.AnyWidget):
         if not isinstance(content, dict):
             return
         kind = content.get("type")
-        if kind == "sync":
+        if kind == "bundle":
+            # A view of this page has no panel code yet (its first panel): send it once.
+            if content.get("version") == _BUNDLE.version:
+                self.send({"type": "bundle", "version": _BUNDLE.version}, [_BUNDLE.code])
+        elif kind == "sync":
             with self._send_lock:
                 self.send(*self.record.full())
         elif kind == "stop":

@@ -257,6 +257,29 @@ def test_sync_returns_the_whole_record(wire: Wire) -> None:
     assert numbers.tolist() == list(range(30))
 
 
+def test_the_bundle_is_sent_once_on_request_not_with_every_panel(wire: Wire) -> None:
+    """Each panel's widget state holds the small loader; the bundle goes out when asked for."""
+    import hashlib
+
+    from optuna_magic import _widget
+
+    panel = StudyPanel()
+    opened = [m.data["state"] for m in wire.messages if m.msg_type == "comm_open"]
+    esm = next(state["_esm"] for state in opened if "_esm" in state)
+    version = _widget._BUNDLE.version
+    assert len(esm) < 4_000
+    assert f'"{version}"' in esm and "__OPTUNA_MAGIC_BUNDLE__" not in esm
+
+    receive(panel, {"type": "bundle", "version": "an-older-page"})
+    assert wire.customs("bundle") == []  # a version it does not have: the loader keeps waiting
+    receive(panel, {"type": "bundle", "version": version})
+    replies = [m for m in wire.comm_msgs() if m.custom and m.custom["type"] == "bundle"]
+    assert len(replies) == 1 and replies[0].custom == {"type": "bundle", "version": version}
+    (bundle,) = replies[0].buffers
+    assert len(bundle) > 100_000 and b"as default}" in bundle  # the whole ES module
+    assert hashlib.blake2b(bundle, digest_size=12).hexdigest() == version
+
+
 def test_stop_message_stops_the_run(wire: Wire) -> None:
     panel = StudyPanel()
     study = optuna.create_study()
