@@ -97,7 +97,8 @@ def show_view(panel: Any, view: str) -> None:
     panel.locator(f"[role=tab][data-view={view}][aria-selected=true]").wait_for()
     panel.page.mouse.move(0, 0)  # no hover highlight on the tab in the picture
     # Importance is computed in the kernel a little after the run: allow for that.
-    panel.locator(f"[data-role=plot-{view}] .main-svg").first.wait_for(
+    # plotly's SVG, or the axes of the panel's own parallel coordinates.
+    panel.locator(f"[data-role=plot-{view}] :is(.main-svg, .om-pc-axes)").first.wait_for(
         state="visible", timeout=90_000
     )
     time.sleep(SETTLE)

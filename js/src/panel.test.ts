@@ -18,9 +18,14 @@ function setup(plotter: Plotter | null = null) {
   return { model, el, cleanup };
 }
 
-beforeEach(() => vi.useFakeTimers());
+beforeEach(() => {
+  vi.useFakeTimers();
+  // jsdom has no canvas: say so quietly (its own getContext logs "not implemented").
+  vi.spyOn(HTMLCanvasElement.prototype, "getContext").mockReturnValue(null);
+});
 afterEach(() => {
   vi.useRealTimers();
+  vi.restoreAllMocks();
   document.body.replaceChildren();
 });
 
@@ -105,12 +110,22 @@ describe("panel", () => {
     const rows = Array.from({ length: 8 }, (_, i) => ({ number: i, state: 1, values: [i % 3], params: [i, i % 2] }));
     model.message(...encode("delta", 1, rows, { params: PARAMS, intermediate: [[0, 0, 1], [0, 1, 0.5]] }));
     model.set("importance", { values: { x: 0.8, act: 0.2 }, note: "PED-ANOVA", n_trials: 8 });
+    let titles: Array<string | null> = [];
+    let parcoordsText = "";
     for (const tab of Array.from(el.querySelectorAll<HTMLElement>("[role=tab]"))) {
       tab.click();
       vi.advanceTimersByTime(150);
+      if (tab.dataset.view !== "parcoords") continue;
+      titles = Array.from(el.querySelectorAll("[data-role=plot-parcoords] .om-pc-title")).map((t) => t.textContent);
+      parcoordsText = el.querySelector("[data-role=plot-parcoords]")?.textContent ?? "";
+      expect(el.querySelector("img")).toBeNull();
     }
-    expect(drawn).toEqual(expect.arrayContaining(["plot-history", "plot-intermediate", "plot-parcoords", "plot-importance", "plot-slice", "plot-contour", "plot-timeline"]));
+    expect(drawn).toEqual(expect.arrayContaining(["plot-history", "plot-intermediate", "plot-importance", "plot-slice", "plot-contour", "plot-timeline"]));
     expect(drawn).not.toContain("plot-pareto"); // one objective: a note instead
+    // Parallel coordinates are drawn by the panel itself, not by plotly; labels as text.
+    expect(drawn).not.toContain("plot-parcoords");
+    expect(titles).toEqual(["x", "act", "value"]);
+    expect(parcoordsText).toContain(EVIL);
   });
 
   it("cleanup removes the view and its listeners", () => {

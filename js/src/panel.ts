@@ -10,13 +10,13 @@ import {
   importanceFigure,
   intermediateFigure,
   paretoFigure,
-  parcoordsFigure,
   sliceFigure,
   timelineFigure,
   type Figure,
 } from "./views/figures";
 import { createHeader } from "./views/header";
 import { createEventLog, createSpaceTable } from "./views/lists";
+import { createParcoordsView, type ParcoordsView } from "./views/parcoordsView";
 import type { Plotter } from "./views/plot";
 import { CSS } from "./views/style";
 import { createTrialsTable } from "./views/table";
@@ -107,7 +107,9 @@ export function renderPanel(model: Model, el: HTMLElement, plotter: Plotter | nu
   const detail: DetailListener = (n, tb, attrs) => events.showDetail(n, tb, attrs);
   store.details.add(detail);
 
+  /** The plotly plots (resized and purged with the panel). */
   const plots: HTMLElement[] = [];
+  let parcoords: ParcoordsView | null = null;
   const select = (label: string, onChange: () => void) => {
     const s = h("select", { "aria-label": label });
     s.addEventListener("change", onChange);
@@ -122,16 +124,24 @@ export function renderPanel(model: Model, el: HTMLElement, plotter: Plotter | nu
     if (keep && Number(keep) < options.length) s.value = keep;
   };
 
-  /** A plot view: controls, a note, and a plot redrawn only when its figure's inputs changed. */
-  function plotView(id: string, label: string, controls: HTMLElement[], build: () => Figure, inputs: () => string): ViewSpec {
+  /** What a plot view's paint step tells the view: its note, and whether there is a plot. */
+  interface Painted {
+    note?: string;
+    empty: boolean;
+  }
+
+  /**
+   * A view with controls, a note and a plot element, repainted only when its inputs changed.
+   * `paint` draws into the plot element: plotly for most views, our own code for some.
+   */
+  function paintedView(id: string, label: string, controls: HTMLElement[], paint: (plot: HTMLElement) => Painted, inputs: () => string): ViewSpec {
     const note = h("div", { class: "om-note" });
     const plot = h("div", { class: "om-plot", "data-role": `plot-${id}` });
-    plots.push(plot);
     const el = h("div", { class: "om-view-body" }, h("div", { class: "om-controls" }, ...controls), note, plot);
     let drawn = "";
-    // A redraw that new data asks for waits 4x the last redraw's cost: where WebGL is emulated
-    // (no GPU) parallel coordinates take ~1-2 s to draw, and redrawing at the data's pace would
-    // keep the page busy, Stop button included. What the user asks for is drawn at once.
+    // A redraw that new data asks for waits 4x the last redraw's cost, so a slow plot does not
+    // keep the page busy (Stop button included) by redrawing at the data's pace. What the user
+    // asks for is drawn at once.
     let readyAt = 0;
     let later: ReturnType<typeof setTimeout> | undefined;
     return {
@@ -148,13 +158,25 @@ export function renderPanel(model: Model, el: HTMLElement, plotter: Plotter | nu
           return;
         }
         drawn = key;
-        const fig = build();
-        note.textContent = fig.note ?? "";
-        plot.hidden = fig.data.length === 0;
-        if (fig.data.length && plotter) plotter.draw(plot, fig);
+        const out = paint(plot);
+        note.textContent = out.note ?? "";
+        plot.hidden = out.empty;
         readyAt = performance.now() + 4 * (performance.now() - now);
       },
     };
+  }
+
+  /** A view drawn by plotly from a Figure. */
+  function plotView(id: string, label: string, controls: HTMLElement[], build: () => Figure, inputs: () => string): ViewSpec {
+    return paintedView(id, label, controls, (plot) => {
+      if (!plots.includes(plot)) plots.push(plot);
+      const fig = build();
+      const empty = fig.data.length === 0;
+      // Shown before drawing: plotly sizes the plot from its element.
+      plot.hidden = empty;
+      if (!empty && plotter) plotter.draw(plot, fig);
+      return { note: fig.note, empty };
+    }, inputs);
   }
 
   const themeSignature = () => {
@@ -187,7 +209,12 @@ export function renderPanel(model: Model, el: HTMLElement, plotter: Plotter | nu
       () => historyFigure(rec(), meta(), { objective: num(histObjective), log: logToggle.checked }),
       () => `${v()}|${histObjective.value}|${logToggle.checked}`),
     plotView("intermediate", "Intermediate values", [], () => intermediateFigure(rec()), v),
-    plotView("parcoords", "Parallel coordinates", [pcObjective], () => parcoordsFigure(rec(), meta(), num(pcObjective)), () => `${v()}|${pcObjective.value}`),
+    paintedView("parcoords", "Parallel coordinates", [pcObjective], (plot) => {
+      parcoords ??= createParcoordsView(plot);
+      // Shown before drawing: the view sizes its canvas from its element.
+      plot.hidden = false;
+      return parcoords.update(rec(), meta(), num(pcObjective));
+    }, () => `${v()}|${pcObjective.value}`),
     plotView("importance", "Importance", [], () => importanceFigure(importance()), () => JSON.stringify(importance())),
     plotView("slice", "Slice", [sliceParam, sliceObjective], () => sliceFigure(rec(), meta(), num(sliceParam), num(sliceObjective)),
       () => `${v()}|${sliceParam.value}|${sliceObjective.value}`),
@@ -328,6 +355,7 @@ export function renderPanel(model: Model, el: HTMLElement, plotter: Plotter | nu
     model.off("change:meta", onData);
     model.off("change:importance", onData);
     if (plotter) for (const p of plots) plotter.purge(p);
+    parcoords?.dispose();
     root.remove();
   };
 }

@@ -10,6 +10,5 @@ declare module "plotly.js/lib/core" {
 }
 declare module "plotly.js/lib/scattergl" { const m: unknown; export default m; }
 declare module "plotly.js/lib/bar" { const m: unknown; export default m; }
-declare module "plotly.js/lib/parcoords" { const m: unknown; export default m; }
 declare module "plotly.js/lib/contour" { const m: unknown; export default m; }
 declare module "plotly.js/lib/heatmap" { const m: unknown; export default m; }

@@ -202,7 +202,7 @@ export function thinForPlot(values: number[], direction: string, limit: number):
 
 /**
  * Which rows parallel coordinates draws past `limit`: the best tenth of the limit, and an even
- * sample of the rest (a parcoords redraw reads back pixels, and grows with the lines).
+ * sample of the rest (a redraw's cost grows with the lines).
  */
 export function sampleRows(values: number[], direction: string, limit: number): number[] {
   const n = values.length;

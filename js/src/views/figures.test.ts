@@ -3,7 +3,7 @@ import { TrialRecord } from "../model/record";
 import { encode, PARAMS } from "../testing";
 import { escapePlotly } from "./dom";
 import {
-  contourFigure, historyFigure, importanceFigure, intermediateFigure, paretoFigure, parcoordsFigure,
+  contourFigure, historyFigure, importanceFigure, intermediateFigure, paretoFigure,
   sliceFigure, timelineFigure,
 } from "./figures";
 
@@ -44,15 +44,6 @@ describe("figures", () => {
     expect(f.data).toHaveLength(2);
     expect(f.data[1].y).toEqual([10, 9, 8, 6, 5, 4, 2, 1, 0]);
     expect((f.layout.yaxis as { type: string }).type).toBe("log");
-  });
-
-  it("parallel coordinates is one parcoords trace with choice ticks", () => {
-    const f = parcoordsFigure(rec(), meta, 0);
-    expect(f.data.map((d) => d.type)).toEqual(["parcoords"]);
-    const dims = f.data[0].dimensions as Array<{ label: string; ticktext?: string[] }>;
-    expect(dims.map((d) => d.label)).toEqual(["x", "act", "value"]);
-    // parcoords ticks are drawn as plain text by d3: raw labels (escaping would show "&lt;").
-    expect(dims[1].ticktext).toEqual(["relu", "<img src=x onerror=alert(1)>"]);
   });
 
   it("intermediate values mark pruned trials where they were pruned and include running ones", () => {

@@ -10,7 +10,6 @@ import {
   objectiveName,
   paramText,
   paretoFront,
-  sampleRows,
   thinForPlot,
   type Importance,
   type Meta,
@@ -41,7 +40,6 @@ export function scatterType(points: number): string {
 
 const MAX_LINES = 2000;
 const MAX_HISTORY_POINTS = 4000;
-const MAX_PARCOORDS_LINES = 5000;
 const MAX_BARS = 1000;
 const GRID = 30;
 
@@ -151,68 +149,16 @@ export function intermediateFigure(rec: TrialRecord): Figure {
 }
 
 /**
- * A parameter's axis values and ticks: categorical as indexes with their labels.
- * Cartesian tick labels are read as HTML by plotly and are escaped; parcoords draws its tick
- * labels as plain text (d3 `.text`), where an escape would show as `&lt;`.
+ * A parameter's axis values and ticks: categorical as indexes with their labels (escaped:
+ * plotly reads cartesian tick labels as HTML).
  */
-function paramAxis(rec: TrialRecord, j: number, rows: number[], escapeTicks = true): { values: number[]; tickvals?: number[]; ticktext?: string[]; log: boolean } {
+function paramAxis(rec: TrialRecord, j: number, rows: number[]): { values: number[]; tickvals?: number[]; ticktext?: string[]; log: boolean } {
   const p = rec.params[j];
   const raw = rows.map((n) => rec.paramValues[j][n]);
   if (p.choices) {
-    const ticktext = escapeTicks ? p.choices.map(esc) : p.choices.slice();
-    return { values: raw, tickvals: p.choices.map((_, i) => i), ticktext, log: false };
+    return { values: raw, tickvals: p.choices.map((_, i) => i), ticktext: p.choices.map(esc), log: false };
   }
   return { values: raw, log: p.log };
-}
-
-export function parcoordsFigure(rec: TrialRecord, meta: Meta, objective: number): Figure {
-  const { numbers, values } = completed(rec, objective);
-  if (numbers.length === 0) return empty("No completed trials yet.");
-  const used = rec.params.map((_, j) => j).filter((j) => numbers.some((n) => !Number.isNaN(rec.paramValues[j][n])));
-  let rows: number[] = [];
-  let vals: number[] = [];
-  numbers.forEach((n, i) => {
-    if (used.every((j) => !Number.isNaN(rec.paramValues[j][n]))) {
-      rows.push(n);
-      vals.push(values[i]);
-    }
-  });
-  const withAll = rows.length;
-  const direction = meta.directions?.[objective] ?? "minimize";
-  const pick = sampleRows(vals, direction, MAX_PARCOORDS_LINES);
-  rows = pick.map((i) => rows[i]);
-  vals = pick.map((i) => vals[i]);
-  const dimensions = used.slice(0, 59).map((j) => {
-    const axis = paramAxis(rec, j, rows, false);
-    // The label, unlike the ticks, goes through plotly's HTML-subset renderer.
-    const dim: Record<string, unknown> = { label: esc(rec.params[j].name), values: axis.values };
-    if (axis.tickvals) Object.assign(dim, { tickvals: axis.tickvals, ticktext: axis.ticktext, range: [0, Math.max(0, axis.tickvals.length - 1)] });
-    if (axis.log) {
-      dim.values = axis.values.map((v) => Math.log10(v));
-      const lo = Math.floor(Math.min(...(dim.values as number[])));
-      const hi = Math.ceil(Math.max(...(dim.values as number[])));
-      const ticks = [];
-      for (let k = lo; k <= hi; k++) ticks.push(k);
-      Object.assign(dim, { tickvals: ticks, ticktext: ticks.map((k) => `1e${k}`) });
-    }
-    return dim;
-  });
-  const name = objectiveName(meta, objective);
-  dimensions.push({ label: esc(name), values: vals });
-  const reverse = (meta.directions?.[objective] ?? "minimize") === "minimize";
-  return {
-    data: [
-      {
-        type: "parcoords", dimensions,
-        line: { color: vals, colorscale: "Viridis", reversescale: reverse, showscale: true, colorbar: { title: { text: esc(name) } } },
-      },
-    ],
-    layout: { margin: { l: 60, r: 60, t: 50, b: 30 } },
-    note: [
-      withAll < numbers.length ? `${numbers.length - withAll} trials without every parameter left out` : "",
-      rows.length < withAll ? `${rows.length.toLocaleString()} of ${withAll.toLocaleString()} trials drawn: the best tenth and an even sample` : "",
-    ].filter(Boolean).join("; ") || undefined,
-  };
 }
 
 export function importanceFigure(imp: Importance): Figure {

@@ -4,11 +4,10 @@ import Plotly from "plotly.js/lib/core";
 import bar from "plotly.js/lib/bar";
 import contour from "plotly.js/lib/contour";
 import heatmap from "plotly.js/lib/heatmap";
-import parcoords from "plotly.js/lib/parcoords";
 import scattergl from "plotly.js/lib/scattergl";
 import type { Figure } from "./figures";
 
-Plotly.register([scattergl, bar, parcoords, contour, heatmap]);
+Plotly.register([scattergl, bar, contour, heatmap]);
 
 export interface Plotter {
   draw(el: HTMLElement, figure: Figure): void;
@@ -35,7 +34,6 @@ export function createPlotter(): Plotter {
       const layout = {
         autosize: true,
         margin: { l: 60, r: 20, t: 20, b: 50 },
-        // The real background, not transparent: parcoords halos its labels in the paper colour.
         paper_bgcolor: c.bg,
         plot_bgcolor: c.bg,
         font: { color: c.fg, family: c.font, size: 12 },

@@ -49,6 +49,26 @@ export const CSS = `
 .optuna-magic .om-note:empty { display: none; }
 .optuna-magic .om-note { color: var(--om-muted); margin: 2px 0; }
 .optuna-magic .om-plot { width: 100%; height: 380px; }
+.optuna-magic .om-pc { position: relative; overflow: hidden; user-select: none; -webkit-user-select: none; }
+.optuna-magic .om-pc-lines, .optuna-magic .om-pc-axes { position: absolute; left: 0; top: 0; width: 100%; height: 100%; }
+.optuna-magic .om-pc-axes { pointer-events: none; overflow: visible; font-family: inherit; }
+.optuna-magic .om-pc-axes text { pointer-events: auto; }
+.optuna-magic .om-pc-line { stroke: var(--om-pc-fg); stroke-opacity: 0.6; }
+.optuna-magic .om-pc-tick { fill: var(--om-pc-fg); font-size: 11px; paint-order: stroke; stroke: var(--om-pc-bg); stroke-width: 3px; stroke-linejoin: round; }
+.optuna-magic .om-pc-title { fill: var(--om-pc-fg); font-size: 12px; font-weight: 600; }
+.optuna-magic .om-pc-bar-title { fill: var(--om-pc-fg); font-size: 12px; }
+.optuna-magic .om-pc-bar { stroke: var(--om-pc-fg); stroke-opacity: 0.3; }
+.optuna-magic .om-pc-brush { fill: var(--om-pc-accent); fill-opacity: 0.25; stroke: var(--om-pc-accent); stroke-width: 1.5; }
+.optuna-magic .om-pc-highlight { fill: none; stroke: var(--om-pc-fg); stroke-width: 2.5; stroke-linejoin: round; }
+.optuna-magic .om-pc-selection { position: absolute; left: 4px; bottom: 4px; color: var(--om-muted); font-size: 12px; pointer-events: none; }
+.optuna-magic .om-pc-tip {
+  position: absolute; left: 0; top: 0; z-index: 1; pointer-events: none; max-width: 360px; overflow: hidden;
+  background: var(--om-bg); color: var(--om-fg); border: 1px solid var(--om-border); border-radius: 3px;
+  padding: 4px 8px; font-size: 12px; white-space: nowrap; box-shadow: 0 1px 4px rgba(0, 0, 0, 0.25);
+}
+.optuna-magic .om-pc-tip[hidden] { display: none; }
+.optuna-magic .om-pc-tip > div { overflow: hidden; text-overflow: ellipsis; }
+.optuna-magic .om-pc-tip-head { font-weight: 600; }
 .optuna-magic .om-toolbar { display: flex; gap: 8px; align-items: center; margin-bottom: 4px; }
 .optuna-magic .om-thead, .optuna-magic .om-tr { display: grid; grid-template-columns: var(--om-columns); height: 24px; align-items: center; }
 .optuna-magic .om-thead { font-weight: 600; border-bottom: 1px solid var(--om-border); }
