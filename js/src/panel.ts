@@ -302,7 +302,12 @@ export function renderPanel(model: Model, el: HTMLElement, plotter: Plotter | nu
 
   function schedule(soon = false): void {
     if (disposed) return;
-    if (soon) interactive = true;
+    if (soon) {
+      interactive = true;
+      // What the user asked for (a tab, a control) is drawn now, not at the data's next frame.
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+    }
     if (timer !== undefined) return;
     const wait = soon ? 0 : Math.max(0, MIN_FRAME_MS - (performance.now() - lastFrame));
     timer = setTimeout(draw, wait);

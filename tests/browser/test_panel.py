@@ -127,8 +127,13 @@ def test_every_view_renders_without_console_errors(
         _open_view(panel, view)
         plot = panel.locator(f"[data-role=plot-{view}]")
         if plot.count() == 0:
-            # Not a plot view (trials table, event log, search space): it shows content.
-            assert panel.locator(".om-view").inner_text().strip(), f"view {view} is empty"
+            # Not a plot view (trials table, event log, search space): it shows content
+            # (drawn in the frame after the click).
+            body = panel.locator(".om-view")
+            deadline = time.monotonic() + 5
+            while not body.inner_text().strip() and time.monotonic() < deadline:
+                page.wait_for_timeout(50)
+            assert body.inner_text().strip(), f"view {view} is empty"
             continue
         if view in no_plot:
             continue
