@@ -79,6 +79,8 @@ class StudyPanel(anywidget.AnyWidget):
     Args:
         flush_interval: seconds between flushes; each flush sends at most two messages.
         importance_interval: least seconds between two importance computations.
+        final_importance_delay: seconds between the end of a run and its last importance
+            refresh (so the refresh does not slow the end of the cell).
     """
 
     _esm = _BUNDLE.esm
