@@ -150,8 +150,8 @@ def snapshot_info(
     from optuna.trial import TrialState
 
     # This runs between the last trial and the end of the cell, so it is written for speed: one
-    # pass over the trials' attributes, then numpy (10,000 trials: ~5 ms, against ~40 ms for
-    # sorting the trials themselves).
+    # pass over the trials' attributes, then numpy (10,000 trials: 10-12 ms, against 30-55 ms
+    # for sorting the trials themselves).
     trials = study.get_trials(deepcopy=False)
     states = [t.state for t in trials]
     counts = {name: states.count(TrialState[name]) for name in _STATE_ORDER}
