@@ -186,8 +186,7 @@ class TrialRecord:
         """Add or update whole trials, e.g. a resumed study's existing ones."""
         with self._lock:
             self._apply_queued()
-            for t in trials:
-                self._put(t, (errors or {}).get(t.number))
+            self._put_batch([(t, (errors or {}).get(t.number)) for t in trials])
 
     def _apply_queued(self) -> None:
         """Apply the queued starts and ends in one batch (the caller holds the lock)."""
@@ -204,23 +203,36 @@ class TrialRecord:
             self._put_batch(finished)
 
     def _put_batch(self, items: list[tuple[TrialLike, tuple[str, str] | None]]) -> None:
-        """Write finished trials column by column; anything unusual goes through ``_put``."""
-        numbers = [t.number for t, _ in items]
-        if len(set(numbers)) != len(numbers):  # the same trial twice in one batch: in order
-            for t, error in items:
-                self._put(t, error)
-            return
+        """Write finished (or polled) trials in order, in runs without a repeated number."""
+        run: list[tuple[TrialLike, tuple[str, str] | None]] = []
+        seen: set[int] = set()
+        for item in items:
+            number = item[0].number
+            if number in seen:  # the same trial again (polled twice): its earlier write first
+                self._put_run(run)
+                run, seen = [], set()
+            run.append(item)
+            seen.add(number)
+        if run:
+            self._put_run(run)
+
+    def _put_run(self, items: list[tuple[TrialLike, tuple[str, str] | None]]) -> None:
+        """Write trials of distinct numbers column by column."""
         trials = [t for t, _ in items]
+        numbers = [t.number for t in trials]
         cols = self._cols
         cols.ensure(max(numbers))
         rows = np.asarray(numbers, np.int64)
         self._n_rows += int(np.count_nonzero(cols.state[rows] == _ABSENT))
         cols.state[rows] = np.fromiter((t.state.value for t in trials), np.uint8, len(trials))
         nv = self.n_values
-        blank = [math.nan] * nv
-        cols.values[rows] = [
-            blank if t.values is None else (list(t.values[:nv]) + blank)[:nv] for t in trials
-        ]
+        # A trial without values (running, pruned, failed) keeps what its row holds.
+        full = [i for i, t in enumerate(trials) if t.values is not None and len(t.values) >= nv]
+        if full:
+            cols.values[rows[full]] = [trials[i].values[:nv] for i in full]
+        for i, t in enumerate(trials):
+            if t.values is not None and len(t.values) < nv:  # fewer values than objectives
+                cols.values[rows[i], : len(t.values)] = t.values
         starts = np.fromiter((_timestamp(t.datetime_start) for t in trials), np.float64)
         unknown = np.isnan(starts)  # keep the start a trial_started() gave, if any
         starts[unknown] = cols.start[rows[unknown]]
@@ -239,8 +251,9 @@ class TrialRecord:
         index = self._param_index
         for t in trials:
             if not index.keys() >= t.params.keys():
-                for name in t.params.keys() - index.keys():
-                    self._add_param(_column_for(name, t.distributions.get(name)))
+                for name in t.params:  # new parameters get columns in the order they came
+                    if name not in index:
+                        self._add_param(_column_for(name, t.distributions.get(name)))
         for i, column in enumerate(self.param_columns):
             name = column.name
             present = [k for k, t in enumerate(trials) if name in t.params]
@@ -251,33 +264,6 @@ class TrialRecord:
             self._cols.params[rows[present], i] = encoded
             if column.choices is not None and len(column.choices) != n_choices:
                 self._params_changed = True
-
-    def _put(self, t: TrialLike, error: tuple[str, str] | None) -> None:
-        n = t.number
-        cols = self._cols
-        cols.ensure(n)
-        if cols.state[n] == _ABSENT:
-            self._n_rows += 1
-        cols.state[n] = int(t.state.value)
-        if t.values is not None:
-            k = min(len(t.values), self.n_values)
-            cols.values[n, :k] = t.values[:k]
-        start = _timestamp(t.datetime_start)
-        if math.isnan(start):  # keep the start a trial_started() gave, if any
-            start = float(cols.start[n])
-        cols.start[n] = start
-        cols.duration[n] = _duration(t, start)
-        for name, value in t.params.items():
-            i = self._param_index.get(name)
-            if i is None:
-                i = self._add_param(_column_for(name, t.distributions.get(name)))
-            column = self.param_columns[i]
-            n_choices = len(column.choices or ())
-            cols.params[n, i] = column.encode(value)
-            if column.choices is not None and len(column.choices) != n_choices:
-                self._params_changed = True
-        self._put_extras(t, error)
-        self._dirty.add(n)
 
     def _put_extras(self, t: TrialLike, error: tuple[str, str] | None) -> None:
         """Intermediate values not seen reported, user attributes, the pruned / failed event."""
