@@ -279,10 +279,10 @@ def _history_chart(
         best_steps = list(zip(xs[improved].tolist(), ys[improved].tolist(), strict=True))
         if best_steps[-1][0] != xs[-1]:
             best_steps.append((float(xs[-1]), best_steps[-1][1]))  # carry the line to the last
-    log_y = bool(len(ys)) and float(ys.min()) > 0 and float(ys.max() / ys.min()) >= 1e3
+    log_y = _wants_log(ys)
     return ChartInfo(
         kind="history",
-        points=_envelope_xy(xs, ys, MAX_CHART_POINTS),
+        points=_envelope(xs, ys, MAX_CHART_POINTS),
         highlight=[],
         line=_thin_steps(best_steps, MAX_CHART_POINTS),
         x_label="trial",
@@ -319,22 +319,15 @@ def _pareto_chart(
     )
 
 
-def _wants_log(values: list[float]) -> bool:
+def _wants_log(values: Sequence[float] | np.ndarray) -> bool:
     # A loss that falls over orders of magnitude is a flat line at zero on a linear axis.
-    return bool(values) and min(values) > 0 and max(values) / min(values) >= 1e3
+    v = np.asarray(values, np.float64)
+    return bool(v.size) and float(v.min()) > 0 and float(v.max() / v.min()) >= 1e3
 
 
-def _envelope(pts: list[tuple[float, float]], limit: int) -> list[tuple[float, float]]:
-    """Keep the lowest and highest point of each of ``limit // 2`` buckets (the visible shape)."""
-    if len(pts) <= limit:
-        return pts
-    xs = np.fromiter((p[0] for p in pts), np.float64, len(pts))
-    ys = np.fromiter((p[1] for p in pts), np.float64, len(pts))
-    return _envelope_xy(xs, ys, limit)
-
-
-def _envelope_xy(xs: np.ndarray, ys: np.ndarray, limit: int) -> list[tuple[float, float]]:
-    """``_envelope`` of the points ``(xs[i], ys[i])``."""
+def _envelope(xs: np.ndarray, ys: np.ndarray, limit: int) -> list[tuple[float, float]]:
+    """The points ``(xs[i], ys[i])``, at most ``limit``: the lowest and highest point of each of
+    ``limit // 2`` buckets (the visible shape)."""
     n = len(xs)
     if n <= limit:
         return list(zip(xs.tolist(), ys.tolist(), strict=True))

@@ -9,6 +9,7 @@ import urllib.parse
 import xml.etree.ElementTree as ET
 from typing import Any
 
+import numpy as np
 import optuna
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution
@@ -338,7 +339,7 @@ ENVELOPE = [
 @pytest.mark.parametrize(("n", "limit", "max_len"), ENVELOPE)
 def test_envelope_bounds_and_keeps_extremes(n: int, limit: int, max_len: int) -> None:
     pts = [(float(i), float((i * 7919) % 1013)) for i in range(n)]
-    out = _envelope(pts, limit)
+    out = _envelope(np.array([p[0] for p in pts]), np.array([p[1] for p in pts]), limit)
     assert len(out) <= max_len
     assert min(p[1] for p in out) == min(p[1] for p in pts)
     assert max(p[1] for p in out) == max(p[1] for p in pts)
