@@ -116,7 +116,13 @@ class StudyPanel(anywidget.AnyWidget):
         self._stop_flusher = threading.Event()
         self._flusher: threading.Thread | None = None
         self._last_status_at = 0.0
+        self._n_complete = 0
+        # The completed trials, kept for the importance study when the run's own study is not
+        # in memory (see _compute_importance); an in-memory run's panel keeps no trial: objects
+        # kept alive per trial slow the garbage collector for the whole kernel.
         self._complete: list[FrozenTrial | TrialEvent] = []
+        self._own_study: optuna.Study | None = None
+        self._complete_state: Any = None  # optuna's TrialState.COMPLETE, once optuna is loaded
         self._importance_study: optuna.Study | None = None
         self._importance_fed = 0
         self._importance_at = 0.0
@@ -208,8 +214,10 @@ class StudyPanel(anywidget.AnyWidget):
         """
         self.record.trial_finished(trial, (error.message, error.traceback) if error else None)
         self._n_done += 1
-        if trial.state.name == "COMPLETE":
-            self._complete.append(trial)
+        if trial.state is self._complete_state:
+            self._n_complete += 1
+            if self._own_study is None:
+                self._complete.append(trial)
         if time.monotonic() >= self._next_flush:
             try:
                 self.flush()
@@ -225,21 +233,26 @@ class StudyPanel(anywidget.AnyWidget):
         self._state = result.state
         self._error = result.error
         self._ended = time.time()
+        # Nothing to steer any more; and a widget lives as long as its output, so it must not
+        # keep the run (and through it the study) alive.
+        self._control = None
         self.record.add_event(f"run {result.state}", result.error or "")
         self.flush()
-        # The last refresh waits a moment: started at once, it shared the GIL with the end of
-        # the cell (snapshot, the reply to the notebook) and made the cell end later.
-        self._start_importance(force=True, delay=self.final_importance_delay)
         if self._display is not None:
             self._show_snapshot(result)
+        # The last refresh waits a moment: started at once, it shared the GIL with the end of
+        # the cell (snapshot, the reply to the notebook) and made the cell end later.
+        self._start_importance(final=True, delay=self.final_importance_delay)
 
     def _show_snapshot(self, result: RunResult) -> None:
         """Fill the snapshot's own output (the panel's output is left alone: updating it
         would make JupyterLab rebuild the live view)."""
         from optuna_magic._snapshot import snapshot_bundle
 
+        # An in-memory study's every trial went through this panel: its record has them all.
+        record = self.record if result.study is self._own_study else None
         try:
-            bundle = snapshot_bundle(result.study, self._info, result)
+            bundle = snapshot_bundle(result.study, self._info, result, record=record)
             self._snapshot_display.update(bundle, raw=True)
         except Exception:  # the live panel already shows the result; the snapshot is extra
             _log.warning("could not write the static snapshot of the run", exc_info=True)
@@ -309,7 +322,7 @@ class StudyPanel(anywidget.AnyWidget):
         }
 
     # ------------------------------------------------------------- importance
-    def _start_importance(self, *, force: bool = False, delay: float = 0.0) -> None:
+    def _start_importance(self, *, final: bool = False, delay: float = 0.0) -> None:
         """PED-ANOVA on the completed trials, every few seconds and only when new ones came.
 
         It runs in a thread of its own: its first call imports ``optuna.importance`` (and with
@@ -318,18 +331,20 @@ class StudyPanel(anywidget.AnyWidget):
         info = self._info
         previous = self._importance_thread
         busy = previous is not None and previous.is_alive()
-        if info is None or (busy and not force):
+        if info is None or (busy and not final):
             return
-        if not busy and len(self._complete) == self._importance_fed:
+        if not busy and self._n_complete == self._importance_fed:
+            if final:
+                self._release_trials()
             return
         # The refresh shares the GIL with the trials: a refresh that took c seconds waits at
         # least 49 c before the next, so importance never takes more than ~2% of the run.
         # Its cost grows with the completed trials; before the first refresh it is estimated
         # at 15 us a trial (PED-ANOVA measured ~13 us a trial at 50,000 trials).
-        n = len(self._complete)
+        n = self._n_complete
         per_trial = self._importance_cost / self._importance_fed if self._importance_fed else 15e-6
         gap = max(self.importance_interval, 49 * per_trial * n)
-        if not force and time.time() - self._importance_at < gap:
+        if not final and time.time() - self._importance_at < gap:
             return
         self._importance_at = time.time()
 
@@ -339,10 +354,19 @@ class StudyPanel(anywidget.AnyWidget):
             if previous is not None:
                 previous.join()  # the run's last trials came in while it ran: go again after it
             self._update_importance(info)
+            if final:
+                self._release_trials()
 
         self._importance_thread = threading.Thread(target=work, name="optuna-magic-importance")
         self._importance_thread.daemon = True
         self._importance_thread.start()
+
+    def _release_trials(self) -> None:
+        """After the run's last refresh: a widget lives as long as its output, and it must not
+        keep a finished study's trials alive after `study` is rebound."""
+        self._own_study = None
+        self._importance_study = None
+        self._complete = []
 
     def wait_importance(self, timeout: float | None = None) -> None:
         """Block until a running importance computation is done (for tests and scripts)."""
@@ -350,7 +374,7 @@ class StudyPanel(anywidget.AnyWidget):
             self._importance_thread.join(timeout)
 
     def _update_importance(self, info: RunInfo) -> None:
-        n = len(self._complete)
+        n = self._n_complete
         if n == self._importance_fed:
             return
         started = time.perf_counter()
@@ -367,18 +391,15 @@ class StudyPanel(anywidget.AnyWidget):
     def _compute_importance(self, info: RunInfo, n: int) -> dict[str, Any]:
         if n < 2:
             return {"values": {}, "note": "importance needs at least 2 completed trials"}
-        if not any(t.params for t in self._complete[:n]):
+        if not self.record.param_columns:
             return {"values": {}, "note": "no parameters to rank"}
         import optuna
         from optuna.importance import PedAnovaImportanceEvaluator
 
-        study: optuna.Study | None = None
-        own = getattr(self._control, "study", None)
-        if own is not None and isinstance(own._storage, optuna.storages.InMemoryStorage):
-            # An in-memory run: its own study is read without copies (finished trials no longer
-            # change), which saves converting and deep-copying every trial (~100 us each).
-            study = own
-        elif self._importance_study is None:
+        # An in-memory run: its own study is read without copies (finished trials no longer
+        # change), which saves converting and deep-copying every trial (~100 us each).
+        study: optuna.Study | None = self._own_study
+        if study is None and self._importance_study is None:
             # A private in-memory copy of the completed trials: the evaluator reads trials
             # from a Study, and the run's own storage (maybe a database) is not queried for it.
             directions = [optuna.study.StudyDirection[d.upper()] for d in info.directions]
@@ -444,9 +465,20 @@ class StudyPanel(anywidget.AnyWidget):
         self._state = state
         self._started = info.started_at
         record = TrialRecord(len(info.directions), [_column(s) for s in info.space if _fixed(s)])
+        import optuna
+
+        self._complete_state = optuna.trial.TrialState.COMPLETE
+        own = getattr(control, "study", None)
+        if own is not None and isinstance(own._storage, optuna.storages.InMemoryStorage):
+            self._own_study = own
         if info.existing_trials:
             record.add_trials(info.existing_trials)
-            self._complete = [t for t in info.existing_trials if t.state.name == "COMPLETE"]
+            complete: list[FrozenTrial | TrialEvent] = [
+                t for t in info.existing_trials if t.state.name == "COMPLETE"
+            ]
+            self._n_complete = len(complete)
+            if self._own_study is None:
+                self._complete = complete
         if state == "running":
             record.add_event("run started")
         with self._send_lock:

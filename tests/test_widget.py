@@ -394,3 +394,109 @@ def test_module_import_is_light() -> None:
     code = "import sys, optuna_magic._widget; print('optuna' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def mixed(trial: optuna.Trial) -> Any:
+    """Every kind of trial the panel meets: plain, pruned at a step, failed, with attributes,
+    with intermediate values, and with a parameter only some trials have."""
+    value = objective(trial)
+    k = trial.number % 7
+    if k == 1:
+        trial.report(value, 0)
+        trial.report(value / 2, 3)
+        raise optuna.TrialPruned()
+    if k == 2:
+        raise ValueError("broken")
+    if k == 3:
+        trial.set_user_attr("note", "kept")
+    if k == 4:
+        trial.report(value, 1)
+    if k == 5:
+        value += trial.suggest_float("extra", 0, 1)
+    if k == 6:
+        return float("nan")
+    return value
+
+
+def decoded(record: Any) -> dict[str, Any]:
+    record.delta()  # full() is the record as of the latest delta
+    content, b = record.full()
+    k, nv, npar = content["n_trials"], content["n_values"], content["n_params"]
+    names = [p["name"] for p in content["params"]]
+    params = np.frombuffer(b[3], "<f8").reshape(npar, k)
+    return {
+        "number": np.frombuffer(b[0], "<i4").tolist(),
+        "state": np.frombuffer(b[1], "u1").tolist(),
+        "values": np.frombuffer(b[2], "<f8").reshape(nv, k).tolist(),
+        "params": {n: params[i].tolist() for i, n in enumerate(names)},
+        "duration": np.frombuffer(b[5], "<f8"),
+        "pruned_step": np.frombuffer(b[6], "<i4").tolist(),
+        "intermediate": np.frombuffer(b[9], "<f8").tolist(),
+        "events": [(e.get("kind"), e.get("trial")) for e in content["events"] if e.get("trial")],
+    }
+
+
+def test_record_of_a_run_matches_the_stored_trials(wire: Wire) -> None:
+    """Trials queued as plain rows (the fast path) and trials queued whole read the same as a
+    record filled from the study's stored trials."""
+    panel = StudyPanel()
+    runner, _ = run(panel, 70, objective=mixed, catch=(ValueError,))
+    stored = type(panel.record)(1, [])
+    stored.add_trials(runner.study.get_trials(deepcopy=False))
+    live, want = decoded(panel.record), decoded(stored)
+    assert live["number"] == want["number"] == list(range(70))
+    for key in ("state", "pruned_step", "events"):
+        assert live[key] == want[key], key
+    assert np.array_equal(live["intermediate"], want["intermediate"], equal_nan=True)
+    # Values of the complete trials (Optuna also stores a pruned trial's last reported value).
+    complete = np.asarray(want["state"]) == 1
+    assert np.array_equal(
+        np.asarray(live["values"])[:, complete], np.asarray(want["values"])[:, complete]
+    )
+    assert live["params"].keys() == want["params"].keys()
+    for name, column in want["params"].items():
+        assert np.array_equal(live["params"][name], column, equal_nan=True), name
+    # Durations: the runner stamps start and end itself, a few microseconds from Optuna's.
+    assert np.allclose(live["duration"], want["duration"], atol=0.05, equal_nan=True)
+
+
+@pytest.mark.parametrize("directions", [["minimize"], ["maximize"], ["minimize", "maximize"]])
+def test_snapshot_from_the_record_matches_the_study(wire: Wire, directions: list[str]) -> None:
+    from optuna_magic._snapshot import snapshot_info
+
+    study = optuna.create_study(
+        directions=directions, sampler=optuna.samplers.RandomSampler(seed=3)
+    )
+
+    def obj(trial: optuna.Trial) -> Any:
+        v = mixed(trial)
+        return v if len(directions) == 1 else (v, trial.params["x"])
+
+    panel = StudyPanel()
+    info = info_for(study, 60)
+    runner = Runner(study, obj, info, [panel], n_trials=60, timeout=None, catch=(Exception,))
+    runner.start()
+    runner.wait()
+    assert runner.result is not None
+    from_study = snapshot_info(study, info, runner.result)
+    assert from_study.counts["COMPLETE"] > 10
+    assert snapshot_info(study, info, runner.result, record=panel.record) == from_study
+
+
+def test_a_finished_run_keeps_nothing_of_its_study_alive(wire: Wire) -> None:
+    """A widget lives as long as its output: after the run (and its last importance refresh)
+    the panel must not hold the study, or every study of a session would stay in memory."""
+    import gc
+    import weakref
+
+    panel = StudyPanel(final_importance_delay=0.0)
+    runner, _ = run(panel, 30)
+    panel.wait_importance(30)
+    assert panel.importance.get("n_trials") == 30
+    study = weakref.ref(runner.study)
+    gc.disable()  # freed by reference counting, not by a later collection
+    try:
+        del runner
+        assert study() is None
+    finally:
+        gc.enable()
