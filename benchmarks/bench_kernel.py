@@ -47,7 +47,7 @@ def _om_timed_update(self, info):
     try:
         return _om_orig_update(self, info)
     finally:
-        _om_importance.append((id(self), len(self._complete), time.perf_counter() - t0,
+        _om_importance.append((id(self), self._n_complete, time.perf_counter() - t0,
                                time.thread_time() - c0, during))
 _om_widget.StudyPanel._update_importance = _om_timed_update
 
@@ -397,9 +397,10 @@ def _om_refresh(n, new):
     info = RunInfo("bench", ["minimize"], "", "", "in memory", n, None, [], ["value"], time.time())
     p = _om_widget.StudyPanel()
     p._info = info
-    p._complete = trials[: n - new]
+    p.record.add_trials(trials[:1])    # the parameters' columns
+    p._complete, p._n_complete = trials[: n - new], n - new
     _om_orig_update(p, info)           # the refreshes before: n - new trials already fed
-    p._complete = trials
+    p._complete, p._n_complete = trials, n
     t0 = time.perf_counter()
     _om_orig_update(p, info)           # this refresh: `new` trials copied, all n evaluated
     dt = time.perf_counter() - t0

@@ -16,7 +16,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from traitlets import Bool, CaselessStrEnum, Float, Int, Unicode
 
-from optuna_magic._runner import BaseSink
+from optuna_magic._sink import BaseSink
 from optuna_magic._space import OptunaMagicError
 
 if TYPE_CHECKING:

@@ -19,6 +19,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from optuna_magic._sink import BaseSink
+
 if TYPE_CHECKING:
     import optuna
     from optuna.trial import FrozenTrial
@@ -177,25 +179,6 @@ class RunSink(Protocol):
         """A trial ended; ``trial`` reads like a FrozenTrial (number, state, values, params...)."""
 
     def run_ended(self, result: RunResult) -> None: ...
-
-
-class BaseSink:
-    """A sink that ignores every event; a sink overrides what it needs."""
-
-    def run_started(self, info: RunInfo, control: RunControl) -> None:
-        """Nothing to do."""
-
-    def trial_started(self, number: int) -> None:
-        """Nothing to do."""
-
-    def trial_reported(self, number: int, step: int, value: float) -> None:
-        """Nothing to do."""
-
-    def trial_finished(self, trial: FrozenTrial | TrialEvent, error: TrialError | None) -> None:
-        """Nothing to do."""
-
-    def run_ended(self, result: RunResult) -> None:
-        """Nothing to do."""
 
 
 def _hooks(sinks: Sequence[RunSink], name: str) -> list[Callable[..., None]]:
