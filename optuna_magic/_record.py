@@ -178,6 +178,22 @@ class TrialRecord:
         """A trial began running (queued; see the module's docstring)."""
         self._started.append((number, time.time() if when is None else when))
 
+    def mark_running(self, started: dict[int, float]) -> None:
+        """Trials running now (number -> start), for a runner that is asked rather than told:
+        those the record has not seen end show as RUNNING."""
+        if not started:
+            return
+        with self._lock:
+            self._apply_queued()  # an end queued before this read wins over the start
+            numbers = np.fromiter(started, np.int64, len(started))
+            self._cols.ensure(int(numbers.max()))
+            fresh = numbers[self._cols.state[numbers] == _ABSENT]
+            if fresh.size:
+                self._n_rows += int(fresh.size)
+                self._cols.state[fresh] = 0
+                self._cols.start[fresh] = [started[n] for n in fresh.tolist()]
+                self._dirty.update(fresh.tolist())
+
     def trial_reported(self, number: int, step: int, value: float) -> None:
         """A running trial reported an intermediate value."""
         with self._lock:
@@ -192,12 +208,14 @@ class TrialRecord:
         ``trial`` is a FrozenTrial or anything that reads like one (the runner's ``TrialEvent``),
         and must not change afterwards: it is queued and read at the next read of the record.
         """
-        end = getattr(trial, "complete_ts", None)  # a TrialEvent: it knows when it ended
+        end = getattr(trial, "complete_ts", None)  # a TrialEvent: it knows when it ran
+        start = getattr(trial, "start_ts", None)
         values = trial.values
         params = trial.params
         names, read = self._row_reader
         if (
             end is not None
+            and start is not None
             and values is not None  # COMPLETE: the runner's event has values only then
             and error is None
             and len(params) == len(names)
@@ -209,8 +227,7 @@ class TrialRecord:
             except KeyError:  # another parameter of the same count: the general path
                 pass
             else:
-                # Its start is the one trial_started() queued (the runner always calls it).
-                self._finished.append((trial.number, values, end, names, row))
+                self._finished.append((trial.number, values, start, end, names, row))
                 return
         self._finished.append((trial, error))
 
@@ -269,7 +286,7 @@ class TrialRecord:
 
     def _put_rows(self, items: list[_Queued]) -> None:
         """Complete trials queued as rows of plain values (see trial_finished), in numpy."""
-        numbers, values, ends, names, params = zip(*items, strict=True)
+        numbers, values, starts, ends, names, params = zip(*items, strict=True)
         cols = self._cols
         rows = np.asarray(numbers, np.int64)
         cols.ensure(int(rows.max()))
@@ -282,7 +299,9 @@ class TrialRecord:
         else:  # a trial with more (or fewer) values than objectives: one at a time
             for row, vals in zip(rows.tolist(), values, strict=True):
                 cols.values[row, : min(nv, len(vals))] = vals[:nv]
-        cols.duration[rows] = np.asarray(ends, np.float64) - cols.start[rows]
+        start_ts = np.asarray(starts, np.float64)
+        cols.start[rows] = start_ts
+        cols.duration[rows] = np.asarray(ends, np.float64) - start_ts
         first = names[0]
         groups: list[tuple[tuple[str, ...], np.ndarray, Sequence[Any]]]
         if all(n is first for n in names):
@@ -524,10 +543,10 @@ class TrialRecord:
         return content, buffers
 
 
-# A finished trial in the queue: a row of plain values (number, values, end, the names of the
-# known parameters, what the reader gave for them), or the trial itself with its error.
+# A finished trial in the queue: a row of plain values (number, values, start, end, the names of
+# the known parameters, what the reader gave for them), or the trial itself with its error.
 _Queued = tuple[Any, ...]
-_ROW_LEN = 5
+_ROW_LEN = 6
 
 
 def _no_params(_params: dict[str, Any]) -> None:

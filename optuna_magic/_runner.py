@@ -84,19 +84,23 @@ class TrialEvent:
     Attribute names match FrozenTrial, so sinks read either.
     """
 
-    __slots__ = ("_cached", "complete_ts", "state", "values")
+    __slots__ = ("_cached", "complete_ts", "number", "start_ts", "state", "values")
 
-    def __init__(self, trial: optuna.Trial, state: Any, values: tuple[float, ...] | None) -> None:
+    def __init__(
+        self,
+        trial: optuna.Trial,
+        state: Any,
+        values: tuple[float, ...] | None,
+        number: int,
+        start_ts: float | None = None,
+    ) -> None:
         self._cached = trial._cached_frozen_trial
         self.state = state
         # The tuple the runner made (a trial's values are not changed after it ends).
         self.values: tuple[float, ...] | None = values
+        self.number = number
+        self.start_ts = start_ts  # when the runner started it (None: it never ran)
         self.complete_ts = time.time()  # a datetime only when asked for (most sinks never do)
-
-    @property
-    def number(self) -> int:
-        """The trial's number."""
-        return int(self._cached.number)
 
     @property
     def params(self) -> dict[str, Any]:
@@ -166,7 +170,10 @@ class RunSink(Protocol):
     """Receives the events of a run. Called from the trial's thread: keep it cheap.
 
     A sink that derives from :class:`BaseSink` and leaves a per-trial method as it is there is
-    not called for it at all (a fast trial takes ~40 us; each call costs a little of that).
+    not called for it at all (a fast trial takes ~40 us; each call costs a little of that). A
+    sink with a true ``reads_running_trials`` attribute is not called for trial starts either:
+    it asks its control's ``running_trials()`` when it wants to know (the runner has one; a
+    control without it calls ``trial_started`` as usual).
     """
 
     def run_started(self, info: RunInfo, control: RunControl) -> None: ...
@@ -288,7 +295,10 @@ class Runner:
         self.info = info
         self.sinks = list(sinks)
         # Per-trial calls go only to the sinks that do something with them.
-        self._on_started = _hooks(self.sinks, "trial_started")
+        self._on_started = _hooks(
+            [s for s in self.sinks if not getattr(s, "reads_running_trials", False)],
+            "trial_started",
+        )
         self._on_reported = _hooks(self.sinks, "trial_reported")
         self._on_finished = _hooks(self.sinks, "trial_finished")
         self._objective = objective
@@ -302,7 +312,8 @@ class Runner:
         self._interrupted = threading.Event()
         self._done = RunDone()
         self._thread: threading.Thread | None = None
-        self._trial_threads: dict[int, int] = {}  # trial number -> thread ident
+        # The running trials: number -> (thread ident, time.time() at its start).
+        self._in_flight: dict[int, tuple[int, float]] = {}
         self._lock = threading.Lock()
         self._ended = itertools.count()  # next() per ended trial: atomic, no lock in the hot path
         self._started = 0.0
@@ -330,7 +341,7 @@ class Runner:
         self._stop_requested.set()
         self._stopping = True
         with self._lock:
-            idents = set(dict(self._trial_threads).values())
+            idents = {ident for ident, _ in list(self._in_flight.values())}
         if self._thread is not None and self._thread.ident is not None:
             idents.add(self._thread.ident)
         for ident in idents:
@@ -344,6 +355,14 @@ class Runner:
     def running(self) -> bool:
         """Whether the optimize thread is still working."""
         return self._thread is not None and not self._done.is_set()
+
+    def running_trials(self) -> dict[int, float]:
+        """The trials running now: number -> when it started (``time.time()``).
+
+        A sink with ``reads_running_trials = True`` reads this when it wants (the panel, at each
+        flush) and is not called for every trial's start.
+        """
+        return {number: started for number, (_, started) in list(self._in_flight.items())}
 
     # -------------------------------------------------------------------- run
     def start(self) -> None:
@@ -379,7 +398,7 @@ class Runner:
         # waiting here gives up waiting (the thread is a daemon and ends with its trial).
         while not self._done.wait(0.1):
             with self._lock:
-                pending = bool(self._trial_threads)
+                pending = bool(self._in_flight)
             if not pending and self._thread is not None and not self._thread.is_alive():
                 break
 
@@ -443,8 +462,8 @@ class Runner:
         the same truth.
         """
         with self._lock:
-            numbers = set(self._trial_threads)
-            self._trial_threads.clear()
+            numbers = set(self._in_flight)
+            self._in_flight.clear()
         if not numbers:
             return
         storage = self.study._storage
@@ -464,7 +483,7 @@ class Runner:
             self._emit(trial, self._states.PRUNED, None, None)
             raise self._pruned("the run was stopped before this trial started")
         number = trial.number
-        self._trial_threads[number] = threading.get_ident()
+        self._in_flight[number] = (threading.get_ident(), time.time())
         for started in self._on_started:
             started(number)
         try:
@@ -498,10 +517,11 @@ class Runner:
         values: tuple[float, ...] | None,
         error: TrialError | None,
     ) -> None:
-        self._trial_threads.pop(trial.number, None)
+        number = trial.number
+        started = self._in_flight.pop(number, None)
         next(self._ended)
         if self._on_finished:
-            event = TrialEvent(trial, state, values)
+            event = TrialEvent(trial, state, values, number, started[1] if started else None)
             for finished in self._on_finished:
                 finished(event, error)
         if self._stopping:

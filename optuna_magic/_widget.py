@@ -84,6 +84,9 @@ class StudyPanel(anywidget.AnyWidget):
     """
 
     _esm = _BUNDLE.esm
+    # A runner does not call trial_started for every trial: the flush asks it which trials
+    # are running (saves two calls and a queued tuple a trial; see _runner.Runner.running_trials).
+    reads_running_trials = True
 
     meta = traitlets.Dict().tag(sync=True)
     status = traitlets.Dict().tag(sync=True)
@@ -262,6 +265,9 @@ class StudyPanel(anywidget.AnyWidget):
     def flush(self) -> None:
         """Send what changed: one delta message and one trait update at most."""
         self._next_flush = time.monotonic() + self.flush_interval
+        running = getattr(self._control, "running_trials", None)
+        if running is not None:
+            self.record.mark_running(running())
         sent = False
         with self._send_lock:
             delta = self.record.delta()

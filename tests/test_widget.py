@@ -500,3 +500,38 @@ def test_a_finished_run_keeps_nothing_of_its_study_alive(wire: Wire) -> None:
         assert study() is None
     finally:
         gc.enable()
+
+
+def test_a_running_trial_shows_at_the_next_flush(wire: Wire) -> None:
+    """The runner is asked which trials run (it does not call the panel per start): a trial
+    that is still running shows as RUNNING, with its start, and later as COMPLETE."""
+    inside, release = threading.Event(), threading.Event()
+
+    def slow(trial: optuna.Trial) -> float:
+        value = objective(trial)
+        if trial.number == 2:
+            inside.set()
+            release.wait(10)
+        return value
+
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
+    panel = StudyPanel(flush_interval=60)  # flushes only when the test asks
+    runner = Runner(study, slow, info_for(study, 4), [panel], n_trials=4, timeout=None)
+    assert runner.running_trials() == {}
+    before = time.time()
+    runner.start()
+    try:
+        assert inside.wait(10)
+        assert set(runner.running_trials()) == {2}
+        panel.flush()
+        d = decoded(panel.record)
+        assert d["number"] == [0, 1, 2] and d["state"] == [1, 1, 0]
+        _, buffers = panel.record.full()
+        start = np.frombuffer(buffers[4], "<f8")[2]
+        assert before <= start <= time.time()
+    finally:
+        release.set()
+        runner.wait()
+    d = decoded(panel.record)
+    assert d["state"] == [1, 1, 1, 1]
+    assert runner.running_trials() == {}
