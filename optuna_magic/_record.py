@@ -154,8 +154,8 @@ class TrialRecord:
         self._events_sent = 0
         self._params_changed = True
         self.seq = 0
-        # Queued by trial threads, applied by the next read: (number, started at), and a _Row or
-        # (trial, error). deque appends and pops are atomic, so the queue needs no lock.
+        # Queued by trial threads, applied by the next read: (number, started at), and a row of
+        # plain values or (trial, error). deque appends and pops are atomic: no lock needed.
         self._started: deque[tuple[int, float]] = deque()
         self._finished: deque[_Queued] = deque()
         # The known parameters' names and what reads them out of a params dict, as one tuple so
@@ -243,9 +243,9 @@ class TrialRecord:
 
     def _apply_queued(self) -> None:
         """Apply the queued starts and ends in one batch (the caller holds the lock)."""
-        # Ends first: a trial's start is queued before its end, so every start of a drained end
-        # is drained too (the other order could apply an end before its start, and the late
-        # start would turn the finished trial back to RUNNING).
+        # Ends are drained first and applied last: a trial's start is queued before its end, so
+        # every start of a drained end is drained too (draining the other way round could apply
+        # an end before its start, and the late start would turn the trial back to RUNNING).
         finished = _drain(self._finished)
         started = _drain(self._started)
         if started:

@@ -134,7 +134,7 @@ class SnapshotInfo(NamedTuple):
 class _Table(NamedTuple):
     """The study reduced to arrays: what every part of the snapshot is computed from."""
 
-    numbers: np.ndarray  # the COMPLETE trials with every value finite-or-inf (not NaN), in order
+    numbers: np.ndarray  # the COMPLETE trials whose values are all numbers (no NaN), in order
     values: np.ndarray  # their values, one row each
     counts: dict[str, int]
     trials: list[FrozenTrial]  # all of them, in number order (read only for the rows shown)
@@ -195,8 +195,8 @@ def snapshot_info(
             (an in-memory study): states and values are read from its columns.
     """
     # This runs between the last trial and the end of the cell, so it is written for speed:
-    # numpy over the values, and only the trials shown are read. At 10,000 trials it takes
-    # 10-13 ms from the trials (one pass over their attributes), 1-2 ms from a record.
+    # numpy over the values, and only the trials shown are read. At 10,000 trials, outside a
+    # kernel: 10-13 ms from the trials (one pass over their attributes), ~2.5 ms from a record.
     trials = study.get_trials(deepcopy=False)
     directions = [d.name.lower() for d in study.directions]
     n_obj = len(directions)
