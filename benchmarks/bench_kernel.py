@@ -204,7 +204,7 @@ class KernelBench:
         r = self.r
         r.section = "1. Kernel overhead per trial"
         n = 2000 if self.quick else 10_000
-        for sampler, n_trials, k_reps in (("random", n, 15), ("tpe", 1000, 7)):
+        for sampler, n_trials, k_reps in (("random", n, 25), ("tpe", 1000, 9)):
             o = self.overhead(sampler, n_trials, 3 if self.quick else k_reps, bar_reps=3)
             label = f"{'RandomSampler' if sampler == 'random' else 'TPESampler'} {n_trials:,}"
             pt = o["per_trial"]
