@@ -55,6 +55,25 @@ describe("figures", () => {
     expect(marks.text[0]).toBe("trial 3 pruned at step 1: 0.2");
   });
 
+  it("intermediate values draw the latest trials only, whatever the order they came in", () => {
+    const r = new TrialRecord();
+    const n = 2600;
+    const rows = Array.from({ length: n }, (_, i) => ({
+      number: i, state: 1, values: [i], params: [0, 0], prunedStep: -1,
+    }));
+    // Values arrive out of trial order (as from several workers), two steps each.
+    const inter: Array<[number, number, number]> = [];
+    for (let i = n - 1; i >= 0; i--) inter.push([i, 0, i], [i, 1, i + 0.5]);
+    r.apply(...encode("delta", 1, rows, { params: PARAMS, nValues: 1, intermediate: inter }));
+    const f = intermediateFigure(r);
+    const lines = f.data[0] as { x: (number | null)[]; y: (number | null)[] };
+    const drawn = lines.y.filter((v): v is number => v !== null);
+    expect(drawn).toHaveLength(2 * 2000);
+    expect(Math.min(...drawn)).toBe(600);
+    expect(drawn.slice(0, 2)).toEqual([600, 600.5]); // in trial order, steps in order
+    expect(f.note).toBe("latest 2000 of 2600 trials");
+  });
+
   it("importance is a bar per parameter, escaped, or a note", () => {
     const f = importanceFigure({ values: { "<b>x</b>": 0.7, y: 0.3 }, note: "PED-ANOVA", n_trials: 9 });
     expect(f.data[0].y).toEqual(["y", "&lt;b&gt;x&lt;/b&gt;"]);

@@ -97,14 +97,29 @@ export function historyFigure(rec: TrialRecord, meta: Meta, o: HistoryOptions): 
 
 export function intermediateFigure(rec: TrialRecord): Figure {
   if (rec.intCount === 0) return empty("No intermediate values: call report(value, step) in the cell.");
+  // Only the latest MAX_LINES trials are drawn: find the lowest of their numbers in one pass over
+  // a typed array, then group the values of those trials alone. Grouping every value first (an
+  // array per trial, 50,000 of them at 50,000 trials) made each redraw cost 100-290 ms there.
+  let top = 0;
+  for (let i = 0; i < rec.intCount; i++) top = Math.max(top, rec.intTrial[i]);
+  const has = new Uint8Array(top + 1);
+  for (let i = 0; i < rec.intCount; i++) has[rec.intTrial[i]] = 1;
+  let distinct = 0;
+  let cutoff = 0;
+  for (let n = top; n >= 0; n--) {
+    if (!has[n]) continue;
+    if (distinct < MAX_LINES) cutoff = n;
+    distinct++;
+  }
   const byTrial = new Map<number, Array<[number, number]>>();
   for (let i = 0; i < rec.intCount; i++) {
     const n = rec.intTrial[i];
+    if (n < cutoff) continue;
     let list = byTrial.get(n);
     if (!list) byTrial.set(n, (list = []));
     list.push([rec.intStep[i], rec.intValue[i]]);
   }
-  const trials = [...byTrial.keys()].sort((a, b) => a - b).slice(-MAX_LINES);
+  const trials = [...byTrial.keys()].sort((a, b) => a - b);
   const groups = new Map<number, { x: (number | null)[]; y: (number | null)[]; text: string[] }>();
   const pruned = { x: [] as number[], y: [] as number[], text: [] as string[] };
   for (const n of trials) {
@@ -144,7 +159,7 @@ export function intermediateFigure(rec: TrialRecord): Figure {
   return {
     data,
     layout: { xaxis: { title: { text: "step" } }, yaxis: { title: { text: "intermediate value" } } },
-    note: byTrial.size > total ? `latest ${total} of ${byTrial.size} trials` : undefined,
+    note: distinct > total ? `latest ${total} of ${distinct} trials` : undefined,
   };
 }
 
