@@ -535,3 +535,26 @@ def test_a_running_trial_shows_at_the_next_flush(wire: Wire) -> None:
     d = decoded(panel.record)
     assert d["state"] == [1, 1, 1, 1]
     assert runner.running_trials() == {}
+
+
+def test_parallel_trials_are_recorded_once_each(wire: Wire) -> None:
+    """--n-jobs: trials end in any order from several threads while flushes run; the record
+    ends up with every trial, in its final state, as stored."""
+
+    def obj(trial: optuna.Trial) -> float:
+        value = objective(trial)
+        time.sleep(0.001 * (trial.number % 3))
+        if trial.number % 5 == 0:
+            panel.flush()  # flushes race the other threads' trials
+        return value
+
+    panel = StudyPanel(flush_interval=0.01)
+    runner, _ = run(panel, 150, objective=obj, n_jobs=3)
+    stored = type(panel.record)(1, [])
+    stored.add_trials(runner.study.get_trials(deepcopy=False))
+    live, want = decoded(panel.record), decoded(stored)
+    assert live["number"] == want["number"] == list(range(150))
+    assert live["state"] == want["state"] == [1] * 150
+    assert live["values"] == want["values"]
+    assert panel.status["counts"]["COMPLETE"] == 150
+    assert panel.status["counts"]["RUNNING"] == 0
