@@ -17,8 +17,10 @@ from __future__ import annotations
 import contextlib
 import datetime
 import functools
+import json
 import os
 import socket
+import uuid
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "OWNER_KEY",
+    "OwnedFileLock",
     "OwnedJournalStorage",
     "OwnedRDBStorage",
     "fail_orphaned_trials",
@@ -132,6 +135,49 @@ def _tagged_template() -> Any:
     )
 
 
+class OwnedFileLock(optuna.storages.journal.JournalFileOpenLock):
+    """Optuna's open-file lock of a journal, with its holder written in the lock file.
+
+    A process killed while it holds the lock (``--workers`` after an interrupt, or the OOM
+    killer) leaves the lock file behind, and Optuna's lock then waits its 30 s grace period
+    before it breaks it: an interrupted run took 30 s to end about one time in six. A lock whose
+    holder is known to be gone (this machine, same boot, process not running) is broken at
+    once; one whose holder is unknown or on another machine still gets the grace period.
+    """
+
+    def acquire(self) -> bool:
+        self._break_if_orphaned()
+        acquired = super().acquire()
+        with contextlib.suppress(OSError), open(self._lock_file, "w") as f:
+            json.dump(owner_tag(), f)  # ours now; a reader that finds it empty waits
+        return acquired
+
+    def _break_if_orphaned(self) -> None:
+        path = self._lock_file
+        try:
+            st = os.lstat(path)
+            if not os.path.isfile(path) or os.path.islink(path):
+                return  # another kind of lock (Optuna's symlink lock): not ours to judge
+            with open(path) as f:
+                owner = json.loads(f.read(4096) or "null")
+        except (OSError, ValueError):
+            return
+        if owner_alive(owner) is not False:
+            return
+        moved = f"{path}.{uuid.uuid4().hex}.stale"
+        try:
+            os.rename(path, moved)
+        except OSError:
+            return  # someone else broke it first
+        if os.stat(moved).st_ino != st.st_ino:
+            # The stale lock was replaced by a live one between the check and the rename: put
+            # the live one back (unless yet another lock was taken meanwhile).
+            with contextlib.suppress(OSError):
+                os.link(moved, path)
+        with contextlib.suppress(OSError):
+            os.unlink(moved)
+
+
 class OwnedRDBStorage(optuna.storages.RDBStorage):
     """An RDBStorage whose new trials carry their owner process (same transaction)."""
 
@@ -190,7 +236,7 @@ def open_storage(url: str, *, heartbeat_interval: int | None = DEFAULT_HEARTBEAT
             raise OptunaMagicError(
                 f"--storage {url!r}: folder {os.path.dirname(path)!r} does not exist"
             )
-        return OwnedJournalStorage(journal.JournalFileBackend(path))
+        return OwnedJournalStorage(journal.JournalFileBackend(path, lock_obj=OwnedFileLock(path)))
     if "://" not in url:
         raise OptunaMagicError(
             f"--storage {url!r} is neither a database URL (sqlite:///study.db, "

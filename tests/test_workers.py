@@ -381,3 +381,39 @@ def test_magic_watch_follows_another_process_until_idle(
     assert time.monotonic() - t0 < 15
     out = capsys.readouterr().out
     assert "Study 'w' finished: 3 trials" in out
+
+
+def test_a_journal_lock_left_by_a_killed_process_is_broken_at_once(tmp_path: Any) -> None:
+    """A process killed while it holds the journal's lock: the next writer takes the lock at
+    once (Optuna's lock would wait its 30 s grace period), and a live holder is still waited
+    for."""
+    import subprocess
+    import sys
+
+    from optuna_magic._liveness import OwnedFileLock
+
+    path = str(tmp_path / "study.log")
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\nfrom optuna_magic._liveness import OwnedFileLock\n"
+            f"OwnedFileLock({path!r}).acquire()\nprint('held', flush=True)\ntime.sleep(60)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        lock = OwnedFileLock(path)
+        lock._break_if_orphaned()
+        assert os.path.exists(path + ".lock")  # a live holder's lock is left alone
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(10)
+        t0 = time.monotonic()
+        assert lock.acquire()
+        assert time.monotonic() - t0 < 5
+        lock.release()
+        assert not os.path.exists(path + ".lock")
+    finally:
+        holder.kill()
