@@ -22,6 +22,7 @@ import os
 import socket
 import uuid
 from collections.abc import Iterable
+from stat import S_ISREG
 from typing import TYPE_CHECKING, Any
 
 import optuna
@@ -156,7 +157,7 @@ class OwnedFileLock(optuna.storages.journal.JournalFileOpenLock):
         path = self._lock_file
         try:
             st = os.lstat(path)
-            if not os.path.isfile(path) or os.path.islink(path):
+            if not S_ISREG(st.st_mode):
                 return  # another kind of lock (Optuna's symlink lock): not ours to judge
             with open(path) as f:
                 owner = json.loads(f.read(4096) or "null")

@@ -312,9 +312,9 @@ class Runner:
         self._interrupted = threading.Event()
         self._done = RunDone()
         self._thread: threading.Thread | None = None
-        # The running trials: number -> (thread ident, time.time() at its start).
+        # The running trials: number -> (thread ident, time.time() at its start). Written by the
+        # trial threads and read elsewhere with single dict operations, atomic: no lock.
         self._in_flight: dict[int, tuple[int, float]] = {}
-        self._lock = threading.Lock()
         self._ended = itertools.count()  # next() per ended trial: atomic, no lock in the hot path
         self._started = 0.0
         self.result: RunResult | None = None
@@ -340,8 +340,7 @@ class Runner:
         self._interrupted.set()
         self._stop_requested.set()
         self._stopping = True
-        with self._lock:
-            idents = {ident for ident, _ in list(self._in_flight.values())}
+        idents = {ident for ident, _ in list(self._in_flight.values())}
         if self._thread is not None and self._thread.ident is not None:
             idents.add(self._thread.ident)
         for ident in idents:
@@ -397,9 +396,7 @@ class Runner:
         # The injected exception lands once the trial returns to Python; a second Ctrl-C while
         # waiting here gives up waiting (the thread is a daemon and ends with its trial).
         while not self._done.wait(0.1):
-            with self._lock:
-                pending = bool(self._in_flight)
-            if not pending and self._thread is not None and not self._thread.is_alive():
+            if not self._in_flight and self._thread is not None and not self._thread.is_alive():
                 break
 
     def _main(self) -> None:
@@ -461,9 +458,8 @@ class Runner:
         The sinks already heard of them from :meth:`_wrapped_objective`; the storage must tell
         the same truth.
         """
-        with self._lock:
-            numbers = set(self._in_flight)
-            self._in_flight.clear()
+        numbers = set(self._in_flight)  # the trial threads have ended: nothing adds to it now
+        self._in_flight.clear()
         if not numbers:
             return
         storage = self.study._storage

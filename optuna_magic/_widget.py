@@ -117,7 +117,6 @@ class StudyPanel(anywidget.AnyWidget):
         # front end in the order of their sequence numbers.
         self._send_lock = threading.RLock()
         self._stop_flusher = threading.Event()
-        self._flusher: threading.Thread | None = None
         self._last_status_at = 0.0
         self._n_complete = 0
         # The completed trials, kept for the importance study when the run's own study is not
@@ -196,9 +195,9 @@ class StudyPanel(anywidget.AnyWidget):
         # The first importance refresh waits a full interval: not over the first few trials,
         # and not at all in a run shorter than that (the run's end computes it once).
         self._importance_at = time.time()
-        self._flusher = threading.Thread(target=self._flush_loop, name="optuna-magic-panel")
-        self._flusher.daemon = True
-        self._flusher.start()
+        flusher = threading.Thread(target=self._flush_loop, name="optuna-magic-panel")
+        flusher.daemon = True
+        flusher.start()
 
     def trial_started(self, number: int) -> None:
         """A trial is running (it shows in the table and the timeline)."""
