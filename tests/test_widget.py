@@ -147,6 +147,16 @@ def run(panel: StudyPanel, n_trials: int, **kw: Any) -> tuple[Runner, float]:
     return runner, time.time() - t0
 
 
+def for_directions(base: Any, directions: list[str]) -> Any:
+    """``base`` for one objective; with several, a second value: the trial's ``x``."""
+
+    def obj(trial: optuna.Trial) -> Any:
+        v = base(trial)
+        return v if len(directions) == 1 else (v, trial.params["x"])
+
+    return obj
+
+
 class Control:
     def __init__(self) -> None:
         self.stops = 0
@@ -352,11 +362,7 @@ def test_importance(wire: Wire, directions: list[str], n: int, note: str, ranked
     study = optuna.create_study(
         directions=directions, sampler=optuna.samplers.RandomSampler(seed=0)
     )
-
-    def obj(trial: optuna.Trial) -> Any:
-        v = objective(trial)
-        return v if len(directions) == 1 else (v, trial.params["x"])
-
+    obj = for_directions(objective, directions)
     panel = StudyPanel()
     runner = Runner(study, obj, info_for(study, n), [panel], n_trials=n, timeout=None)
     runner.start()
@@ -467,11 +473,7 @@ def test_snapshot_from_the_record_matches_the_study(wire: Wire, directions: list
     study = optuna.create_study(
         directions=directions, sampler=optuna.samplers.RandomSampler(seed=3)
     )
-
-    def obj(trial: optuna.Trial) -> Any:
-        v = mixed(trial)
-        return v if len(directions) == 1 else (v, trial.params["x"])
-
+    obj = for_directions(mixed, directions)
     panel = StudyPanel()
     info = info_for(study, 60)
     runner = Runner(study, obj, info, [panel], n_trials=60, timeout=None, catch=(Exception,))
