@@ -202,6 +202,29 @@ class TrialRecord:
             self._int_value.append(value)
             self._last_step[number] = step
 
+    def trial_completed(
+        self, trial: TrialLike, values: tuple[float, ...], started: float, ended: float
+    ) -> bool:
+        """Queue a completed trial as a row of plain values; False when it needs more than a row.
+
+        ``trial`` gives the number and parameters (its own state and values are not read). A
+        trial whose parameters are not exactly the known columns, or that has intermediate
+        values or user attributes, is not queued: the caller gives it to :meth:`trial_finished`.
+        A queued row is a tuple of plain values, which the garbage collector stops tracking at
+        its first pass: objects kept per trial until the next flush slowed the collector for the
+        whole kernel.
+        """
+        params = trial.params
+        names, read = self._row_reader
+        if len(params) != len(names) or trial.intermediate_values or trial.user_attrs:
+            return False
+        try:
+            row = read(params)
+        except KeyError:  # another parameter of the same count
+            return False
+        self._finished.append((trial.number, values, started, ended, names, row))
+        return True
+
     def trial_finished(self, trial: TrialLike, error: tuple[str, str] | None = None) -> None:
         """A trial ended (any state). ``error`` is ``(message, traceback)`` of a failed trial.
 
@@ -211,24 +234,14 @@ class TrialRecord:
         end = getattr(trial, "complete_ts", None)  # a TrialEvent: it knows when it ran
         start = getattr(trial, "start_ts", None)
         values = trial.values
-        params = trial.params
-        names, read = self._row_reader
         if (
             end is not None
             and start is not None
             and values is not None  # COMPLETE: the runner's event has values only then
             and error is None
-            and len(params) == len(names)
-            and not trial.intermediate_values
-            and not trial.user_attrs
+            and self.trial_completed(trial, values, start, end)
         ):
-            try:
-                row = read(params)
-            except KeyError:  # another parameter of the same count: the general path
-                pass
-            else:
-                self._finished.append((trial.number, values, start, end, names, row))
-                return
+            return
         self._finished.append((trial, error))
 
     def add_trials(

@@ -88,19 +88,21 @@ class TrialEvent:
 
     def __init__(
         self,
-        trial: optuna.Trial,
+        cached: FrozenTrial,
         state: Any,
         values: tuple[float, ...] | None,
         number: int,
         start_ts: float | None = None,
+        complete_ts: float | None = None,
     ) -> None:
-        self._cached = trial._cached_frozen_trial
+        self._cached = cached  # the trial's own FrozenTrial (Trial._cached_frozen_trial)
         self.state = state
         # The tuple the runner made (a trial's values are not changed after it ends).
         self.values: tuple[float, ...] | None = values
         self.number = number
         self.start_ts = start_ts  # when the runner started it (None: it never ran)
-        self.complete_ts = time.time()  # a datetime only when asked for (most sinks never do)
+        # A datetime only when asked for (most sinks never do).
+        self.complete_ts = time.time() if complete_ts is None else complete_ts
 
     @property
     def params(self) -> dict[str, Any]:
@@ -173,7 +175,9 @@ class RunSink(Protocol):
     not called for it at all (a fast trial takes ~40 us; each call costs a little of that). A
     sink with a true ``reads_running_trials`` attribute is not called for trial starts either:
     it asks its control's ``running_trials()`` when it wants to know (the runner has one; a
-    control without it calls ``trial_started`` as usual).
+    control without it calls ``trial_started`` as usual). A sink that overrides
+    ``trial_completed`` gets completed trials there, as plain values, and only the other ends
+    (pruned, failed) through ``trial_finished``.
     """
 
     def run_started(self, info: RunInfo, control: RunControl) -> None: ...
@@ -181,6 +185,13 @@ class RunSink(Protocol):
     def trial_started(self, number: int) -> None: ...
 
     def trial_reported(self, number: int, step: int, value: float) -> None: ...
+
+    def trial_completed(
+        self, trial: FrozenTrial, values: tuple[float, ...], started: float | None, ended: float
+    ) -> None:
+        """A trial completed with ``values``; ``trial`` is the trial's own FrozenTrial as it ran
+        (params, intermediate values, user attributes; its state and values are not final).
+        ``started`` and ``ended`` are ``time.time()`` stamps (``started`` None: not known)."""
 
     def trial_finished(self, trial: FrozenTrial | TrialEvent, error: TrialError | None) -> None:
         """A trial ended; ``trial`` reads like a FrozenTrial (number, state, values, params...)."""
@@ -190,8 +201,11 @@ class RunSink(Protocol):
 
 def _hooks(sinks: Sequence[RunSink], name: str) -> list[Callable[..., None]]:
     """The bound ``name`` methods of the sinks that do something on it."""
-    idle = getattr(BaseSink, name)
-    return [getattr(s, name) for s in sinks if getattr(type(s), name, None) is not idle]
+    return [getattr(s, name) for s in sinks if _overrides(s, name)]
+
+
+def _overrides(sink: RunSink, name: str) -> bool:
+    return getattr(type(sink), name, None) not in (None, getattr(BaseSink, name))
 
 
 _log = logging.getLogger(__name__)
@@ -301,6 +315,12 @@ class Runner:
         )
         self._on_reported = _hooks(self.sinks, "trial_reported")
         self._on_finished = _hooks(self.sinks, "trial_finished")
+        # A completed trial goes to trial_completed where a sink has it (plain values, no
+        # TrialEvent), else to trial_finished.
+        self._on_completed = _hooks(self.sinks, "trial_completed")
+        self._on_finished_complete = _hooks(
+            [s for s in self.sinks if not _overrides(s, "trial_completed")], "trial_finished"
+        )
         self._objective = objective
         self._n_trials = n_trials
         self._timeout = timeout
@@ -507,12 +527,16 @@ class Runner:
         # loop (measured inside study.optimize).
         entry = self._in_flight.pop(number, None)
         next(self._ended)
-        if self._on_finished:
-            event = TrialEvent(
-                trial, self._states.COMPLETE, values, number, entry[1] if entry else None
-            )
-            for on_end in self._on_finished:
-                on_end(event, None)
+        if self._on_completed or self._on_finished_complete:
+            cached = trial._cached_frozen_trial
+            started = entry[1] if entry else None
+            ended = time.time()
+            for on_complete in self._on_completed:
+                on_complete(cached, values, started, ended)
+            if self._on_finished_complete:
+                event = TrialEvent(cached, self._states.COMPLETE, values, number, started, ended)
+                for on_end in self._on_finished_complete:
+                    on_end(event, None)
         if self._stopping:
             self.study.stop()
         return result
@@ -528,7 +552,8 @@ class Runner:
         entry = self._in_flight.pop(number, None)
         next(self._ended)
         if self._on_finished:
-            event = TrialEvent(trial, state, values, number, entry[1] if entry else None)
+            start = entry[1] if entry else None
+            event = TrialEvent(trial._cached_frozen_trial, state, values, number, start)
             for on_end in self._on_finished:
                 on_end(event, error)
         if self._stopping:

@@ -29,6 +29,11 @@ class BaseSink:
     def trial_reported(self, number: int, step: int, value: float) -> None:
         """Nothing to do."""
 
+    def trial_completed(
+        self, trial: FrozenTrial, values: tuple[float, ...], started: float | None, ended: float
+    ) -> None:
+        """Not overridden: the runner sends completed trials to ``trial_finished`` instead."""
+
     def trial_finished(self, trial: FrozenTrial | TrialEvent, error: TrialError | None) -> None:
         """Nothing to do."""
 

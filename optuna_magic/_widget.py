@@ -207,6 +207,30 @@ class StudyPanel(anywidget.AnyWidget):
         """An intermediate value of a running trial."""
         self.record.trial_reported(number, step, value)
 
+    def trial_completed(
+        self, trial: FrozenTrial, values: tuple[float, ...], started: float | None, ended: float
+    ) -> None:
+        """A trial completed: queued as a row of plain values, out at the next flush.
+
+        The common case of a fast in-memory study, so it does the least it can: ~0.6 us
+        (timeit), against ~0.9 us for building a TrialEvent and going through
+        :meth:`trial_finished`; the panel's whole cost per trial went from ~9,000 to ~7,700
+        instructions (valgrind, next to ~390,000 for a trial of plain Optuna).
+        """
+        if (
+            self._own_study is None  # importance keeps the trials: the general path
+            or started is None
+            or not self.record.trial_completed(trial, values, started, ended)
+        ):
+            from optuna_magic._runner import TrialEvent
+
+            event = TrialEvent(trial, self._complete_state, values, trial.number, started, ended)
+            self.trial_finished(event, None)
+            return
+        self._n_done += 1
+        self._n_complete += 1
+        self._flush_if_due()
+
     def trial_finished(self, trial: FrozenTrial | TrialEvent, error: TrialError | None) -> None:
         """A trial ended; its row (and a pruned / failed event) goes out at the next flush.
 
@@ -221,6 +245,9 @@ class StudyPanel(anywidget.AnyWidget):
             self._n_complete += 1
             if self._own_study is None:
                 self._complete.append(trial)
+        self._flush_if_due()
+
+    def _flush_if_due(self) -> None:
         if time.monotonic() >= self._next_flush:
             try:
                 self.flush()
