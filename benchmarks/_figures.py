@@ -81,3 +81,19 @@ class Results:
 def median(xs: Iterable[float]) -> float:
     xs = [x for x in xs if not math.isnan(x)]
     return statistics.median(xs) if xs else math.nan
+
+
+def bootstrap_median_interval(
+    xs: list[float], level: float = 0.90, resamples: int = 2000
+) -> tuple[float, float]:
+    """A percentile bootstrap interval of the median of ``xs`` (seeded: the same data gives the
+    same interval)."""
+    import random
+
+    xs = [x for x in xs if not math.isnan(x)]
+    if not xs:
+        return math.nan, math.nan
+    rng = random.Random(0)
+    meds = sorted(statistics.median(rng.choices(xs, k=len(xs))) for _ in range(resamples))
+    tail = (1 - level) / 2
+    return meds[int(tail * (resamples - 1))], meds[int((1 - tail) * (resamples - 1))]
