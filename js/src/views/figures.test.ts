@@ -46,6 +46,43 @@ describe("figures", () => {
     expect((f.layout.yaxis as { type: string }).type).toBe("log");
   });
 
+  it("history hover names the trial, its value and its parameters, the same text each redraw", () => {
+    const r = rec();
+    const f = historyFigure(r, meta, { objective: 0, log: false });
+    const text = f.data[0].text as string[];
+    expect(text[0]).toBe("trial 0<br>value: 10<br>x: 0<br>act: relu");
+    expect(text[1]).toBe("trial 1<br>value: 9<br>x: 0.5<br>act: &lt;img src=x onerror=alert(1)&gt;");
+    expect(f.data[0].type).toBe("scatter");
+    // A redraw reuses what it built (a trial's value and parameters do not change) ...
+    const again = historyFigure(r, meta, { objective: 0, log: false }).data[0].text as string[];
+    expect(again).toEqual(text);
+    // ... and a new objective name is a new text.
+    const named = historyFigure(r, { ...meta, objective_names: ["loss"] }, { objective: 0, log: false });
+    expect((named.data[0].text as string[])[0]).toBe("trial 0<br>loss: 10<br>x: 0<br>act: relu");
+  });
+
+  it("history thins a large study to a few markers in SVG, keeping every step of the best", () => {
+    const r = new TrialRecord();
+    const n = 50_000;
+    const rows = Array.from({ length: n }, (_, i) => ({
+      number: i, state: 1, values: [i % 1000 === 0 ? -i : (i * 7919) % 997], params: [i, i % 2], prunedStep: -1,
+    }));
+    r.apply(...encode("delta", 1, rows, { params: PARAMS, nValues: 1 }));
+    const f = historyFigure(r, meta, { objective: 0, log: false });
+    const [markers, line] = f.data as Array<{ type: string; x: number[]; y: number[]; text: string[] }>;
+    expect(markers.type).toBe("scatter");
+    expect(line.type).toBe("scatter");
+    expect(markers.x.length).toBeLessThanOrEqual(1500 + 50);
+    expect(markers.text).toHaveLength(markers.x.length);
+    expect(markers.text[markers.x.indexOf(49_000)]).toBe("trial 49000<br>value: -49000<br>x: 49000<br>act: relu");
+    // The step line: its corners only (each new best, from the first trial to the last).
+    expect(line.x[0]).toBe(0);
+    expect(line.x.slice(1, -1)).toEqual(Array.from({ length: 49 }, (_, k) => (k + 1) * 1000));
+    expect(line.y.slice(1, -1)).toEqual(Array.from({ length: 49 }, (_, k) => -(k + 1) * 1000));
+    expect(line.x[line.x.length - 1]).toBe(markers.x[markers.x.length - 1]);
+    expect(f.note).toMatch(/^1,\d{3} of 50,000 trials drawn/);
+  });
+
   it("intermediate values mark pruned trials where they were pruned and include running ones", () => {
     const f = intermediateFigure(rec());
     const names = f.data.map((d) => d.name);

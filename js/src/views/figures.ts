@@ -39,7 +39,14 @@ export function scatterType(points: number): string {
 }
 
 const MAX_LINES = 2000;
-const MAX_HISTORY_POINTS = 4000;
+/**
+ * Markers the history plot draws at most (then thinned, see thinForPlot): ~750 buckets of
+ * consecutive trials, 1-2 px each across a notebook-wide plot, so the cloud looks the same as
+ * with every trial. The plot is SVG at any size: where the GPU is emulated (headless, VMs,
+ * remote desktops) a WebGL plot is read back from the GPU at each redraw, ~130 ms at 50,000
+ * trials, more than SVG takes for this many markers.
+ */
+const MAX_HISTORY_POINTS = 1500;
 const MAX_BARS = 1000;
 const GRID = 30;
 
@@ -57,6 +64,28 @@ function hoverTrial(rec: TrialRecord, n: number, value: number | undefined, labe
   return parts.join("<br>");
 }
 
+/**
+ * Hover texts of the history plot, kept per record: a completed trial's value and parameters do
+ * not change, so a redraw formats only the trials it has not seen (building all 4,000 texts with
+ * every parameter cost ~10-15 ms a redraw). Kept while the objective label and the parameter
+ * names stay the same; a resent record is a new object, with a new cache.
+ */
+const historyHover = new WeakMap<TrialRecord, { key: string; texts: Map<number, [number, string]> }>();
+
+function cachedHover(rec: TrialRecord, label: string): (n: number, value: number) => string {
+  const key = `${label}\u0000${rec.params.map((p) => p.name).join("\u0000")}`;
+  let cache = historyHover.get(rec);
+  if (!cache || cache.key !== key) historyHover.set(rec, (cache = { key, texts: new Map() }));
+  const texts = cache.texts;
+  return (n, value) => {
+    const hit = texts.get(n);
+    if (hit && Object.is(hit[0], value)) return hit[1];
+    const text = hoverTrial(rec, n, value, label);
+    texts.set(n, [value, text]);
+    return text;
+  };
+}
+
 export interface HistoryOptions {
   objective: number;
   log: boolean;
@@ -71,17 +100,19 @@ export function historyFigure(rec: TrialRecord, meta: Meta, o: HistoryOptions): 
   const keep = thinForPlot(all.values, direction, MAX_HISTORY_POINTS);
   const numbers = keep.map((i) => all.numbers[i]);
   const values = keep.map((i) => all.values[i]);
-  const type = scatterType(numbers.length);
+  const hover = cachedHover(rec, name);
+  // The step line needs only its corners: the trials that improved the best, and the last one.
+  const steps = keep.filter((i, k) => k === 0 || k === keep.length - 1 || best[i] !== best[keep[k - 1]]);
   return {
     data: [
       {
-        type, mode: "markers", name: esc(name), x: numbers, y: values,
+        type: "scatter", mode: "markers", name: esc(name), x: numbers, y: values,
         marker: { color: STATE_COLORS[COMPLETE], size: 6, opacity: 0.7 },
-        text: numbers.map((n, i) => hoverTrial(rec, n, values[i], name)),
+        text: numbers.map((n, i) => hover(n, values[i])),
         hovertemplate: "%{text}<extra></extra>",
       },
       {
-        type, mode: "lines", name: "best so far", x: numbers, y: keep.map((i) => best[i]),
+        type: "scatter", mode: "lines", name: "best so far", x: steps.map((i) => all.numbers[i]), y: steps.map((i) => best[i]),
         line: { color: "#d62728", shape: "hv", width: 2 }, hoverinfo: "skip",
       },
     ],
@@ -145,8 +176,9 @@ export function intermediateFigure(rec: TrialRecord): Figure {
     }
   }
   const total = trials.length;
-  // SVG, not WebGL: the lines of one state are one path, which SVG draws in tens of
-  // milliseconds, while a WebGL context costs ~0.7 s a redraw where the GPU is emulated.
+  // SVG, not WebGL: the lines of one state are one trace (plotly draws each trial's stretch as
+  // its own path and styles each, ~25 ms of a ~130 ms redraw at 2,000 lines in a profile), while
+  // a WebGL context costs ~0.7 s a redraw where the GPU is emulated.
   const data: Trace[] = [...groups.entries()].map(([state, g]) => ({
     type: "scatter", mode: "lines", name: STATE_NAMES[state]?.toLowerCase() ?? "",
     x: g.x, y: g.y, text: g.text, hovertemplate: "%{text}<extra></extra>", connectgaps: false,
