@@ -55,7 +55,11 @@ test: install-test js
 test-fast: install-test
 	$(PY) -m pytest -m "not browser and not kernel"
 
-bench: install-test
+$(VENV)/.installed-bench: $(VENV)/.installed-test
+	$(PIP) install -e ".[bench]"
+	touch $@
+
+bench: install-test $(VENV)/.installed-bench
 	$(PY) benchmarks/run.py
 
 $(VENV)/.installed-dev: $(VENV)/.installed-test
