@@ -358,20 +358,31 @@ def _wants_log(values: Sequence[float] | np.ndarray) -> bool:
 
 def _envelope(xs: np.ndarray, ys: np.ndarray, limit: int) -> list[tuple[float, float]]:
     """The points ``(xs[i], ys[i])``, at most ``limit``: the lowest and highest point of each of
-    ``limit // 2`` buckets (the visible shape)."""
+    ``limit // 2`` buckets (the visible shape). ``xs`` ascending, ``ys`` finite.
+
+    In numpy over all buckets at once: a loop over ~400 buckets took ~3 ms of the snapshot,
+    which is written between the last trial and the end of the cell.
+    """
     n = len(xs)
     if n <= limit:
         return list(zip(xs.tolist(), ys.tolist(), strict=True))
     n_buckets = max(1, limit // 2)
-    picked: list[int] = []
-    for b in range(n_buckets):
-        lo_i, hi_i = b * n // n_buckets, (b + 1) * n // n_buckets
-        if lo_i == hi_i:
-            continue
-        chunk = ys[lo_i:hi_i]
-        lo, hi = lo_i + int(np.argmin(chunk)), lo_i + int(np.argmax(chunk))
-        picked.extend(sorted({lo, hi}, key=lambda i: (xs[i], ys[i])))
-    return [(float(xs[i]), float(ys[i])) for i in picked]
+    edges = np.arange(n_buckets + 1) * n // n_buckets
+    starts = edges[:-1][edges[:-1] < edges[1:]]  # the non-empty buckets
+    bucket = np.repeat(np.arange(len(starts)), np.diff(np.append(starts, n)))
+
+    def first_where(extreme: np.ndarray) -> np.ndarray:
+        # Per bucket, the first index holding its extreme (as argmin / argmax pick it).
+        hits = np.flatnonzero(ys == extreme[bucket])
+        return hits[np.unique(bucket[hits], return_index=True)[1]]
+
+    lo = first_where(np.minimum.reduceat(ys, starts))
+    hi = first_where(np.maximum.reduceat(ys, starts))
+    pairs = np.stack([np.minimum(lo, hi), np.maximum(lo, hi)], axis=1)
+    keep = np.ones(pairs.shape, bool)
+    keep[:, 1] = pairs[:, 1] != pairs[:, 0]  # one point when the low and high are the same
+    picked = pairs[keep]
+    return list(zip(xs[picked].tolist(), ys[picked].tolist(), strict=True))
 
 
 def _thin_steps(steps: list[tuple[float, float]], limit: int) -> list[tuple[float, float]]:

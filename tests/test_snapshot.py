@@ -345,6 +345,27 @@ def test_envelope_bounds_and_keeps_extremes(n: int, limit: int, max_len: int) ->
     assert max(p[1] for p in out) == max(p[1] for p in pts)
 
 
+@pytest.mark.parametrize("limit", [2, 7, 400])
+@pytest.mark.parametrize("values", ["random", "ties", "constant"])
+def test_envelope_is_each_buckets_first_lowest_and_highest(values: str, limit: int) -> None:
+    rng = np.random.default_rng(7)
+    n = 4_321
+    xs = np.sort(rng.choice(10**6, n, replace=False)).astype(np.float64)
+    ys = {
+        "random": rng.normal(size=n),
+        "ties": rng.integers(0, 3, n).astype(np.float64),
+        "constant": np.ones(n),
+    }[values]
+    expected: list[tuple[float, float]] = []
+    buckets = max(1, limit // 2)
+    for b in range(buckets):
+        lo_i, hi_i = b * n // buckets, (b + 1) * n // buckets
+        chunk = list(ys[lo_i:hi_i])
+        picks = sorted({lo_i + chunk.index(min(chunk)), lo_i + chunk.index(max(chunk))})
+        expected.extend((float(xs[i]), float(ys[i])) for i in picks)
+    assert _envelope(xs, ys, limit) == expected
+
+
 # ------------------------------------------------------------------- bundle
 def test_snapshot_bundle_is_its_own_output() -> None:
     study = _study(_trial(1.0), _trial(2.0))
