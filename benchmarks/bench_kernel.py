@@ -171,12 +171,14 @@ class KernelBench:
         and magic first (a machine that speeds up or slows down within a pair favours neither);
         Optuna's progress bar (~4 s a run) follows the pair in the first ``bar_reps``.
 
-        The ratio is the median over repetitions of magic / plain within a pair. On this host
-        the same plain cell took anywhere from 0.52 to 1.09 s in one run, in phases that last
-        seconds and slow both cells of a pair alike: a pair cancels them, while the ratio of
-        each variant's fastest repetition compares two lucky draws (over four runs of one
-        commit it ranged from 1.03 to 1.18, the paired median from 1.02 to 1.08). The best-of
-        ratio is reported beside it, and a bootstrap interval of the median.
+        The ratio is the median over repetitions of magic / plain within a pair. On this host a
+        cell's time follows the machine's speed, not other work in the kernel: the plain cell's
+        thread CPU time tracked its wall time, from 0.55 to 1.02 s within one run. Two cells
+        back to back are only weakly alike (correlation 0.1-0.3), so every statistic is noisy;
+        over four runs on 2026-11-23 the paired median ranged from 0.97 to 1.07 and the ratio
+        of each variant's fastest repetition from 1.03 to 1.27, one lucky plain cell deciding
+        it. The median is the steadier; the best-of ratio and a 90% bootstrap interval of the
+        median are reported beside it.
         """
         k = self.kernel()
         code = variants(sampler, n)
