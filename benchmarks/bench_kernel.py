@@ -176,7 +176,7 @@ class KernelBench:
         thread CPU time tracked its wall time, from 0.55 to 1.02 s within one run. Two cells
         back to back are only weakly alike (correlation 0.1-0.3), so every statistic is noisy;
         over four runs on 2026-11-23 the paired median ranged from 0.97 to 1.07 and the ratio
-        of each variant's fastest repetition from 1.03 to 1.27, one lucky plain cell deciding
+        of each variant's fastest repetition from 1.03 to 1.26, one lucky plain cell deciding
         it. The median is the steadier; the best-of ratio and a 90% bootstrap interval of the
         median are reported beside it.
         """
