@@ -431,16 +431,22 @@ class OptunaMagics(Magics):
             existing_trials=list(existing),
             n_jobs=args.n_jobs,
         )
-        sinks: list[Any] = [_QuietOptunaLogs(), *extra_sinks]
+        # First among the sinks: the streams it routes are in place before any other sink
+        # prints, and its last lines are out before theirs.
+        output = _cell_output(args.background, args.n_jobs if args.workers is None else 1)
+        sinks: list[Any] = [*([output] if output else []), _QuietOptunaLogs(), *extra_sinks]
         if args.keep_best:
             sinks.append(_KeepBest(objective, plan.directions[0]))
         if not args.quiet:
-            sinks.append(self._progress_sink())
+            progress = self._progress_sink()
+            if output is not None and not args.background:
+                _keep_kernel_busy(progress, output.parent)
+            sinks.append(progress)
         catch: tuple[type[Exception], ...] = (Exception,) if args.catch else ()
         ns[plan.out] = study  # bound first, so an interrupted or background run is inspectable
         if args.workers is not None or args.dask is not None:
             runner: Runner | PolledRun = self._start_elsewhere(
-                plan, study, objective, info, sinks, catch
+                plan, study, objective, info, sinks, catch, output.adopt_thread if output else None
             )
         else:
             runner = Runner(
@@ -452,6 +458,7 @@ class OptunaMagics(Magics):
                 timeout=args.timeout,
                 n_jobs=args.n_jobs,
                 catch=catch,
+                thread_setup=output.adopt_thread if output else None,
             )
             runner_ref.append(weakref.ref(runner))
             runner.start()
@@ -472,6 +479,7 @@ class OptunaMagics(Magics):
         info: Any,
         sinks: list[Any],
         catch: tuple[type[Exception], ...],
+        thread_setup: Any = None,
     ) -> PolledRun:
         """``--workers`` / ``--dask``: trials run in other processes; a poller feeds the sinks.
 
@@ -495,6 +503,7 @@ class OptunaMagics(Magics):
                 catch=catch,
                 heartbeat_interval=hb,
                 interval=interval,
+                thread_setup=thread_setup,
             )
         from optuna_magic._dask import start_dask_run
 
@@ -509,6 +518,7 @@ class OptunaMagics(Magics):
             catch=catch,
             heartbeat_interval=hb,
             interval=interval,
+            thread_setup=thread_setup,
         )
 
     def _study(
@@ -699,6 +709,21 @@ class _KeepBest(BaseSink):
                     self._best = (key, trial.number)
                     return
             kept.pop(trial.number, None)
+
+
+def _cell_output(background: bool, n_jobs: int) -> Any:
+    """Where the trials' output goes in a kernel (see :mod:`optuna_magic._kernel_output`)."""
+    from optuna_magic._kernel_output import RunOutput
+
+    return RunOutput.for_cell(background=background, n_jobs=n_jobs)
+
+
+def _keep_kernel_busy(sink: Any, parent: Any) -> None:
+    import sys
+
+    widget = sys.modules.get("optuna_magic._widget")  # not loaded: no panel to tell
+    if widget is not None and isinstance(sink, widget.StudyPanel):
+        sink.keep_kernel_busy(parent)
 
 
 def _try_panel() -> Any:

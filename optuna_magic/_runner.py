@@ -288,8 +288,9 @@ class Runner:
         sinks: receivers of the run's events.
         n_trials, timeout, n_jobs: as ``study.optimize``.
         catch: exception types recorded as failed trials instead of ending the run.
-        thread_setup: called first thing in the optimize thread (e.g. to set the kernel's
-            output parent so prints from trials land under the right cell).
+        thread_setup: called first thing in each thread that runs trials: the optimize thread
+            and, with ``n_jobs``, each of Optuna's worker threads (the kernel's output parent,
+            so prints from trials land under the right cell).
     """
 
     def __init__(
@@ -432,7 +433,7 @@ class Runner:
         exc: BaseException | None = None
         try:
             self.study.optimize(
-                self._wrapped_objective,
+                self._threaded_objective() if self._n_jobs != 1 else self._wrapped_objective,
                 n_trials=self._n_trials,
                 timeout=self._timeout,
                 n_jobs=self._n_jobs,
@@ -471,6 +472,26 @@ class Runner:
             except Exception:
                 _log.warning("a sink failed at the end of the run", exc_info=True)
         self._done.set()
+
+    def _threaded_objective(self) -> Callable[[optuna.Trial], Any]:
+        """With ``n_jobs``, Optuna runs trials in threads of its own: each gets the setup once."""
+        setup = self._thread_setup
+        if setup is None:
+            return self._wrapped_objective
+        ready: set[int] = set()
+        wrapped = self._wrapped_objective
+
+        def objective(trial: optuna.Trial) -> Any:
+            ident = threading.get_ident()
+            if ident not in ready:
+                ready.add(ident)
+                try:
+                    setup()
+                except Exception:  # pragma: no cover - where output goes is not worth a trial
+                    _log.debug("thread setup failed", exc_info=True)
+            return wrapped(trial)
+
+        return objective
 
     def _fail_orphans(self, optuna: Any) -> None:
         """Mark FAIL the trials this run left RUNNING (an interrupt between objective and tell).

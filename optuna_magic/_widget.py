@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets
 
+from optuna_magic._kernel_output import KernelParent
 from optuna_magic._record import ParamColumn, TrialRecord, choice_label
 
 if TYPE_CHECKING:
@@ -133,6 +134,10 @@ class StudyPanel(anywidget.AnyWidget):
         self._iopub: Any = None  # the kernel's I/O thread (False: none), found at the first flush
         self._display: Any = None  # the DisplayHandles of for_run(): the panel, the snapshot
         self._snapshot_display: Any = None
+        # The request this panel's threads send under (the cell that made it), and the one
+        # to say the kernel is busy with while a front end's message comes in mid-run.
+        self._parent = KernelParent.current()
+        self._busy_parent: KernelParent | None = None
         self.on_msg(self._on_message)
 
     # ------------------------------------------------------------ construction
@@ -260,6 +265,7 @@ class StudyPanel(anywidget.AnyWidget):
         # at its next wake-up, and a flush it may still make after this one sends nothing new
         # (the send lock orders them; the state below is final).
         self._stop_flusher.set()
+        self._busy_parent = None  # the cell ends after this: its idle status is the truth
         self._state = result.state
         self._error = result.error
         self._ended = time.time()
@@ -343,7 +349,18 @@ class StudyPanel(anywidget.AnyWidget):
         io.schedule(sent.set)
         sent.wait(0.1)  # bounded: a busy I/O thread must not hold the trials up
 
+    def _adopt_parent(self) -> None:
+        if self._parent is not None:
+            self._parent.adopt()
+
+    def keep_kernel_busy(self, parent: KernelParent) -> None:
+        """The cell waits for this run: while it runs, a front end's message to the panel
+        must not leave JupyterLab's status bar reading "Idle" (see
+        :meth:`KernelParent.publish_busy`)."""
+        self._busy_parent = parent
+
     def _flush_loop(self) -> None:
+        self._adopt_parent()
         while not self._stop_flusher.wait(self.flush_interval):
             try:
                 # Only when overdue by a whole interval: no trial ended to flush it (slow
@@ -410,6 +427,7 @@ class StudyPanel(anywidget.AnyWidget):
         self._importance_at = time.time()
 
         def work() -> None:
+            self._adopt_parent()
             if delay:
                 time.sleep(delay)
             if previous is not None:
@@ -479,7 +497,33 @@ class StudyPanel(anywidget.AnyWidget):
         return {"values": {k: float(v) for k, v in values.items()}, "note": note}
 
     # --------------------------------------------------------------- messages
-    def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+    def _on_message(self, widget: Any, content: Any, buffers: Any) -> None:
+        # Replies go out under the cell's request, not the message's: ipykernel routes the
+        # front end's next message to the subshell a comm last sent from, and a message
+        # handled there ends with an "idle" status the status bar shows.
+        undo = self._parent.adopt() if self._parent is not None else []
+        try:
+            self._handle_message(content)
+        finally:
+            KernelParent.restore(undo)
+        busy = self._busy_parent
+        if busy is not None:
+            busy.publish_busy()
+            if threading.current_thread() is not threading.main_thread():
+                # On a subshell, the message's own "idle" comes after this handler returns.
+                import asyncio
+
+                try:
+                    asyncio.get_running_loop().call_soon(self._republish_busy)
+                except RuntimeError:
+                    pass
+
+    def _republish_busy(self) -> None:
+        busy = self._busy_parent
+        if busy is not None:
+            busy.publish_busy()
+
+    def _handle_message(self, content: Any) -> None:
         if not isinstance(content, dict):
             return
         kind = content.get("type")
