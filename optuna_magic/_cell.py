@@ -8,16 +8,23 @@ rewrites each declaration to carry its inferred ``name=`` and its index in the d
 from __future__ import annotations
 
 import ast
-import copy
+import builtins
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from optuna_magic._cellcheck import (
+    OncePerPath,
+    bound_names,
+    check_hp_and_magics,
+    visible_choice_problem,
+)
 from optuna_magic._space import (
     OptunaMagicError,
     ParamSpec,
     SearchSpace,
     check_declaration,
+    plain,
     signature_of,
 )
 
@@ -122,18 +129,23 @@ def parse_cell(
         space=SearchSpace(),
         source_lines=source_lines,
     )
-    _Finder(cell, namespace or {}).visit(tree)
+    _Finder(cell, namespace or {}, bound_names(tree)).visit(tree)
     _find_suggest_calls(cell, tree)
     _choose_mode(cell, tree)
+    if cell.mode == "value":
+        check_hp_and_magics(tree, cell.line_source)
     return cell
 
 
 class _Finder(ast.NodeTransformer):
     """Finds ``hp.*`` calls, infers their names, and rewrites them with ``name=`` and ``_decl=``."""
 
-    def __init__(self, cell: ParsedCell, namespace: Mapping[str, Any]) -> None:
+    def __init__(self, cell: ParsedCell, namespace: Mapping[str, Any], bound: set[str]) -> None:
         self.cell = cell
-        self.namespace = namespace
+        # A name the cell binds is local to every trial: its global value is not what runs.
+        self.namespace = {k: v for k, v in namespace.items() if k not in bound}
+        self.bound = bound
+        self.once = OncePerPath()
         self.parents: list[ast.AST] = []
         self._call: ast.AST | None = None  # the call being visited (a dict value's identity)
 
@@ -159,6 +171,9 @@ class _Finder(ast.NodeTransformer):
         src = self.cell.line_source(line)
         fn = f"hp.{node.func.attr}"  # type: ignore[attr-defined]
         explicit = next((k for k in node.keywords if k.arg == "name"), None)
+        if explicit is not None and _is_none(explicit.value):
+            node.keywords.remove(explicit)  # name=None is the signature's default: infer it
+            explicit = None
         if any(k.arg is None for k in node.keywords) or any(
             isinstance(a, ast.Starred) for a in node.args
         ):
@@ -168,7 +183,11 @@ class _Finder(ast.NodeTransformer):
         name: str | None
         name_node: ast.expr
         if explicit is not None:
-            if isinstance(explicit.value, ast.Constant) and isinstance(explicit.value.value, str):
+            if isinstance(explicit.value, ast.Constant):
+                if not isinstance(explicit.value.value, str):
+                    raise OptunaMagicError(
+                        f"{fn} name= must be a string, got {explicit.value.value!r}", line, src
+                    )
                 name = explicit.value.value
             else:
                 name = None  # computed per trial, e.g. f"units_{i}"
@@ -201,6 +220,12 @@ class _Finder(ast.NodeTransformer):
             problem = check_declaration(kind, static)
             if problem is not None:
                 raise OptunaMagicError(problem, line, src)
+        elif kind == "categorical":
+            problem = visible_choice_problem(
+                args["choices"], lambda e: _static_value(e, self.namespace), self._lookup
+            )
+            if problem is not None:
+                raise OptunaMagicError(problem, line, src)
         index = len(self.cell.declarations)
         decl = Declaration(index, kind, name, line, src, in_loop, static)
         self.cell.declarations.append(decl)
@@ -208,10 +233,17 @@ class _Finder(ast.NodeTransformer):
             _spec_of(decl, node, name_node),
             None if static is None or name is None else signature_of(kind, static),
         )
+        if name is not None:
+            self.once.add(name, [*self.parents, node], line, src)
         node.keywords.append(ast.keyword(arg="name", value=name_node))
         node.keywords.append(ast.keyword(arg="_decl", value=ast.Constant(index)))
         ast.copy_location(node.keywords[-1].value, node)
         ast.fix_missing_locations(node)
+
+    def _lookup(self, name: str) -> Any:
+        if name in self.bound:
+            return None
+        return self.namespace.get(name, getattr(builtins, name, None))
 
     def _infer_name(self) -> str | None:
         # parents[-1] is the node holding the call (the call's own generic_visit already popped).
@@ -247,6 +279,10 @@ class _Finder(ast.NodeTransformer):
             if isinstance(p, _LOOPS):
                 return True
         return False
+
+
+def _is_none(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
 
 
 def _hp_kind(node: ast.Call) -> str | None:
@@ -326,9 +362,12 @@ def _static_value(node: ast.expr, ns: Mapping[str, Any]) -> Any:
     if isinstance(node, ast.Constant):
         return node.value
     if isinstance(node, ast.Name):
-        v = ns.get(node.id, _MISSING)
-        ok = (type(None), bool, int, float, str, list, tuple)
-        return copy.copy(v) if isinstance(v, ok) else _MISSING
+        v = plain(ns.get(node.id, _MISSING))
+        if isinstance(v, (list, tuple)):
+            # A copy, with numpy scalars as Python values: what the run will store.
+            return list(map(plain, v)) if isinstance(v, list) else tuple(map(plain, v))
+        ok = (type(None), bool, int, float, str)
+        return v if isinstance(v, ok) else _MISSING
     if isinstance(node, (ast.List, ast.Tuple)):
         items = [_static_value(e, ns) for e in node.elts]
         if any(i is _MISSING for i in items):
@@ -350,13 +389,20 @@ def _static_value(node: ast.expr, ns: Mapping[str, Any]) -> Any:
             or isinstance(b, bool)
         ):
             return _MISSING
-        if isinstance(node.op, ast.Pow) and abs(b) > 64:
+        if isinstance(node.op, ast.Pow) and _costly_power(a, b):
             return _MISSING
         try:
             return _BINOPS[type(node.op)](a, b)
         except (ArithmeticError, ValueError):
             return _MISSING
     return _MISSING
+
+
+def _costly_power(a: float, b: float) -> bool:
+    # 10**400 is cheap to know (and worth refusing early); 10**10**10 is not cheap.
+    if isinstance(a, int) and isinstance(b, int):
+        return b > 0 and b * abs(a).bit_length() > 4096
+    return abs(b) > 64
 
 
 _BINOPS: dict[type, Any] = {

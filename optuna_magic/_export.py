@@ -13,19 +13,37 @@ import textwrap
 from typing import Any
 
 from optuna_magic._cell import parse_cell
-from optuna_magic._options import PRUNERS, SAMPLERS, grid_from_space, unquote
+from optuna_magic._liveness import is_journal_url
+from optuna_magic._options import parse_choice, pruner_call, sampler_call, unquote
+from optuna_magic._secrets import connectable_url, mask_url, password_parts
 
 __all__ = ["export_script"]
 
 _SUGGEST = {"int": "suggest_int", "float": "suggest_float", "choice": "suggest_categorical"}
 
 
-def export_script(line_args: Any, code: str, user_ns: dict[str, Any] | None = None) -> str:
-    """Build the script text for a cell body and its parsed ``%%optuna`` options."""
+def export_script(
+    line_args: Any, code: str, user_ns: dict[str, Any] | None = None, *, with_secrets: bool = False
+) -> str:
+    """Build the script text for a cell body and its parsed ``%%optuna`` options.
+
+    A storage password is read from an environment variable, unless ``with_secrets``.
+    """
     parsed = parse_cell(code, "<export>", line_offset=0, namespace=user_ns or {})
     lines = code.splitlines()
-    free = _free_names(code)
-    head = ['"""Exported by optuna-magic from a %%optuna cell."""', "", "import optuna", ""]
+    main, before_main, variables = _study_code(
+        line_args, parsed.space.params, user_ns or {}, with_secrets
+    )
+    free = _free_names(code) | variables
+    head = ['"""Exported by optuna-magic from a %%optuna cell."""', ""]
+    if any("os.environ" in ln for ln in before_main):
+        head += ["import os"]
+        head += (
+            ["from urllib.parse import quote", ""]
+            if any("quote(" in ln for ln in before_main)
+            else [""]
+        )
+    head += ["import optuna", ""]
     if free:
         head += [
             "# The cell uses these names from the notebook; define or import them here:",
@@ -51,7 +69,7 @@ def export_script(line_args: Any, code: str, user_ns: dict[str, Any] | None = No
             + "\n\ndef objective(trial):\n"
             + textwrap.indent(body.rstrip() + "\n", "    ")
         )
-    return script + "\n\n" + _study_code(line_args, parsed.space.params) + "\n"
+    return script + "\n\n" + "\n".join([*before_main, main]) + "\n"
 
 
 def _rewrite(code: str, lines: list[str]) -> tuple[str, bool]:
@@ -199,49 +217,82 @@ def _free_names(code: str) -> set[str]:
 
 
 def _factory_code(
-    spec: str | None, kind: str, known: dict[str, str], seed: int | None, space: list[Any]
-) -> str:
+    spec: str | None, kind: str, seed: int | None, space: list[Any], user_ns: dict[str, Any]
+) -> tuple[str, str | None]:
+    """The code of ``--sampler`` / ``--pruner``, and the notebook variable it names (or None)."""
     if spec is None:
         if kind == "sampler" and seed is not None:
-            return f"optuna.samplers.TPESampler(seed={seed})"
-        return "None"
-    spec = unquote(spec)
-    node = ast.parse(spec, mode="eval").body
-    call_kwargs: list[str] = []
-    if isinstance(node, ast.Call):
-        call_kwargs = [f"{k.arg}={ast.unparse(k.value)}" for k in node.keywords]
-        node = node.func
-    name = ast.unparse(node)
-    if name.lower() not in known:
-        return f"{name}  # the {kind} object from the notebook: define it above"
-    if kind == "sampler" and seed is not None:
-        call_kwargs.append(f"seed={seed}")
-    if name.lower() == "grid" and not any(k.startswith("search_space=") for k in call_kwargs):
-        call_kwargs.insert(0, f"search_space={grid_from_space(space)!r}")
-    if name.lower() == "percentile" and not any(k.startswith("percentile=") for k in call_kwargs):
-        call_kwargs.append("percentile=25.0")
-    return f"optuna.{known[name.lower()]}({', '.join(call_kwargs)})"
+            return f"optuna.samplers.TPESampler(seed={seed})", None
+        return "None", None
+    obj, key, kwargs = parse_choice(spec, kind, user_ns)
+    if obj is not None:
+        name = unquote(spec).strip()
+        return name, name
+    call = sampler_call(key, kwargs, seed, space) if kind == "sampler" else pruner_call(key, kwargs)
+    return call.source(), None
 
 
-def _study_code(a: Any, space: list[Any]) -> str:
+_PASSWORD_VAR = "OPTUNA_STORAGE_PASSWORD"
+_URL_VAR = "OPTUNA_STORAGE"
+
+
+def _storage_code(url: str | None, with_secrets: bool) -> tuple[str, list[str]]:
+    """The ``storage=`` expression, and the lines it needs before the main block."""
+    if url is None:
+        return "None", []
+    url = unquote(url)
+    if is_journal_url(url):
+        path = url.removeprefix("journal:")
+        backend = f"optuna.storages.journal.JournalFileBackend({path!r})"
+        return f"optuna.storages.JournalStorage({backend})", []
+    if mask_url(url) == url:
+        return repr(url), []
+    if with_secrets:
+        return repr(connectable_url(url)), [
+            "# Exported with --with-secrets: the storage URL in this script holds its password.",
+            "",
+        ]
+    before, password, after = password_parts(url)
+    if password is not None and mask_url(before[:-1] + after) == before[:-1] + after:
+        return "STORAGE", [
+            f"# The storage is {mask_url(url)}",
+            f"# Its password is not written here: it is read from the {_PASSWORD_VAR}",
+            "# environment variable (`%optuna export --with-secrets` writes it here instead).",
+            "STORAGE = (",
+            f"    {before!r}",
+            f'    + quote(os.environ["{_PASSWORD_VAR}"], safe="")',
+            f"    + {after!r}",
+            ")",
+            "",
+        ]
+    return "STORAGE", [  # secrets in the query string too: the whole URL comes from outside
+        f"# The storage is {mask_url(url)}",
+        f"# It holds secrets, so it is not written here: set the {_URL_VAR} environment",
+        "# variable to the whole URL (`%optuna export --with-secrets` writes it here instead).",
+        f'STORAGE = os.environ["{_URL_VAR}"]',
+        "",
+    ]
+
+
+def _study_code(
+    a: Any, space: list[Any], user_ns: dict[str, Any], with_secrets: bool
+) -> tuple[str, list[str], set[str]]:
+    """The main block, the lines it needs before it, and the notebook variables it names."""
     directions = a.directions or [a.direction or "minimize"]
     dir_arg = (
         f"direction={directions[0]!r}"
         if len(directions) == 1
         else f"directions={list(directions)!r}"
     )
-    storage = repr(unquote(a.storage)) if a.storage else "None"
-    if a.storage and unquote(a.storage).startswith("journal:"):
-        path = unquote(a.storage)[len("journal:") :]
-        storage = (
-            f"optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend({path!r}))"
-        )
+    sampler, sampler_var = _factory_code(a.sampler, "sampler", a.seed, space, user_ns)
+    pruner, pruner_var = _factory_code(a.pruner, "pruner", None, space, user_ns)
+    storage, before = _storage_code(a.storage, with_secrets)
     create = [
         dir_arg,
-        f"sampler={_factory_code(a.sampler, 'sampler', SAMPLERS, a.seed, space)}",
-        f"pruner={_factory_code(a.pruner, 'pruner', PRUNERS, None, space)}",
+        f"sampler={sampler}",
+        f"pruner={pruner}",
         f"storage={storage}",
-        f"study_name={a.study_name!r}",
+        f"study_name={unquote(a.study_name) if a.study_name else None!r}",
     ]
     if a.resume:
         create.append("load_if_exists=True")
@@ -259,7 +310,7 @@ def _study_code(a: Any, space: list[Any]) -> str:
         if len(directions) == 1
         else "for t in study.best_trials:\n        print(t.number, t.values, t.params)"
     )
-    return (
+    main = (
         'if __name__ == "__main__":\n'
         "    study = optuna.create_study(\n        "
         + ",\n        ".join(create)
@@ -267,3 +318,4 @@ def _study_code(a: Any, space: list[Any]) -> str:
         + f"    study.optimize({', '.join(optimize)})\n"
         + f"    {best}"
     )
+    return main, before, {v for v in (sampler_var, pruner_var) if v}

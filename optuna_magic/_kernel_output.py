@@ -311,7 +311,11 @@ class RunOutput(BaseSink):
 
     def adopt_thread(self) -> None:
         """Called first thing in each thread that runs trials."""
-        self.parent.adopt()
+        if self._writer is None:
+            self.parent.adopt()
+        # else a background run: its prints go to the widget; what else it sends (the end of
+        # run snapshot's display update) stays under the latest request, which a front end
+        # still listens to (nbclient applies an update only while its request runs).
         streams = self._streams
         if streams is None:
             return

@@ -20,6 +20,7 @@ import functools
 import json
 import os
 import socket
+import time
 import uuid
 from collections.abc import Iterable
 from stat import S_ISREG
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import optuna
 
+from optuna_magic._secrets import connectable_url, mask_text, mask_url, secrets_in
 from optuna_magic._space import OptunaMagicError
 
 if TYPE_CHECKING:
@@ -147,6 +149,45 @@ class OwnedFileLock(optuna.storages.journal.JournalFileOpenLock):
     """
 
     def acquire(self) -> bool:
+        # The lock file appears with its holder already written in it (a hard link to a file
+        # written first): creating it empty and writing the holder after left an empty lock,
+        # holder unknown, in about one of three kills that landed while the lock was held, and
+        # the next writer waited the whole grace period.
+        new = f"{self._lock_file}.{uuid.uuid4().hex}.new"
+        try:
+            with open(new, "w") as f:
+                json.dump(owner_tag(), f)
+        except OSError:
+            return self._acquire_empty()
+        try:
+            return self._link(new)
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(new)
+
+    def _link(self, new: str) -> bool:
+        sleep, mtime, since = 0.001, None, time.monotonic()
+        while True:
+            try:
+                os.link(new, self._lock_file)
+                return True
+            except FileExistsError:
+                pass
+            except OSError:  # a file system without hard links
+                return self._acquire_empty()
+            self._break_if_orphaned()
+            with contextlib.suppress(OSError):
+                current = os.stat(self._lock_file).st_mtime
+                if current != mtime:
+                    mtime, since = current, time.monotonic()
+                elif self.grace_period is not None and time.monotonic() - since > self.grace_period:
+                    with contextlib.suppress(RuntimeError):
+                        self.release()  # a holder unknown to us, silent for the grace period
+                    continue
+            time.sleep(sleep)
+            sleep = min(sleep * 2, 0.1)
+
+    def _acquire_empty(self) -> bool:
         self._break_if_orphaned()
         acquired = super().acquire()
         with contextlib.suppress(OSError), open(self._lock_file, "w") as f:
@@ -235,12 +276,25 @@ def open_storage(url: str, *, heartbeat_interval: int | None = DEFAULT_HEARTBEAT
         path = journal_path(url)
         if not os.path.isdir(os.path.dirname(path)):
             raise OptunaMagicError(
-                f"--storage {url!r}: folder {os.path.dirname(path)!r} does not exist"
+                f"--storage {mask_url(url)!r}: folder {os.path.dirname(path)!r} does not exist"
             )
-        return OwnedJournalStorage(journal.JournalFileBackend(path, lock_obj=OwnedFileLock(path)))
+        _refuse_folder(url, path, "journal:")
+        try:
+            return OwnedJournalStorage(
+                journal.JournalFileBackend(path, lock_obj=OwnedFileLock(path))
+            )
+        except OSError as e:
+            raise OptunaMagicError(
+                f"--storage {mask_url(url)!r}: cannot open {path!r}: {e.strerror}"
+            ) from None
+        except ValueError as e:  # json.JSONDecodeError, UnicodeDecodeError: not a journal
+            raise OptunaMagicError(
+                f"--storage {mask_url(url)!r}: {path!r} is not an Optuna journal file "
+                f"({type(e).__name__}: {e}); give a new file name or that of a journal"
+            ) from None
     if "://" not in url:
         raise OptunaMagicError(
-            f"--storage {url!r} is neither a database URL (sqlite:///study.db, "
+            f"--storage {mask_url(url)!r} is neither a database URL (sqlite:///study.db, "
             f"postgresql://user@host/db) nor a journal file (journal:study.log)"
         )
     kwargs: dict[str, Any] = {}
@@ -249,6 +303,7 @@ def open_storage(url: str, *, heartbeat_interval: int | None = DEFAULT_HEARTBEAT
             "heartbeat_interval": int(heartbeat_interval),
             "grace_period": 2 * int(heartbeat_interval),
         }
+    _check_database_url(url)
     if url.startswith("sqlite"):
         # Several processes write one SQLite file: wait for the lock instead of failing at once.
         kwargs["engine_kwargs"] = {"connect_args": {"timeout": 30}}
@@ -257,7 +312,53 @@ def open_storage(url: str, *, heartbeat_interval: int | None = DEFAULT_HEARTBEAT
     with warnings.catch_warnings():
         # heartbeat_interval has been "experimental" since Optuna 2.9; the warning helps nobody.
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return OwnedRDBStorage(url, **kwargs)
+        try:
+            return OwnedRDBStorage(connectable_url(url), **kwargs)
+        except Exception as e:  # SQLAlchemy and driver errors, a missing driver's ImportError
+            # In our words, and masked: drivers echo hosts and SQLAlchemy may echo the URL.
+            reason = mask_text(str(e).splitlines()[0] if str(e) else "", secrets_in(url))
+            raise OptunaMagicError(
+                f"--storage {mask_url(url)}: cannot open the database "
+                f"({type(e).__name__}: {reason})"
+            ) from None
+
+
+def _refuse_folder(url: str, path: str, scheme: str) -> None:
+    if os.path.isdir(path):
+        example = os.path.join(path, "study.db" if scheme.startswith("sqlite") else "study.log")
+        raise OptunaMagicError(
+            f"--storage {mask_url(url)!r}: {path!r} is a folder; the storage is a file in it, "
+            f"e.g. {scheme}{example}"
+        )
+
+
+def _check_database_url(url: str) -> None:
+    """Say plainly what SQLAlchemy would not: an unknown database, a SQLite path that cannot be
+    a file (SQLite only says "unable to open database file")."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    try:
+        parsed = make_url(url)
+        parsed.get_dialect()
+    except NoSuchModuleError:  # an ArgumentError too: first
+        raise OptunaMagicError(
+            f"--storage {mask_url(url)!r}: no database driver for {parsed.drivername!r}; use "
+            f"sqlite:///FILE, postgresql://..., mysql://... or a journal file (journal:FILE)"
+        ) from None
+    except (ArgumentError, ImportError):
+        return  # the database opener says what is wrong with the URL or its driver
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or database in (None, "", ":memory:"):
+        return
+    if database.startswith("file:"):
+        return
+    path = os.path.abspath(database)
+    _refuse_folder(url, path, "sqlite:///")
+    if not os.path.isdir(os.path.dirname(path)):
+        raise OptunaMagicError(
+            f"--storage {mask_url(url)!r}: folder {os.path.dirname(path)!r} does not exist"
+        )
 
 
 # --------------------------------------------------------------- orphan trials

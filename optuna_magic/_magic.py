@@ -6,7 +6,7 @@ import contextlib
 import threading
 import traceback
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -16,6 +16,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from traitlets import Bool, CaselessStrEnum, Float, Int, Unicode
 
+from optuna_magic._secrets import hide_line, mask_text, masking, reveal_line, secrets_in
 from optuna_magic._sink import BaseSink
 from optuna_magic._space import OptunaMagicError
 
@@ -189,6 +190,7 @@ class OptunaMagics(Magics):
         "at ADDRESS, or a local cluster.",
     )
     @line_cell_magic
+    @masking
     def optuna(self, line: str, cell: str | None = None) -> Any:
         """Turn a cell into an Optuna objective and optimize it.
 
@@ -199,7 +201,9 @@ class OptunaMagics(Magics):
         ``study`` (see -o).
 
         As a line magic: ``%optuna wait`` / ``%optuna stop`` for a --background run;
-        ``%optuna export [PATH]`` writes the last cell as a plain Optuna script.
+        ``%optuna export [PATH] [--with-secrets]`` writes the last cell as a plain Optuna
+        script; a storage password is read from the ``OPTUNA_STORAGE_PASSWORD`` environment
+        variable there, unless ``--with-secrets`` writes it in the script.
         """
         if cell is None:
             return self._line_command(line)
@@ -212,9 +216,11 @@ class OptunaMagics(Magics):
         runner.wait()
         return self._finish(plan, runner)
 
+    @masking
     async def optuna_async(self, line: str, cell: str) -> None:
         """The cell magic for a kernel: awaits the run so the panel's messages keep flowing."""
-        plan = self._plan(line, cell)
+        assert self.shell is not None
+        plan = self._plan(_expand_line(self.shell, line), cell)
         if plan is None:
             return
         runner = self._start(plan)
@@ -225,7 +231,7 @@ class OptunaMagics(Magics):
 
     # ---------------------------------------------------------- line commands
     def _line_command(self, line: str) -> Any:
-        words = line.split()
+        words = _words(line)
         cmd = words[0] if words else ""
         if cmd == "wait":
             for r in list(self.background):
@@ -238,12 +244,17 @@ class OptunaMagics(Magics):
                 r.wait()
             return self._report_background()
         if cmd == "export":
-            return self._export(words[1] if len(words) > 1 else None)
+            flags = {"--with-secrets"}
+            paths = [w for w in words[1:] if w not in flags]
+            if len(paths) > 1 or any(w.startswith("--") for w in paths):
+                raise UsageError("%optuna export [PATH] [--with-secrets]")
+            return self._export(paths[0] if paths else None, "--with-secrets" in words)
         if cmd == "watch":
             return self._watch(words[1:])
         raise UsageError(
             f"%optuna {cmd!r} is not a command; use `%optuna wait` or `%optuna stop` for a "
-            f"--background run, `%optuna export [PATH]`, or `%%optuna` as a cell magic "
+            f"--background run, `%optuna export [PATH] [--with-secrets]`, or `%%optuna` as a "
+            f"cell magic "
             f"(see %%optuna?)"
         )
 
@@ -271,12 +282,13 @@ class OptunaMagics(Magics):
             [self._progress_sink()],
             interval=args.interval or self.poll_interval,
             idle_timeout=args.idle or None,
+            thread_setup=_adopt_this_cell(),
         )
         self.background = [r for r in self.background if r.running] + [run]
         if self.shell is not None and not hasattr(self.shell, "kernel"):
             run.wait()  # a terminal has no live panel: follow it until idle or Ctrl-C
 
-    def _export(self, path: str | None) -> None:
+    def _export(self, path: str | None, with_secrets: bool = False) -> None:
         from optuna_magic._export import export_script
 
         if self.last_cell is None:
@@ -285,12 +297,17 @@ class OptunaMagics(Magics):
         args = parse_argstring(self.optuna, line)
         self._apply_defaults(args)
         assert self.shell is not None
-        script = export_script(args, self.shell.transform_cell(cell), self.shell.user_ns)
+        script = export_script(
+            args, self.shell.transform_cell(cell), self.shell.user_ns, with_secrets=with_secrets
+        )
         if path is None:
             print(script)
             return
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(script)
+        try:
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(script)
+        except OSError as e:
+            raise UsageError(f"%optuna export: cannot write {path}: {e.strerror}") from None
         print(f"Wrote {path}: run it with `python {path}`.")
 
     def _report_background(self) -> None:
@@ -317,10 +334,11 @@ class OptunaMagics(Magics):
         shell = self.shell
         assert shell is not None
         code = shell.transform_cell(cell)
-        magic_line = f"%%optuna {line}".rstrip()
+        # Masked: the cached source is what tracebacks and workers' error reports show.
+        magic_line = f"%%optuna {mask_text(line, secrets_in(line))}".rstrip()
         # The first line is commented out so that the cached source parses as Python: tools
         # that read it back (stack_data in IPython tracebacks) need valid code to show lines.
-        filename = shell.compile.cache("# " + magic_line + "\n" + code, shell.execution_count)
+        filename = shell.compile.cache("# " + magic_line + "\n" + code, _cell_number(shell))
         parsed = parse_cell(
             code, filename, line_offset=1, namespace=shell.user_ns, magic_line=magic_line
         )
@@ -349,9 +367,17 @@ class OptunaMagics(Magics):
         return _Plan(args, parsed, filename, [d.lower() for d in directions], args.out)
 
     def _apply_defaults(self, args: Any) -> None:
+        import math
+
+        from optuna_magic._options import unquote
+
         for opt in ("timeout", "sampler", "pruner", "seed", "storage", "n_jobs", "out"):
             if getattr(args, opt) is None:
                 setattr(args, opt, getattr(self, opt))
+        # IPython's argument split keeps quotes: --study-name "my study" arrives quoted.
+        for opt in ("sampler", "pruner", "storage", "study_name", "out", "mlflow", "dask"):
+            if isinstance(getattr(args, opt, None), str):
+                setattr(args, opt, unquote(getattr(args, opt)))
         if args.direction is None and not args.directions:
             args.direction = self.direction
         if args.n_trials is None:
@@ -360,8 +386,11 @@ class OptunaMagics(Magics):
             args.n_trials = _DEFAULT_N_TRIALS
         if args.n_trials is not None and args.n_trials < 1:
             raise UsageError(f"%%optuna: -n must be at least 1, got {args.n_trials}")
-        if args.timeout is not None and args.timeout <= 0:
-            raise UsageError(f"%%optuna: --timeout must be positive, got {args.timeout}")
+        if args.timeout is not None and not 0 < args.timeout < math.inf:
+            raise UsageError(
+                f"%%optuna: --timeout must be a positive, finite number of seconds, "
+                f"got {args.timeout}"
+            )
         if args.n_jobs == 0 or args.n_jobs < -1:
             raise UsageError(f"%%optuna: --n-jobs must be >= 1 (or -1), got {args.n_jobs}")
         if args.workers is not None and args.workers < 1:
@@ -402,7 +431,7 @@ class OptunaMagics(Magics):
             except ValueError as e:
                 raise UsageError(f"%%optuna: {e}") from None
         with _optuna_logs_at_warning():
-            study = self._study(plan, sampler, pruner)
+            make_study = self._study(plan, sampler, pruner)
         # The objective reaches its runner through a weak reference: a runner -> objective ->
         # runner cycle would keep a finished run's study alive until a full garbage collection
         # (~0.1 s in a kernel) instead of freeing it when `study` is rebound.
@@ -416,6 +445,13 @@ class OptunaMagics(Magics):
         objective = build_objective(
             plan.cell, plan.filename, ns, report, len(plan.directions), keep_locals=args.keep_best
         )
+        if args.workers is not None or args.dask is not None:
+            from optuna_magic._workers import PreShipped
+
+            objective = PreShipped.check(objective, len(plan.directions), sampler, pruner)
+        # Last: every check has passed, so the study is made (or loaded) only for a real run.
+        with _optuna_logs_at_warning():
+            study = make_study()
         existing = study.get_trials(deepcopy=False)
         info = RunInfo(
             study_name=study.study_name,
@@ -526,13 +562,18 @@ class OptunaMagics(Magics):
         plan: _Plan,
         sampler: BaseSampler | None,
         pruner: BasePruner | None,
-    ) -> Study:
+    ) -> Callable[[], Study]:
+        """Check the study the cell asks for; return what creates (or loads) it.
+
+        Nothing is written here: the caller builds and ships the objective first and calls the
+        result last, so a cell refused on the way leaves no empty study and no FAIL trial.
+        """
         import optuna
 
         from optuna_magic._options import make_storage, mask_url
+        from optuna_magic._resume import check_stored_space
 
         args = plan.args
-        directions = plan.directions
         if args.dask is not None:
             from optuna_magic._dask import prepare_dask
 
@@ -545,16 +586,14 @@ class OptunaMagics(Magics):
             storage = plan.dask.storage
             if not args.quiet:
                 print(plan.dask.where)
+        elif args.workers is not None and args.storage is None:
+            if args.resume:
+                raise UsageError(
+                    "%%optuna --workers --resume needs the --storage and --study-name of a "
+                    "stored study (a study in memory cannot be shared with worker processes)"
+                )
+            return lambda: self._new_study(plan, self._temporary_storage(args), sampler, pruner)
         else:
-            if args.workers is not None and args.storage is None:
-                from optuna_magic._workers import temporary_journal
-
-                args.storage = temporary_journal()
-                if not args.quiet:
-                    print(
-                        "--workers without --storage: trials go to the journal file "
-                        + args.storage.removeprefix("journal:")
-                    )
             storage = make_storage(args.storage, self.heartbeat_interval or None)
         where = mask_url(args.storage)
         if args.resume and storage is None:
@@ -564,12 +603,10 @@ class OptunaMagics(Magics):
                     f"%%optuna --resume: `{plan.out}` holds no study to continue; "
                     f"give --storage and --study-name of a stored study"
                 )
-            _check_directions(study, directions)
-            if sampler is not None:
-                study.sampler = sampler
-            if pruner is not None:
-                study.pruner = pruner
-            return study
+            bound: Study = study
+            _check_directions(bound, plan.directions)
+            check_stored_space(bound, plan.cell)
+            return lambda: _with_sampler_and_pruner(bound, sampler, pruner)
         if storage is not None and args.study_name:
             names = {s.study_name for s in optuna.get_all_study_summaries(storage)}
             exists = args.study_name in names
@@ -585,31 +622,45 @@ class OptunaMagics(Magics):
                     f"(studies there: {', '.join(sorted(names)) or 'none'})"
                 )
             if exists:
-                from optuna_magic._liveness import fail_orphaned_trials
-
                 study = optuna.load_study(
                     study_name=args.study_name, storage=storage, sampler=sampler, pruner=pruner
                 )
-                _check_directions(study, directions)
-                failed = fail_orphaned_trials(study)
-                if failed and not args.quiet:
-                    print(
-                        f"{len(failed)} trial(s) left RUNNING by a process that ended marked "
-                        f"FAIL: #{', #'.join(map(str, failed))}"
-                    )
-                return study
+                _check_directions(study, plan.directions)
+                check_stored_space(study, plan.cell)
+                return lambda: _without_orphans(study, args.quiet)
         elif args.resume:
             raise UsageError("%%optuna --resume needs --study-name with --storage")
+        return lambda: self._new_study(plan, storage, sampler, pruner)
+
+    def _temporary_storage(self, args: Any) -> Any:
+        """``--workers`` without ``--storage``: a journal file in a new temporary folder."""
+        from optuna_magic._options import make_storage
+        from optuna_magic._workers import temporary_journal
+
+        args.storage = temporary_journal()
+        if not args.quiet:
+            print(
+                "--workers without --storage: trials go to the journal file "
+                + args.storage.removeprefix("journal:")
+            )
+        return make_storage(args.storage, self.heartbeat_interval or None)
+
+    @staticmethod
+    def _new_study(
+        plan: _Plan, storage: Any, sampler: BaseSampler | None, pruner: BasePruner | None
+    ) -> Study:
+        import optuna
+
         kwargs: dict[str, Any] = {
             "storage": storage,
             "sampler": sampler,
             "pruner": pruner,
-            "study_name": args.study_name,
+            "study_name": plan.args.study_name,
         }
-        if len(directions) == 1:
-            kwargs["direction"] = directions[0]
+        if len(plan.directions) == 1:
+            kwargs["direction"] = plan.directions[0]
         else:
-            kwargs["directions"] = directions
+            kwargs["directions"] = plan.directions
         return optuna.create_study(**kwargs)
 
     def _progress_sink(self) -> Any:
@@ -641,14 +692,14 @@ class OptunaMagics(Magics):
         return None
 
     def _bind_best(self, plan: _Plan, runner: Runner | PolledRun) -> None:
-        objective = runner._objective
-        kept = getattr(objective, "trial_locals", {})
-        try:
-            best = runner.study.best_trial.number
-        except ValueError:
-            return
-        if best in kept and self.shell is not None:
-            self.shell.user_ns.update(kept[best])
+        from optuna_magic._keep_best import kept_variables
+
+        kept = getattr(runner._objective, "trial_locals", {})
+        variables, note = kept_variables(runner.study, kept, plan.out)
+        if note is not None:
+            print(note)
+        if self.shell is not None:
+            self.shell.user_ns.update(variables)
 
 
 @contextlib.contextmanager
@@ -711,6 +762,33 @@ class _KeepBest(BaseSink):
             kept.pop(trial.number, None)
 
 
+def _cell_number(shell: Any) -> int:
+    """The execution count of the cell running now, as its prompt shows it.
+
+    IPython counts a cell before running it (``execution_count`` is already the next one while
+    a cell runs), but not when a magic is called directly (``run_cell_magic``). The cell's
+    own code is on the stack in the first case, under the file name IPython gave it.
+    """
+    import sys
+
+    cells = getattr(shell.compile, "_filename_map", {})
+    frame = sys._getframe(1)
+    while frame is not None:
+        number = cells.get(frame.f_code.co_filename)
+        if number is not None:
+            return int(number)
+        frame = frame.f_back  # type: ignore[assignment]
+    return int(shell.execution_count)
+
+
+def _adopt_this_cell() -> Any:
+    """A thread setup that sends a poll thread's panel updates under this cell's request."""
+    from optuna_magic._kernel_output import KernelParent
+
+    parent = KernelParent.current()
+    return parent.adopt if parent is not None else None
+
+
 def _cell_output(background: bool, n_jobs: int) -> Any:
     """Where the trials' output goes in a kernel (see :mod:`optuna_magic._kernel_output`)."""
     from optuna_magic._kernel_output import RunOutput
@@ -733,6 +811,30 @@ def _try_panel() -> Any:
     except ImportError:
         return None
     return StudyPanel.for_run()
+
+
+def _with_sampler_and_pruner(
+    study: Study, sampler: BaseSampler | None, pruner: BasePruner | None
+) -> Study:
+    """The in-memory study of ``--resume``, with the cell's sampler and pruner if it gives any."""
+    if sampler is not None:
+        study.sampler = sampler
+    if pruner is not None:
+        study.pruner = pruner
+    return study
+
+
+def _without_orphans(study: Study, quiet: bool) -> Study:
+    """A stored study to resume, its trials left RUNNING by a process that ended marked FAIL."""
+    from optuna_magic._liveness import fail_orphaned_trials
+
+    failed = fail_orphaned_trials(study)
+    if failed and not quiet:
+        print(
+            f"{len(failed)} trial(s) left RUNNING by a process that ended marked "
+            f"FAIL: #{', #'.join(map(str, failed))}"
+        )
+    return study
 
 
 def _check_directions(study: optuna.Study, directions: list[str]) -> None:
@@ -820,6 +922,33 @@ def format_cell_traceback(
     return out
 
 
+def _expand_line(shell: Any, line: str) -> str:
+    """``$VAR`` and ``{VAR}`` in the magic line, as IPython's ``run_cell_magic`` expands them.
+
+    In a kernel the cell runs as an awaited call (:func:`_async_cell_transformer`), which
+    ``run_cell_magic`` and its ``var_expand`` never see. Such a cell is always top-level code,
+    whose locals are the user's namespace, so expanding over that namespace is the same.
+    """
+    from IPython.utils.text import DollarFormatter
+
+    try:
+        return DollarFormatter().vformat(line, args=[], kwargs=shell.user_ns.copy())
+    except Exception:
+        return line  # as var_expand does: a line that does not format stays as written
+
+
+def _words(line: str) -> list[str]:
+    """The words of a ``%optuna`` line without their quotes (paths and names may hold spaces)."""
+    from IPython.utils.process import arg_split  # type: ignore[attr-defined]
+
+    from optuna_magic._options import unquote
+
+    try:
+        return [unquote(w) for w in arg_split(line, posix=False)]
+    except ValueError:
+        raise UsageError("%optuna: a quote in the line is not closed") from None
+
+
 # ------------------------------------------------------------- registration
 def _async_cell_transformer(lines: list[str]) -> list[str]:
     """In a kernel, turn a ``%%optuna`` cell into an awaited call.
@@ -837,18 +966,46 @@ def _async_cell_transformer(lines: list[str]) -> list[str]:
     first = lines[0]
     head = first.strip()
     if not (head == "%%optuna" or head.startswith("%%optuna ")) or head.endswith("?"):
-        return lines
-    magic_line = head[len("%%optuna") :].strip()
+        return _hide_line_magics(lines)
+    # IPython keeps the generated source (tracebacks show it, so does `In`): a password in the
+    # options stays out of it, in a table the call reads it back from.
+    magic_line, key = hide_line(head[len("%%optuna") :].strip())
     body = "".join(lines[1:])
     return [
         f"await __import__('optuna_magic._magic', fromlist=['_']).run_in_kernel("
-        f"{magic_line!r}, {body!r})\n"
+        f"{magic_line!r}, {body!r}{'' if key is None else f', {key}'})\n"
     ]
 
 
-async def run_in_kernel(line: str, cell: str) -> None:
+def _hide_line_magics(lines: list[str]) -> list[str]:
+    """``%optuna LINE`` lines with a credential call the magic through the table of hidden lines."""
+    out = []
+    for ln in lines:
+        stripped = ln.lstrip()
+        if stripped.startswith("%optuna ") and not stripped.rstrip().endswith("?"):
+            shown, key = hide_line(stripped[len("%optuna ") :].rstrip("\n"))
+            if key is not None:
+                indent = ln[: len(ln) - len(stripped)]
+                ln = (
+                    f"{indent}__import__('optuna_magic._magic', fromlist=['_'])"
+                    f".line_in_kernel({shown!r}, {key})\n"
+                )
+        out.append(ln)
+    return out
+
+
+def line_in_kernel(shown: str, key: int | None) -> Any:
+    """Entry point of a ``%optuna`` line that held a credential (see :func:`_hide_line_magics`)."""
+    from IPython import get_ipython
+
+    return get_ipython().run_line_magic("optuna", reveal_line(shown, key))
+
+
+async def run_in_kernel(line: str, cell: str, key: int | None = None) -> None:
     """Entry point of the transformed cell (see :func:`_async_cell_transformer`)."""
     from IPython import get_ipython
+
+    line = reveal_line(line, key)
 
     shell = get_ipython()
     magics = shell.magics_manager.registry.get("OptunaMagics")

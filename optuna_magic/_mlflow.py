@@ -37,7 +37,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -71,16 +71,10 @@ _ENV_LOCK = threading.Lock()
 
 
 def mask_uri(uri: str) -> str:
-    """``uri`` with a password (``user:pass@host``) replaced by ``***``, for messages and tags."""
-    try:
-        parts = urlsplit(uri)
-    except ValueError:
-        return uri
-    if parts.password is None:
-        return uri
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+    """``uri`` with its credentials replaced by ``***``, for messages and tags (the one rule)."""
+    from optuna_magic._secrets import mask_url
+
+    return mask_url(uri)
 
 
 def _key(name: str) -> str:
@@ -223,7 +217,10 @@ class MlflowSink:
         except ValueError:
             raise
         except Exception as e:  # MlflowException, requests errors, SQLAlchemy errors...
-            message = _text(getattr(e, "message", None) or str(e), 600)
+            from optuna_magic._secrets import mask_text, secrets_in
+
+            # MLflow and its stores may echo the URI (a SQLAlchemy URL with its password).
+            message = mask_text(_text(getattr(e, "message", None) or str(e), 600), secrets_in(uri))
             if urlsplit(uri).scheme in ("http", "https"):
                 raise ValueError(
                     f"--mlflow: the server at {mask_uri(uri)} answered, but not as a working "

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from optuna_magic._cell import Declaration, ParsedCell
 from optuna_magic._runner import RunAborted
-from optuna_magic._space import OptunaMagicError, check_declaration, signature_of
+from optuna_magic._space import OptunaMagicError, check_declaration, plain, signature_of
 
 if TYPE_CHECKING:
     import optuna
@@ -49,6 +49,14 @@ class _TrialHP:
         self._seen: set[str] = set()
 
     def _check(self, index: int, name: Any, kind: str, args: dict[str, Any]) -> str:
+        if index < 0:
+            fn = "hp.choice" if kind == "categorical" else f"hp.{kind}"
+            self._cell.fail(
+                None,
+                f"{fn} was called without its declaration (through an alias, eval or a "
+                f"magic), so it has no name: write {fn}(...) in the cell itself, or take "
+                f"`trial` in a helper and call trial.suggest_*",
+            )
         decl = self._cell.declarations[index]
         if not isinstance(name, str) or not name:
             self._cell.fail(decl, f"name= must be a non-empty string, got {name!r}")
@@ -61,6 +69,7 @@ class _TrialHP:
             )
         self._seen.add(name)
         if not decl.checked or decl.name is None:
+            args = {k: _plain_arg(v) for k, v in args.items()}
             problem = check_declaration(kind, args)
             if problem is not None:
                 self._cell.fail(decl, problem)
@@ -78,7 +87,7 @@ class _TrialHP:
         _decl: builtins.int = -1,
     ) -> builtins.int:
         """``trial.suggest_int`` under the declaration's name."""
-        if self._prechecked[_decl] and name not in self._seen:
+        if _decl >= 0 and self._prechecked[_decl] and name not in self._seen:
             self._seen.add(name)
         else:
             args = {"low": low, "high": high, "step": step, "log": log}
@@ -96,7 +105,7 @@ class _TrialHP:
         _decl: builtins.int = -1,
     ) -> builtins.float:
         """``trial.suggest_float`` under the declaration's name."""
-        if self._prechecked[_decl] and name not in self._seen:
+        if _decl >= 0 and self._prechecked[_decl] and name not in self._seen:
             self._seen.add(name)
         else:
             args = {"low": low, "high": high, "step": step, "log": log}
@@ -105,11 +114,12 @@ class _TrialHP:
 
     def choice(self, choices: Any, *, name: Any = None, _decl: builtins.int = -1) -> Any:
         """``trial.suggest_categorical`` under the declaration's name."""
-        if self._prechecked[_decl] and name not in self._seen:
+        if _decl >= 0 and self._prechecked[_decl] and name not in self._seen:
             self._seen.add(name)
         else:
             name = self._check(_decl, name, "categorical", {"choices": choices})
-        return self._trial.suggest_categorical(name, tuple(choices))
+        # numpy choices as Python values: an RDB storage writes the choices as JSON.
+        return self._trial.suggest_categorical(name, tuple(map(plain, choices)))
 
     def report(self, value: builtins.float, step: builtins.int) -> None:
         """``report(value, step)`` in the cell: the runner's report for this trial."""
@@ -208,6 +218,11 @@ class CellObjective:
                 None, f"the cell's value must be a number, got {type(v).__name__}: {_short(v)}"
             )
         return math.nan  # unreachable
+
+
+def _plain_arg(v: Any) -> Any:
+    """numpy scalars (also among choices) as the Python values Optuna stores."""
+    return tuple(map(plain, v)) if isinstance(v, (list, tuple)) else plain(v)
 
 
 def _short(v: Any) -> str:

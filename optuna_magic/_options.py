@@ -8,10 +8,11 @@ that holds an instance. Every class comes from Optuna itself.
 from __future__ import annotations
 
 import ast
-import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from optuna_magic._secrets import mask_url  # the one masking rule, re-exported
 from optuna_magic._space import OptunaMagicError, ParamSpec
 
 if TYPE_CHECKING:
@@ -41,8 +42,68 @@ PRUNERS = {
     "patient": "pruners.PatientPruner",
     "none": "pruners.NopPruner",
 }
-# Optuna requires these keywords; a sensible default keeps `--pruner percentile` working.
-_PRUNER_DEFAULTS: dict[str, dict[str, Any]] = {"percentile": {"percentile": 25.0}}
+
+
+@dataclass(frozen=True)
+class Call:
+    """An Optuna class (a path in ``optuna``) and its keywords, which may be calls themselves.
+
+    The magic builds it; ``%optuna export`` writes it as code: one description, so a script
+    gets exactly the defaults the cell ran with.
+    """
+
+    path: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def build(self) -> Any:
+        return _resolve(self.path)(**self.built_kwargs())
+
+    def built_kwargs(self) -> dict[str, Any]:
+        return {k: v.build() if isinstance(v, Call) else v for k, v in self.kwargs.items()}
+
+    def source(self) -> str:
+        args = (
+            f"{k}={v.source() if isinstance(v, Call) else repr(v)}" for k, v in self.kwargs.items()
+        )
+        return f"optuna.{self.path}({', '.join(args)})"
+
+
+# Optuna requires these keywords; sensible defaults keep `--pruner percentile` / `patient` working.
+_PRUNER_DEFAULTS: dict[str, dict[str, Any]] = {
+    "percentile": {"percentile": 25.0},
+    "patient": {"wrapped_pruner": Call("pruners.MedianPruner"), "patience": 1},
+}
+
+
+def sampler_call(
+    key: str, kwargs: dict[str, Any], seed: int | None, space: list[ParamSpec]
+) -> Call:
+    """The sampler of a known name: its keywords, the grid of the cell, the seed."""
+    kwargs = dict(kwargs)
+    if key == "grid" and "search_space" not in kwargs:
+        kwargs["search_space"] = grid_from_space(space)
+    if seed is not None:
+        kwargs.setdefault("seed", seed)
+    return Call(SAMPLERS[key], kwargs)
+
+
+def pruner_call(key: str, kwargs: dict[str, Any]) -> Call:
+    """The pruner of a known name: its keywords over the defaults Optuna requires."""
+    return Call(PRUNERS[key], {**_PRUNER_DEFAULTS.get(key, {}), **kwargs})
+
+
+def parse_choice(
+    spec: str, kind: str, user_ns: Mapping[str, Any]
+) -> tuple[Any, str, dict[str, Any]]:
+    """``--sampler`` / ``--pruner`` as the magic reads it.
+
+    Returns ``(the variable's object, "", {})`` or ``(None, a known name, its keywords)``.
+    """
+    import optuna
+
+    if kind == "sampler":
+        return _lookup(spec, kind, SAMPLERS, optuna.samplers.BaseSampler, user_ns)
+    return _lookup(spec, kind, PRUNERS, optuna.pruners.BasePruner, user_ns)
 
 
 def _resolve(path: str) -> Any:
@@ -120,7 +181,7 @@ def _lookup(
 def _build(path: str, kwargs: dict[str, Any], kind: str, spec: str) -> Any:
     try:
         return _resolve(path)(**kwargs)
-    except TypeError as e:
+    except (TypeError, ValueError) as e:  # a wrong keyword, or a value Optuna refuses
         raise OptunaMagicError(f"--{kind} {unquote(spec)}: {e}") from None
 
 
@@ -139,12 +200,19 @@ def make_sampler(
         return optuna.samplers.TPESampler(seed=seed)
     obj, key, kwargs = _lookup(spec, "sampler", SAMPLERS, optuna.samplers.BaseSampler, user_ns)
     if obj is not None:
+        if seed is not None:
+            # A built sampler keeps the random state it was made with; claiming the seed in
+            # the panel while it is not used would be a lie.
+            word = unquote(spec)
+            raise OptunaMagicError(
+                f"--sampler {word} --seed {seed}: the sampler in `{word}` was built with its "
+                f"own seed; pass seed= when you build it (e.g. RandomSampler(seed={seed})), "
+                f"or use --sampler NAME --seed {seed} (the seed may come from "
+                f"%config OptunaMagics.seed)"
+            )
         return obj  # type: ignore[no-any-return]
-    if key == "grid" and "search_space" not in kwargs:
-        kwargs["search_space"] = grid_from_space(space)
-    if seed is not None:
-        kwargs.setdefault("seed", seed)
-    return _build(SAMPLERS[key], kwargs, "sampler", spec)  # type: ignore[no-any-return]
+    call = sampler_call(key, kwargs, seed, space)
+    return _build(call.path, call.built_kwargs(), "sampler", spec)  # type: ignore[no-any-return]
 
 
 def grid_from_space(space: list[ParamSpec]) -> dict[str, list[Any]]:
@@ -183,12 +251,8 @@ def make_pruner(spec: str | None, user_ns: Mapping[str, Any]) -> optuna.pruners.
     obj, key, kwargs = _lookup(spec, "pruner", PRUNERS, optuna.pruners.BasePruner, user_ns)
     if obj is not None:
         return obj  # type: ignore[no-any-return]
-    for k, v in _PRUNER_DEFAULTS.get(key, {}).items():
-        kwargs.setdefault(k, v)
-    if key == "patient" and "wrapped_pruner" not in kwargs:
-        kwargs["wrapped_pruner"] = optuna.pruners.MedianPruner()
-        kwargs.setdefault("patience", 1)
-    return _build(PRUNERS[key], kwargs, "pruner", spec)  # type: ignore[no-any-return]
+    call = pruner_call(key, kwargs)
+    return _build(call.path, call.built_kwargs(), "pruner", spec)  # type: ignore[no-any-return]
 
 
 _JOURNAL_SUFFIXES = (".log", ".journal", ".jsonl")
@@ -208,15 +272,3 @@ def make_storage(url: str | None, heartbeat_interval: int | None = None) -> Any:
     from optuna_magic._liveness import open_storage
 
     return open_storage(url, heartbeat_interval=heartbeat_interval)
-
-
-_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][\w+.-]*://)(?P<user>[^:/@]*):(?P<pw>[^@/]*)@")
-
-
-def mask_url(url: str | None) -> str:
-    """``postgresql://u:secret@h/db`` -> ``postgresql://u:***@h/db``; None -> "in memory"."""
-    if not url:
-        return "in memory"
-    masked = _CREDENTIALS.sub(lambda m: f"{m['scheme']}{m['user']}:***@", url)
-    # Passwords can also hide in query strings (?password=...).
-    return re.sub(r"(?i)(password=)[^&]*", r"\1***", masked)

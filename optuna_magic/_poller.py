@@ -467,9 +467,12 @@ def watch_info(
     study: optuna.Study, storage_url: str, existing: Sequence[FrozenTrial] = ()
 ) -> RunInfo:
     """The :class:`RunInfo` of ``%optuna watch``: the storage shown with credentials masked."""
+    import dataclasses
+
     from optuna_magic._options import mask_url
 
-    return PolledRun.describe(study, storage=mask_url(storage_url), existing=existing)
+    info = PolledRun.describe(study, storage=mask_url(storage_url), existing=existing)
+    return dataclasses.replace(info, watch=True)
 
 
 def start_watch(

@@ -58,6 +58,8 @@ class RunInfo:
     started_at: float
     existing_trials: list[FrozenTrial] = field(default_factory=list)
     n_jobs: int = 1
+    # ``%optuna watch``: other processes run the trials; this run only reads them.
+    watch: bool = False
 
 
 def objective_names(n: int) -> list[str]:
@@ -224,6 +226,25 @@ class RunAborted(KeyboardInterrupt):
         self.error = error
 
 
+class _NotRun(BaseException):
+    """Ends Optuna's loop from a trial that never ran, without Optuna telling it anything."""
+
+
+def fail_untold(trial: optuna.Trial, e: BaseException) -> bool:
+    """Record FAIL for a trial that raised what Optuna does not record; True if it did that.
+
+    Optuna tells FAIL for an Exception or a KeyboardInterrupt only: SystemExit, GeneratorExit
+    or a BaseException of the user's left the trial RUNNING for ever.
+    """
+    if isinstance(e, (Exception, KeyboardInterrupt)):
+        return False
+    from optuna.trial import TrialState
+
+    with contextlib.suppress(Exception):
+        trial.study.tell(trial, state=TrialState.FAIL)
+    return True
+
+
 class RunDone:
     """Set once when a run ends; threads wait on it, and so does an event loop, without polling.
 
@@ -328,6 +349,7 @@ class Runner:
         self._n_jobs = n_jobs
         self._catch = catch
         self._thread_setup = thread_setup
+        self._exited: BaseException | None = None  # a trial's SystemExit & co: the run fails
         self._stop_requested = threading.Event()
         self._stopping = False  # the same, read per trial (a plain attribute reads faster)
         self._interrupted = threading.Event()
@@ -443,10 +465,14 @@ class Runner:
             )
             if self._interrupted.is_set():
                 state = "interrupted"
+            elif self._exited is not None:
+                raise self._exited  # with n_jobs, Optuna may not raise what its thread raised
             elif self._stop_requested.is_set():
                 state = "stopped"
         except RunAborted as e:
             state, error, exc = "failed", str(e.error), e.error
+        except _NotRun:
+            state = "interrupted" if self._interrupted.is_set() else "stopped"
         except KeyboardInterrupt:
             state = "interrupted"
         except BaseException as e:
@@ -514,11 +540,16 @@ class Runner:
         # The hot path of a fast study (a trial can take ~40 us): no import, no lock, no call
         # to a sink that ignores the event; single dict operations and next() are atomic.
         if self._stopping:
-            # The sampler had already asked for this trial when the stop came: end the loop
-            # without running the user's code. Optuna records the trial as pruned.
+            # The trial was asked for before the stop came (with n_jobs, while the sampler was
+            # busy): it goes back to WAITING, which is true (it never ran, a later run may run
+            # it), and the loop ends without a tell (PRUNED would claim that it ran).
             self.study.stop()
-            self._emit(trial, self._states.PRUNED, None, None)
-            raise self._pruned("the run was stopped before this trial started")
+            try:
+                self.study._storage.set_trial_state_values(trial._trial_id, self._states.WAITING)
+            except Exception:
+                self._emit(trial, self._states.PRUNED, None, None)
+                raise self._pruned("the run was stopped before this trial started") from None
+            raise _NotRun
         number = trial.number
         self._in_flight[number] = (threading.get_ident(), time.time())
         for on_start in self._on_started:
@@ -531,6 +562,9 @@ class Runner:
         except BaseException as e:
             error = TrialError(f"{type(e).__name__}: {e}", "".join(traceback.format_exception(e)))
             self._emit(trial, self._states.FAIL, None, error)
+            if fail_untold(trial, e):
+                self._exited = e
+                self.study.stop()
             raise
         if type(result) is float and self._n_objectives == 1 and result == result:  # not NaN
             values: tuple[float, ...] | None = (result,)

@@ -9,13 +9,36 @@ error names the cell line.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["OptunaMagicError", "ParamSpec", "SearchSpace", "check_declaration", "signature_of"]
+__all__ = [
+    "OptunaMagicError",
+    "ParamSpec",
+    "SearchSpace",
+    "check_declaration",
+    "plain",
+    "signature_of",
+]
 
 _CHOICE_TYPES = (type(None), bool, int, float, str)
+_PLAIN_TYPES = frozenset(_CHOICE_TYPES)
+
+
+def plain(value: Any) -> Any:
+    """A numpy scalar as the Python value it holds; anything else unchanged.
+
+    Optuna takes numpy bounds, but stores a numpy choice as is: a warning, and an RDB storage
+    cannot write it as JSON. numpy is only looked up, never imported, here.
+    """
+    if type(value) in _PLAIN_TYPES:
+        return value
+    np = sys.modules.get("numpy")
+    if np is not None and isinstance(value, np.generic):
+        return value.item()
+    return value
 
 
 class OptunaMagicError(Exception):
@@ -109,12 +132,9 @@ def check_declaration(kind: str, args: dict[str, Any]) -> str | None:
     step, log = args.get("step"), bool(args.get("log", False))
     fn = f"hp.{kind}"
     for label, v in (("low", low), ("high", high)):
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            return f"{fn} {label} must be a number, got {v!r}"
-        if kind == "int" and not float(v).is_integer():
-            return f"{fn} {label} must be an integer, got {v!r}"
-        if not math.isfinite(v):
-            return f"{fn} {label} must be finite, got {v!r}"
+        problem = _bound_problem(fn, label, v, kind)
+        if problem is not None:
+            return problem
     if low > high:
         return f"{fn} bounds are out of order: low={low!r} is greater than high={high!r}"
     if log and step is not None and not (kind == "int" and step == 1):
@@ -126,6 +146,26 @@ def check_declaration(kind: str, args: dict[str, Any]) -> str | None:
             return f"{fn} step must be a positive number, got {step!r}"
         if kind == "int" and not float(step).is_integer():
             return f"{fn} step must be an integer, got {step!r}"
+        if step > high - low > 0:
+            # Optuna would quietly shrink the range to `low` alone: one value, no search.
+            return (
+                f"{fn} step={step!r} is larger than the range {low!r}..{high!r}: only low "
+                f"would ever be tried"
+            )
+    return None
+
+
+def _bound_problem(fn: str, label: str, v: Any, kind: str) -> str | None:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return f"{fn} {label} must be a number, got {v!r}"
+    if isinstance(v, int) and abs(v) > sys.float_info.max:
+        # Optuna samples through floats: such a bound overflows inside its sampler.
+        digits = int(v.bit_length() * math.log10(2))
+        return f"{fn} {label} is too large (about 10**{digits}; bounds must fit in a float)"
+    if kind == "int" and isinstance(v, float) and not v.is_integer():
+        return f"{fn} {label} must be an integer, got {v!r}"
+    if not math.isfinite(v):
+        return f"{fn} {label} must be finite, got {v!r}"
     return None
 
 

@@ -23,6 +23,7 @@ import anywidget
 import traitlets
 
 from optuna_magic._kernel_output import KernelParent
+from optuna_magic._quiet import panel_work
 from optuna_magic._record import ParamColumn, TrialRecord, choice_label
 
 if TYPE_CHECKING:
@@ -138,6 +139,7 @@ class StudyPanel(anywidget.AnyWidget):
         # to say the kernel is busy with while a front end's message comes in mid-run.
         self._parent = KernelParent.current()
         self._busy_parent: KernelParent | None = None
+        self._changed_at = 0.0  # when a polled trial last changed (a watch's activity)
         self.on_msg(self._on_message)
 
     # ------------------------------------------------------------ construction
@@ -190,6 +192,8 @@ class StudyPanel(anywidget.AnyWidget):
 
     def update_from(self, trials: Sequence[FrozenTrial]) -> None:
         """Upsert trials polled from storage (another process runs them); sent at the next flush."""
+        if trials:
+            self._changed_at = time.time()
         self.record.add_trials(trials)
 
     # ------------------------------------------------------------------- sink
@@ -371,6 +375,19 @@ class StudyPanel(anywidget.AnyWidget):
             except Exception:  # a panel must never take the run down
                 _log.warning("panel flush failed", exc_info=True)
 
+    # A watched study that changed less than this long ago is still being optimized, even if
+    # no trial was running at the last poll (between two trials of a fast study).
+    watch_quiet = 3.0
+
+    def _watch_state(self) -> tuple[str, str | None]:
+        """A watch says what it sees: trials running or just changed, or nobody at work."""
+        running = self.record.counts().get("RUNNING", 0)
+        if running:
+            return "watching", f"{running} trial(s) running elsewhere"
+        if time.time() - self._changed_at < self.watch_quiet:
+            return "watching", None
+        return "idle", "nobody is optimizing this study now: no trial is running"
+
     def _status(self) -> dict[str, Any]:
         info = self._info
         end = self._ended if self._ended is not None else time.time()
@@ -384,9 +401,13 @@ class StudyPanel(anywidget.AnyWidget):
             elif info.timeout is not None:
                 eta = max(0.0, info.timeout - elapsed)
         best = self.record.best(info.directions) if info is not None else None
+        state, note = self._state, None
+        if info is not None and info.watch and state in ("running", "stopping"):
+            state, note = self._watch_state()
         return {
             "at": round(time.time(), 3),  # which of two statuses is newer (trait or delta)
-            "state": self._state,
+            "state": state,
+            "note": note,
             "error": self._error,
             "n_done": n_done,
             "n_trials": info.n_trials if info is not None else None,
@@ -458,7 +479,8 @@ class StudyPanel(anywidget.AnyWidget):
             return
         started = time.perf_counter()
         try:
-            result = self._compute_importance(info, n)
+            with panel_work():
+                result = self._compute_importance(info, n)
         except Exception as e:  # an odd study must not break the panel
             _log.debug("importance failed", exc_info=True)
             result = {"values": {}, "note": f"importance unavailable: {type(e).__name__}: {e}"}
@@ -636,7 +658,8 @@ def _meta(info: RunInfo) -> dict[str, Any]:
         "storage": info.storage,
         "n_trials": info.n_trials,
         "timeout": info.timeout,
-        "n_jobs": getattr(info, "n_jobs", 1),
+        "n_jobs": info.n_jobs,
+        "watch": info.watch,
         "space": [
             {
                 "name": s.name,

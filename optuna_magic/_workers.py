@@ -21,6 +21,7 @@ import dis
 import json
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -42,8 +43,10 @@ if TYPE_CHECKING:
     from optuna_magic._runner import RunInfo, RunSink
 
 __all__ = [
+    "PreShipped",
     "WorkerError",
     "WorkerPool",
+    "WorkersDied",
     "portable_function",
     "ship_objective",
     "start_worker_run",
@@ -75,6 +78,13 @@ class WorkerError(Exception):
         else:
             lines.append(f"{type(self).__name__}: {self}")
         return lines
+
+
+class WorkersDied(WorkerError):
+    """Every worker process died (killed, out of memory) before the run had all its trials."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"{type(self).__name__}: {self}"]
 
 
 # -------------------------------------------------------------------- shipping
@@ -154,12 +164,44 @@ def _source_lines(fn: Any) -> list[str] | None:
     return linecache.getlines(code.co_filename) or None
 
 
+class PreShipped:
+    """An objective already serialized for other processes; :func:`ship_objective` passes it on.
+
+    The magic ships the objective before it creates the study, so that a variable that cannot
+    travel refuses the cell while nothing is stored yet.
+    """
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    @classmethod
+    def check(cls, objective: Callable[..., Any], n_objectives: int, *others: Any) -> PreShipped:
+        """Ship ``objective``; also check that ``others`` (sampler, pruner) can travel."""
+        import cloudpickle
+
+        data = ship_objective(objective, n_objectives)
+        for obj in others:
+            try:
+                cloudpickle.dumps(obj)
+            except Exception as e:
+                raise OptunaMagicError(
+                    f"the {type(obj).__name__} cannot be sent to worker processes: "
+                    f"{type(e).__name__}: {e}"
+                ) from None
+        return cls(data)
+
+    def __call__(self, trial: optuna.Trial) -> Any:
+        return unship_objective(self.data)(trial)
+
+
 def ship_objective(objective: Callable[..., Any], n_objectives: int) -> bytes:
     """Serialize the objective built by ``_objective.build_objective`` for other processes."""
     import cloudpickle
 
     from optuna_magic._objective import CellObjective
 
+    if isinstance(objective, PreShipped):
+        return objective.data
     if isinstance(objective, CellObjective):
         fn = objective._function
         shipped = _Shipped(portable_function(fn), objective.cell, n_objectives, _source_lines(fn))
@@ -228,7 +270,7 @@ class RecordingObjective:
     def __call__(self, trial: optuna.Trial) -> Any:
         import optuna
 
-        from optuna_magic._runner import RunAborted, _as_values
+        from optuna_magic._runner import RunAborted, _as_values, fail_untold
 
         if self.on_start is not None:
             self.on_start(trial)
@@ -241,6 +283,7 @@ class RecordingObjective:
             raise
         except BaseException as e:
             _record_failure(trial, f"{type(e).__name__}: {e}", user_traceback(e))
+            fail_untold(trial, e)
             raise
         if _as_values(result, self.n_objectives) is None:
             _record_failure(
@@ -294,6 +337,7 @@ class _Worker:
     proc: subprocess.Popen[bytes]
     messages: Any  # the read end of the worker's message pipe
     holding: bool = False  # a ticket was given and no trial reported yet
+    code: int | None = None  # the exit status, once its end has been handled
     current: tuple[int, int] | None = None  # (number, trial_id) of the running trial
     trials: list[int] = field(default_factory=list)
     threads: list[threading.Thread] = field(default_factory=list)
@@ -375,12 +419,19 @@ class WorkerPool:
     # ---------------------------------------------------------------- start
     def start(self) -> None:
         """Write the payload and start the worker processes."""
+        self._dir = tempfile.mkdtemp(prefix="optuna-magic-workers-")
+        try:
+            self._spawn(os.path.join(self._dir, "payload.pkl"))
+        except BaseException:
+            self.kill()
+            shutil.rmtree(self._dir, ignore_errors=True)  # the last worker's end would not come
+            raise
+
+    def _spawn(self, path: str) -> None:
         import pickle
 
         import cloudpickle
 
-        self._dir = tempfile.mkdtemp(prefix="optuna-magic-workers-")
-        path = os.path.join(self._dir, "payload.pkl")
         header = {
             "storage": self.storage_url,
             "study_name": self.study_name,
@@ -479,12 +530,38 @@ class WorkerPool:
         with contextlib.suppress(OSError):
             if w.proc.stdin is not None:
                 w.proc.stdin.close()
+        with self._lock:
+            w.code = code
+            last = len(self.workers) == self.k and all(x.code is not None for x in self.workers)
+        if last:
+            self._all_ended()
+
+    def _all_ended(self) -> None:
+        """The last worker has ended: remove the payload; a run left undone is an error."""
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+        with self._lock:
+            if self.error is not None or self._killed or self._stop.is_set():
+                return
+            if self._tickets_left is not None:
+                undone = self._tickets_left > 0
+            else:
+                undone = self._deadline is not None and time.monotonic() < self._deadline
+            if not undone or all(w.code == 0 for w in self.workers):
+                return
+            how = "; ".join(
+                f"worker {w.index} {_exit_text(w.code)}" for w in self.workers if w.code
+            )
+            planned = f" of {self.n_trials}" if self.n_trials is not None else ""
+            self.error = WorkersDied(
+                f"all {self.k} worker process(es) died before the run was done ({how}); "
+                f"{self.n_started}{planned} trials ran"
+            )
 
     def _fail_orphan(self, w: _Worker, orphan: tuple[int, int], code: int) -> None:
         from optuna_magic._liveness import fail_trial
 
-        how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
-        reason = f"worker {w.index} (pid {w.proc.pid}) {how} while running this trial"
+        reason = f"worker {w.index} (pid {w.proc.pid}) {_exit_text(code)} while running this trial"
         if self._killed:
             reason = f"the run was interrupted; worker {w.index} was killed while running it"
         storage = self._study._storage if self._study is not None else None
@@ -535,6 +612,10 @@ class WorkerPool:
         """Worker index -> number of the trial it runs now."""
         with self._lock:
             return {w.index: w.current[0] for w in self.workers if w.current is not None}
+
+
+def _exit_text(code: int | None) -> str:
+    return f"was killed by signal {-code}" if code and code < 0 else f"exited with code {code}"
 
 
 def _print_output(index: int, line: str) -> None:

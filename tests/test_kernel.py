@@ -167,3 +167,39 @@ def test_background_run_and_awaited_wait() -> None:
     kinds = [list(o.get("data", {})) for o in nb.cells[1].outputs]
     assert any("application/vnd.jupyter.widget-view+json" in k for k in kinds)
     assert any("text/html" in k for k in kinds)
+
+
+def test_a_trial_traceback_names_the_cell_by_its_own_execution_count() -> None:
+    nb = execute(
+        notebook(
+            "%load_ext optuna_magic\n%config OptunaMagics.widget = False",
+            "x = 1",
+            "%%optuna -n 3\nv = hp.float(0, 1)\nif v < 2:\n    raise ValueError('boom')\nv",
+        ),
+        allow_errors=True,
+    )
+    cell = nb.cells[2]
+    shown = plain(texts(cell))
+    assert cell.execution_count == 3
+    assert "Cell In[3], line 4" in shown, shown
+    assert "Cell In[4]" not in shown
+
+
+def test_the_panels_own_work_prints_nothing_into_any_cell(tmp_path: Any) -> None:
+    # Every trial has the same value: PED-ANOVA warns that its quantiles select the same
+    # trials; and for a stored study the panel ranks on a private in-memory study, whose
+    # creation Optuna logs at INFO. The run is long enough for a refresh while it runs.
+    nb = execute(
+        notebook(
+            "%load_ext optuna_magic\nimport optuna\n"
+            "optuna.logging.set_verbosity(optuna.logging.INFO)",
+            f"%%optuna -n 70 --seed 0 -o flat --storage sqlite:///{tmp_path}/flat.db\n"
+            "import time\ntime.sleep(0.06)\nx = hp.float(0, 1)\ny = hp.int(1, 5)\n1.0",
+            "import time\ntime.sleep(2.5)\nprint('after')",
+            "flat.trials[-1].user_attrs",
+        )
+    )
+    shown = "\n".join(plain(texts(c)) for c in nb.cells)
+    assert "after" in shown
+    assert "Target and region quantiles" not in shown, shown
+    assert "A new study created in memory" not in shown.replace("flat", ""), shown

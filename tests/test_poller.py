@@ -232,3 +232,36 @@ def test_poll_cost_stays_flat_as_the_study_grows(tmp_path: Any) -> None:
         costs.append(time.perf_counter() - t0)
     assert poller.last_read == 0
     assert min(costs) < full / 10, (min(costs), full)
+
+
+def test_a_watch_panel_says_when_nobody_optimizes_the_study(tmp_path: Any) -> None:
+    from optuna_magic._widget import StudyPanel
+
+    quiet_optuna()
+    url = f"sqlite:///{tmp_path}/w.db"
+    writer = optuna.create_study(storage=open_storage(url, heartbeat_interval=None), study_name="w")
+    _finish(writer, 3)
+    panel = StudyPanel(flush_interval=0.05)
+    panel.watch_quiet = 0.5
+    run = start_watch(url, "w", [panel], interval=0.05)
+    try:
+        assert panel.meta["watch"] is True
+        time.sleep(0.3)
+        panel.flush()
+        # Nobody runs a trial, nothing changed: the watch is not "running".
+        assert panel.status["state"] == "idle"
+        assert "nobody is optimizing" in panel.status["note"]
+        trial = writer.ask()  # another process starts a trial
+        deadline = time.monotonic() + 10
+        while panel.status["state"] != "watching":
+            assert time.monotonic() < deadline, panel.status
+            time.sleep(0.05)
+            panel.flush()
+        assert "1 trial(s) running" in panel.status["note"]
+        writer.tell(trial, 0.5)
+        time.sleep(0.8)
+        panel.flush()
+        assert panel.status["state"] == "idle"
+    finally:
+        run.request_stop()
+        run.wait(10)

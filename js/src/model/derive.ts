@@ -12,6 +12,8 @@ export interface Meta {
   storage?: string;
   n_trials?: number | null;
   timeout?: number | null;
+  /** ``%optuna watch``: the trials run elsewhere; nothing here can stop them. */
+  watch?: boolean;
   space?: Array<{ name: string; kind: string; distribution: string; line: number | null }>;
 }
 
@@ -26,6 +28,8 @@ export interface Status {
   at?: number;
   state?: string;
   error?: string | null;
+  /** A plain-words remark on the state (a watch: whether anybody optimizes the study). */
+  note?: string | null;
   n_done?: number;
   n_trials?: number | null;
   timeout?: number | null;

@@ -33,6 +33,25 @@ describe("header", () => {
     expect((header.el.querySelector("[data-role=stop]") as HTMLButtonElement).disabled).toBe(disabled);
   });
 
+  it.each([
+    ["finished", 30, "100%"], ["stopped", 30, "60%"], ["interrupted", 30, "60%"],
+    ["failed", 5, "10%"], ["running", 30, "60%"],
+  ])("the bar of a %s run after %d of 50 trials is %s full", (state, n, width) => {
+    const header = createHeader(() => {});
+    header.update(meta, { state, n_done: n, n_trials: 50 }, 3);
+    expect((header.el.querySelector(".om-bar-fill") as HTMLElement).style.width).toBe(width);
+  });
+
+  it("a watch of a study nobody optimizes says so and offers no Stop", () => {
+    const header = createHeader(() => {});
+    header.update({ ...meta, watch: true }, {
+      state: "idle", note: "nobody is optimizing this study now: no trial is running",
+    }, 0);
+    expect(header.el.querySelector("[data-role=state]")?.textContent).toBe("idle");
+    expect(header.el.querySelector("[data-role=note]")?.textContent).toContain("nobody");
+    expect((header.el.querySelector("[data-role=stop]") as HTMLButtonElement).hidden).toBe(true);
+  });
+
   it("Stop calls back once and disables itself", () => {
     const onStop = vi.fn();
     const header = createHeader(onStop);

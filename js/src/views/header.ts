@@ -19,6 +19,7 @@ export function createHeader(onStop: () => void): Header {
   const counts = h("span", { class: "om-counts", "data-role": "counts" });
   const best = h("div", { class: "om-best", "data-role": "best" });
   const error = h("div", { class: "om-error", "data-role": "error" });
+  const note = h("div", { class: "om-note", "data-role": "note" });
   const bar = h("div", { class: "om-bar" });
   const barFill = h("div", { class: "om-bar-fill" });
   bar.append(barFill);
@@ -35,6 +36,7 @@ export function createHeader(onStop: () => void): Header {
     h("div", { class: "om-row" }, progress, rate, counts),
     bar,
     best,
+    note,
     error,
   );
   let chipKey = "";
@@ -69,10 +71,16 @@ export function createHeader(onStop: () => void): Header {
     let fraction = 0;
     if (status.n_trials) fraction = (status.n_done ?? 0) / status.n_trials;
     else if (status.timeout) fraction = elapsed / status.timeout;
-    if (!running && s !== "idle") fraction = 1;
+    // Only a run that finished is complete: a stopped, failed or interrupted one shows how
+    // far it got.
+    if (s === "finished") fraction = 1;
+    bar.dataset.state = s;
     barFill.style.width = `${Math.min(100, Math.max(0, fraction * 100)).toFixed(1)}%`;
     setText(best, bestText(meta, status));
     setText(error, status.error ?? "");
+    setText(note, status.note ?? "");
+    // A watch reads a study others optimize: there is no run of ours to stop.
+    stop.hidden = meta.watch === true;
     stop.disabled = s !== "running";
   }
 

@@ -34,7 +34,8 @@ export const CSS = `
 .optuna-magic .om-bar { height: 4px; background: var(--om-bg2); border-radius: 2px; margin: 4px 0; overflow: hidden; }
 .optuna-magic .om-bar-fill { height: 100%; background: var(--om-accent); width: 0; transition: width 0.2s; }
 .optuna-magic .om-best { margin: 2px 0; overflow-wrap: anywhere; }
-.optuna-magic .om-error:empty { display: none; }
+.optuna-magic .om-error:empty, .optuna-magic .om-note:empty { display: none; }
+.optuna-magic .om-note { color: var(--om-muted); }
 .optuna-magic .om-error { color: var(--om-error); white-space: pre-wrap; }
 .optuna-magic button, .optuna-magic select {
   font: inherit; color: var(--om-fg); background: var(--om-bg2); border: 1px solid var(--om-border);
