@@ -32,7 +32,7 @@ import time, gc
 import numpy as np
 import optuna
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
-from optuna_magic._widget import StudyPanel
+from optuna_magic.outputs.panel.widget import StudyPanel
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 _D = {"x": FloatDistribution(-10, 10), "y": FloatDistribution(1e-3, 1.0, log=True),
       "n": IntDistribution(1, 100), "c": CategoricalDistribution(["a", "b", "c"])}

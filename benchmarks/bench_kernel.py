@@ -21,7 +21,7 @@ SETUP = r"""
 import gc, os, sys, time
 import optuna
 optuna.logging.set_verbosity(optuna.logging.WARNING)
-from optuna_magic import _widget as _om_widget
+from optuna_magic.outputs.panel import widget as _om_widget
 
 def obj1(trial):
     x = trial.suggest_float("x", -10, 10)
@@ -394,7 +394,7 @@ class KernelBench:
             r"""
 import optuna
 from optuna.distributions import FloatDistribution, IntDistribution, CategoricalDistribution
-from optuna_magic._runner import RunInfo
+from optuna_magic.run.runner import RunInfo
 import numpy as _np
 def _om_trials(n, seed=0):
     rng = _np.random.default_rng(seed)

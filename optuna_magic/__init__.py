@@ -20,7 +20,7 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     # Lazy, so `import optuna_magic` stays light (the error class lives beside the checks).
     if name == "OptunaMagicError":
-        from optuna_magic._space import OptunaMagicError
+        from optuna_magic.cell.space import OptunaMagicError
 
         return OptunaMagicError
     raise AttributeError(f"module 'optuna_magic' has no attribute {name!r}")
@@ -28,13 +28,13 @@ def __getattr__(name: str) -> Any:
 
 def load_ipython_extension(ipython: InteractiveShell) -> None:
     """Register ``%%optuna`` and ``%optuna`` (``%load_ext optuna_magic``)."""
-    from optuna_magic._magic import register
+    from optuna_magic.magic.magics import register
 
     register(ipython)
 
 
 def unload_ipython_extension(ipython: InteractiveShell) -> None:
     """Remove the magics and hooks that :func:`load_ipython_extension` installed."""
-    from optuna_magic._magic import unregister
+    from optuna_magic.magic.magics import unregister
 
     unregister(ipython)

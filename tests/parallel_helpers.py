@@ -11,8 +11,8 @@ from typing import Any
 
 import optuna
 
-from optuna_magic._cell import parse_cell
-from optuna_magic._objective import build_objective
+from optuna_magic.cell.objective import build_objective
+from optuna_magic.cell.parse import parse_cell
 
 
 def cell_objective(code: str, ns: dict[str, Any] | None = None, n_objectives: int = 1) -> Any:

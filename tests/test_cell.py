@@ -7,7 +7,7 @@ import ast
 import pytest
 
 from optuna_magic import OptunaMagicError
-from optuna_magic._cell import parse_cell
+from optuna_magic.cell.parse import parse_cell
 
 
 def parse(code: str, **ns: object):

@@ -15,16 +15,16 @@ from parallel_helpers import RecordingSink, cell_objective, counts, quiet_optuna
 pytest.importorskip("distributed")
 pytest.importorskip("optuna_integration")
 
-from optuna_magic._dask import (
+from optuna_magic.run.polled import PolledRun
+from optuna_magic.run.remote.dask import (
     close_local,
     find_client,
     local_client,
     prepare_dask,
     start_dask_run,
 )
-from optuna_magic._liveness import FAIL_REASON_KEY, OWNER_KEY
-from optuna_magic._poller import PolledRun
-from optuna_magic._workers import WorkerError
+from optuna_magic.run.remote.workers import WorkerError
+from optuna_magic.study.liveness import FAIL_REASON_KEY, OWNER_KEY
 
 pytestmark = pytest.mark.timeout(90)
 

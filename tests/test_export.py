@@ -88,7 +88,7 @@ FORM_BODY = "x = hp.int(0, 3)\nc = hp.choice(['a', 'b'])\nreport(x, 0)\nx + (c =
 
 def _forms() -> list[tuple[str, str, str | None]]:
     """(id, options, the journal or SQLite file the script must write, relative to its folder)."""
-    from optuna_magic._options import PRUNERS, SAMPLERS
+    from optuna_magic.study.factories import PRUNERS, SAMPLERS
 
     forms: list[tuple[str, str, str | None]] = [
         (f"sampler-{s}", f"--sampler {s} --seed 1", None) for s in SAMPLERS

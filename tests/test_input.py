@@ -12,7 +12,7 @@ import pytest
 from IPython.core.error import UsageError
 
 from optuna_magic import OptunaMagicError
-from optuna_magic._cell import parse_cell
+from optuna_magic.cell.parse import parse_cell
 
 
 class Model:

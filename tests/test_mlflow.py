@@ -16,8 +16,8 @@ import pytest
 mlflow = pytest.importorskip("mlflow")
 optuna = pytest.importorskip("optuna")
 
-from optuna_magic._mlflow import MlflowSink, mask_uri  # noqa: E402
-from optuna_magic._runner import RunInfo, Runner  # noqa: E402
+from optuna_magic.outputs.mlflow import MlflowSink, mask_uri  # noqa: E402
+from optuna_magic.run.runner import RunInfo, Runner  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -316,7 +316,7 @@ def test_mask_uri() -> None:
 
 
 def test_import_does_not_load_mlflow() -> None:
-    code = "import sys, optuna_magic._mlflow; assert 'mlflow' not in sys.modules"
+    code = "import sys, optuna_magic.outputs.mlflow; assert 'mlflow' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

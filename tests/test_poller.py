@@ -13,8 +13,8 @@ import optuna
 import pytest
 from parallel_helpers import RecordingSink, quiet_optuna
 
-from optuna_magic._liveness import FAIL_REASON_KEY, open_storage
-from optuna_magic._poller import PolledRun, StoragePoller, error_of, start_watch
+from optuna_magic.run.polled import PolledRun, StoragePoller, error_of, start_watch
+from optuna_magic.study.liveness import FAIL_REASON_KEY, open_storage
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -138,7 +138,7 @@ def test_a_watch_stops_on_request_and_on_a_condition(tmp_path: Any) -> None:
 
 
 def test_a_watch_never_shows_credentials(tmp_path: Any) -> None:
-    from optuna_magic._poller import watch_info
+    from optuna_magic.run.polled import watch_info
 
     quiet_optuna()
     study = optuna.create_study()
@@ -158,7 +158,7 @@ def test_unknown_study_is_a_clear_error(tmp_path: Any) -> None:
 
 WRITER = """
 import sys, time, optuna
-from optuna_magic._liveness import open_storage
+from optuna_magic.study.liveness import open_storage
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 study = optuna.load_study(study_name="s", storage=open_storage(sys.argv[1]))
 study.tell(study.ask(), 1.0)
@@ -235,7 +235,7 @@ def test_poll_cost_stays_flat_as_the_study_grows(tmp_path: Any) -> None:
 
 
 def test_a_watch_panel_says_when_nobody_optimizes_the_study(tmp_path: Any) -> None:
-    from optuna_magic._widget import StudyPanel
+    from optuna_magic.outputs.panel.widget import StudyPanel
 
     quiet_optuna()
     url = f"sqlite:///{tmp_path}/w.db"

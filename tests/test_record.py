@@ -12,7 +12,7 @@ import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState, create_trial
 
-from optuna_magic._record import ParamColumn, TrialRecord
+from optuna_magic.outputs.panel.record import ParamColumn, TrialRecord
 
 T0 = dt.datetime(2025, 1, 1, 12, 0, 0)
 DISTS = {

@@ -16,7 +16,7 @@ from parallel_helpers import quiet_optuna
 from shell_helpers import run
 
 from optuna_magic import OptunaMagicError
-from optuna_magic._options import make_storage
+from optuna_magic.study.factories import make_storage
 
 pytestmark = pytest.mark.timeout(120)
 

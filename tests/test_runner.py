@@ -8,8 +8,8 @@ from typing import Any
 import optuna
 import pytest
 
-from optuna_magic._runner import RunInfo, Runner, TrialError
-from optuna_magic._sink import BaseSink
+from optuna_magic.run.runner import RunInfo, Runner, TrialError
+from optuna_magic.run.sink import BaseSink
 
 
 class _Completing(BaseSink):

@@ -9,9 +9,9 @@ from IPython.core.error import UsageError
 from postgres_fixture import postgresql_url  # noqa: F401 - a fixture
 from shell_helpers import run
 
-from optuna_magic._mlflow import mask_uri
-from optuna_magic._options import mask_url
-from optuna_magic._space import OptunaMagicError
+from optuna_magic.cell.space import OptunaMagicError
+from optuna_magic.outputs.mlflow import mask_uri
+from optuna_magic.study.factories import mask_url
 
 # (id, URL as given, what may be shown)
 MASKED = [
@@ -76,7 +76,7 @@ def test_no_storage_reads_in_memory() -> None:
 
 
 def test_free_text_is_masked_whatever_quotes_the_url() -> None:
-    from optuna_magic._secrets import mask_text
+    from optuna_magic.study.secrets import mask_text
 
     text = (
         "--storage 'postgresql://u:p/w@ss@127.0.0.1:1/db' -n 3 "
@@ -139,7 +139,7 @@ def test_a_password_with_slash_and_at_reaches_postgresql_and_is_never_shown(
     assert r.success, r.error_in_exec
     out = capsys.readouterr().out
     _assert_clean(out)
-    from optuna_magic._poller import watch_info
+    from optuna_magic.run.polled import watch_info
 
     info = watch_info(ip.user_ns["study"], url)
     _assert_clean(repr(info))
@@ -182,7 +182,7 @@ def test_a_trial_traceback_shows_the_magic_line_masked(ip: Any, tmp_path: Any) -
 
 
 def test_an_unexpected_error_shows_its_message_and_traceback_masked(ip: Any) -> None:
-    from optuna_magic._secrets import masking
+    from optuna_magic.study.secrets import masking
 
     class Boom:
         @masking
@@ -204,7 +204,7 @@ def test_an_unexpected_error_shows_its_message_and_traceback_masked(ip: Any) -> 
 
 
 def test_the_kernel_transform_keeps_the_raw_line_out_of_the_source() -> None:
-    from optuna_magic._magic import _async_cell_transformer
+    from optuna_magic.magic.magics import _async_cell_transformer
 
     src = "".join(_async_cell_transformer([f"%%optuna -n 3 --storage {DEAD}\n", "hp.int(1, 2)\n"]))
     _assert_clean(src)

@@ -15,8 +15,7 @@ import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 from optuna.trial import TrialState, create_trial
 
-from optuna_magic._runner import RunInfo, RunResult
-from optuna_magic._snapshot import (
+from optuna_magic.outputs.snapshot.html import (
     MAX_CHART_POINTS,
     WIDGET_VIEW_MIMETYPE,
     _envelope,
@@ -27,6 +26,7 @@ from optuna_magic._snapshot import (
     snapshot_placeholder,
     summary_line,
 )
+from optuna_magic.run.runner import RunInfo, RunResult
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -248,7 +248,7 @@ def test_best_trial_and_top_order(
 
 
 def test_param_columns_follow_the_declared_order_and_are_capped() -> None:
-    from optuna_magic._space import ParamSpec
+    from optuna_magic.cell.space import ParamSpec
 
     dist = {f"p{i}": FloatDistribution(0, 1) for i in range(20)}
     study = optuna.create_study()

@@ -9,8 +9,8 @@ from typing import Any
 
 import optuna
 
-from optuna_magic._runner import RunInfo, Runner
-from optuna_magic._text import TextProgress
+from optuna_magic.outputs.text import TextProgress
+from optuna_magic.run.runner import RunInfo, Runner
 
 
 def _run(n: int, objective: Any, stream: io.StringIO, interval: float = 0.0) -> Any:

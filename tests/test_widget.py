@@ -17,8 +17,8 @@ import optuna
 import pytest
 from comm.base_comm import BaseComm
 
-from optuna_magic._runner import RunInfo, Runner, RunResult, TrialError
-from optuna_magic._widget import StudyPanel
+from optuna_magic.outputs.panel.widget import StudyPanel
+from optuna_magic.run.runner import RunInfo, Runner, RunResult, TrialError
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -271,7 +271,7 @@ def test_the_bundle_is_sent_once_on_request_not_with_every_panel(wire: Wire) -> 
     """Each panel's widget state holds the small loader; the bundle goes out when asked for."""
     import hashlib
 
-    from optuna_magic import _widget
+    from optuna_magic.outputs.panel import widget as _widget
 
     panel = StudyPanel()
     opened = [m.data["state"] for m in wire.messages if m.msg_type == "comm_open"]
@@ -397,7 +397,7 @@ def test_for_study(wire: Wire) -> None:
 
 
 def test_module_import_is_light() -> None:
-    code = "import sys, optuna_magic._widget; print('optuna' in sys.modules)"
+    code = "import sys, optuna_magic.outputs.panel.widget; print('optuna' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -468,7 +468,7 @@ def test_record_of_a_run_matches_the_stored_trials(wire: Wire) -> None:
 
 @pytest.mark.parametrize("directions", [["minimize"], ["maximize"], ["minimize", "maximize"]])
 def test_snapshot_from_the_record_matches_the_study(wire: Wire, directions: list[str]) -> None:
-    from optuna_magic._snapshot import snapshot_info
+    from optuna_magic.outputs.snapshot.html import snapshot_info
 
     study = optuna.create_study(
         directions=directions, sampler=optuna.samplers.RandomSampler(seed=3)

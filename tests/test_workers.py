@@ -14,9 +14,8 @@ from parallel_helpers import RecordingSink, cell_objective, counts, quiet_optuna
 from postgres_fixture import postgresql_url  # noqa: F401 - a fixture
 
 from optuna_magic import OptunaMagicError
-from optuna_magic._liveness import FAIL_REASON_KEY, OWNER_KEY, open_storage
-from optuna_magic._poller import PolledRun
-from optuna_magic._workers import (
+from optuna_magic.run.polled import PolledRun
+from optuna_magic.run.remote.workers import (
     WorkerError,
     portable_function,
     ship_objective,
@@ -24,6 +23,7 @@ from optuna_magic._workers import (
     temporary_journal,
     unship_objective,
 )
+from optuna_magic.study.liveness import FAIL_REASON_KEY, OWNER_KEY, open_storage
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -296,7 +296,7 @@ def test_a_postgresql_worker_killed_mid_trial_is_failed_by_its_heartbeat_too(
     postgresql_url: str,  # noqa: F811
 ) -> None:
     """Without the parent's help (it is killed too): the heartbeat marks the trial stale."""
-    from optuna_magic._liveness import fail_orphaned_trials
+    from optuna_magic.study.liveness import fail_orphaned_trials
 
     quiet_optuna()
     url = postgresql_url
@@ -304,7 +304,7 @@ def test_a_postgresql_worker_killed_mid_trial_is_failed_by_its_heartbeat_too(
     optuna.create_study(storage=open_storage(url), study_name=name)
     script = (
         "import sys, time, optuna\n"
-        "from optuna_magic._liveness import open_storage\n"
+        "from optuna_magic.study.liveness import open_storage\n"
         "s = optuna.load_study(study_name=sys.argv[2], storage=open_storage(sys.argv[1], "
         "heartbeat_interval=1))\n"
         "def f(t):\n    print('in', flush=True); time.sleep(60)\n"
@@ -323,7 +323,7 @@ def test_a_postgresql_worker_killed_mid_trial_is_failed_by_its_heartbeat_too(
     time.sleep(2.5)  # the grace period (2 x 1 s) passes
     from unittest import mock
 
-    with mock.patch("optuna_magic._liveness.owner_alive", return_value=None):
+    with mock.patch("optuna_magic.study.liveness.owner_alive", return_value=None):
         assert fail_orphaned_trials(checker) == [0]
     assert checker.trials[0].state.name == "FAIL"
     assert "heartbeat" in checker.trials[0].system_attrs[FAIL_REASON_KEY]
@@ -390,14 +390,14 @@ def test_a_journal_lock_left_by_a_killed_process_is_broken_at_once(tmp_path: Any
     import subprocess
     import sys
 
-    from optuna_magic._liveness import OwnedFileLock
+    from optuna_magic.study.liveness import OwnedFileLock
 
     path = str(tmp_path / "study.log")
     holder = subprocess.Popen(
         [
             sys.executable,
             "-c",
-            "import sys, time\nfrom optuna_magic._liveness import OwnedFileLock\n"
+            "import sys, time\nfrom optuna_magic.study.liveness import OwnedFileLock\n"
             f"OwnedFileLock({path!r}).acquire()\nprint('held', flush=True)\ntime.sleep(60)\n",
         ],
         stdout=subprocess.PIPE,

@@ -1,4 +1,4 @@
-// Test helpers: record messages encoded the way the kernel (optuna_magic/_record.py) encodes them.
+// Test helpers: record messages encoded the way the kernel (optuna_magic/outputs/panel/record.py) encodes them.
 
 import type { ParamHeader, RecordMessage, TrialEvent } from "./model/record";
 

@@ -1,9 +1,9 @@
 """How the panel's output and the snapshot's output behave in a real JupyterLab.
 
-The layout under test (``optuna_magic._snapshot``): the cell's first output is the panel's widget
-view (``panel_bundle``), its last the static snapshot (``snapshot_bundle``). A stand-in widget
-with the panel's root class plays the panel here, so these tests check the output contract on
-their own, whatever state the real panel is in.
+The layout under test (``optuna_magic.outputs.snapshot.html``): the cell's first output is the
+panel's widget view (``panel_bundle``), its last the static snapshot (``snapshot_bundle``). A
+stand-in widget with the panel's root class plays the panel here, so these tests check the output
+contract on their own, whatever state the real panel is in.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ pytestmark = pytest.mark.browser
 CELL = r"""
 import anywidget, optuna
 from IPython.display import display
-from optuna_magic._runner import RunResult
-from optuna_magic._snapshot import panel_bundle, snapshot_bundle, snapshot_placeholder
+from optuna_magic.run.runner import RunResult
+from optuna_magic.outputs.snapshot.html import panel_bundle, snapshot_bundle, snapshot_placeholder
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -133,7 +133,7 @@ def test_untrusted_notebook_and_nbconvert_show_the_snapshot(
     lab_server: JupyterServer, page: Any, tmp_path: Any
 ) -> None:
     # Built in a kernel-less process (nbclient-like): outputs exactly as the magic writes them.
-    from optuna_magic._snapshot import panel_bundle
+    from optuna_magic.outputs.snapshot.html import panel_bundle
 
     shown: list[dict[str, Any]] = []
     cell = CELL.replace("from IPython.display import display\n", "")

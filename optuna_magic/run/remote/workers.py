@@ -10,7 +10,7 @@ takes back a ticket whose worker died before it created its trial. A worker tell
 trial it runs, so when it dies (killed, out of memory) the parent marks that trial FAIL at once,
 for every storage; RDB storages also get Optuna's heartbeat. The other workers go on.
 
-The parent does not hear of trials over the pipes: a :class:`optuna_magic._poller.PolledRun`
+The parent does not hear of trials over the pipes: a :class:`optuna_magic.run.polled.PolledRun`
 follows the storage and feeds the sinks, exactly as for a study optimized elsewhere.
 """
 
@@ -34,13 +34,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from optuna_magic._space import OptunaMagicError
+from optuna_magic.cell.space import OptunaMagicError
 
 if TYPE_CHECKING:
     import optuna
 
-    from optuna_magic._poller import PolledRun
-    from optuna_magic._runner import RunInfo, RunSink
+    from optuna_magic.run.polled import PolledRun
+    from optuna_magic.run.runner import RunInfo, RunSink
 
 __all__ = [
     "PreShipped",
@@ -198,7 +198,7 @@ def ship_objective(objective: Callable[..., Any], n_objectives: int) -> bytes:
     """Serialize the objective built by ``_objective.build_objective`` for other processes."""
     import cloudpickle
 
-    from optuna_magic._objective import CellObjective
+    from optuna_magic.cell.objective import CellObjective
 
     if isinstance(objective, PreShipped):
         return objective.data
@@ -246,7 +246,7 @@ def unship_objective(data: bytes) -> Callable[[optuna.Trial], Any]:
         )
     if shipped.cell is None:
         return shipped.function
-    from optuna_magic._objective import CellObjective
+    from optuna_magic.cell.objective import CellObjective
 
     return CellObjective(shipped.cell, shipped.function, report_in_worker, shipped.n_objectives)
 
@@ -270,7 +270,7 @@ class RecordingObjective:
     def __call__(self, trial: optuna.Trial) -> Any:
         import optuna
 
-        from optuna_magic._runner import RunAborted, _as_values, fail_untold
+        from optuna_magic.run.runner import RunAborted, _as_values, fail_untold
 
         if self.on_start is not None:
             self.on_start(trial)
@@ -302,7 +302,10 @@ def user_traceback(e: BaseException) -> str:
     """
     import optuna
 
-    here = os.path.dirname(os.path.abspath(__file__))
+    import optuna_magic
+
+    # Every frame of this package (the runner's, the worker's) and of Optuna's loop.
+    here = os.path.dirname(os.path.abspath(optuna_magic.__file__))
     skip = (here, os.path.dirname(os.path.abspath(optuna.__file__)))
     tb = e.__traceback__
     while (
@@ -315,7 +318,7 @@ def user_traceback(e: BaseException) -> str:
 
 
 def _record_failure(trial: optuna.Trial, message: str, tb: str) -> None:
-    from optuna_magic._liveness import FAIL_REASON_KEY, TRACEBACK_KEY
+    from optuna_magic.study.liveness import FAIL_REASON_KEY, TRACEBACK_KEY
 
     with contextlib.suppress(Exception):
         storage = trial.storage
@@ -380,7 +383,7 @@ class WorkerPool:
         on_output: Callable[[int, str], None] | None = None,
         study: optuna.Study | None = None,
     ) -> None:
-        from optuna_magic._liveness import DEFAULT_HEARTBEAT
+        from optuna_magic.study.liveness import DEFAULT_HEARTBEAT
 
         if k < 1:
             raise OptunaMagicError(f"--workers must be at least 1, got {k}")
@@ -447,7 +450,14 @@ class WorkerPool:
             read_fd, write_fd = os.pipe()
             try:
                 proc = subprocess.Popen(
-                    [sys.executable, "-m", "optuna_magic._workers", path, str(i), str(write_fd)],
+                    [
+                        sys.executable,
+                        "-m",
+                        "optuna_magic.run.remote.workers",
+                        path,
+                        str(i),
+                        str(write_fd),
+                    ],
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.STDOUT,
@@ -559,14 +569,14 @@ class WorkerPool:
             )
 
     def _fail_orphan(self, w: _Worker, orphan: tuple[int, int], code: int) -> None:
-        from optuna_magic._liveness import fail_trial
+        from optuna_magic.study.liveness import fail_trial
 
         reason = f"worker {w.index} (pid {w.proc.pid}) {_exit_text(code)} while running this trial"
         if self._killed:
             reason = f"the run was interrupted; worker {w.index} was killed while running it"
         storage = self._study._storage if self._study is not None else None
         if storage is None:
-            from optuna_magic._liveness import open_storage
+            from optuna_magic.study.liveness import open_storage
 
             storage = open_storage(self.storage_url, heartbeat_interval=None)
         if fail_trial(storage, orphan[1], reason):
@@ -641,10 +651,10 @@ def start_worker_run(
 ) -> PolledRun:
     """Start ``--workers k`` on ``study`` and a poller feeding ``sinks``; return the run.
 
-    The returned :class:`~optuna_magic._poller.PolledRun` has the Runner's surface (``wait``,
+    The returned :class:`~optuna_magic.run.polled.PolledRun` has the Runner's surface (``wait``,
     ``wait_async``, ``request_stop``, ``interrupt``, ``result``).
     """
-    from optuna_magic._poller import PolledRun, StoragePoller
+    from optuna_magic.run.polled import PolledRun, StoragePoller
 
     pool = WorkerPool(
         storage_url,
@@ -692,7 +702,7 @@ def _worker_main(path: str, index: int, fd: int) -> int:
         header, payload = _load_payload(path)
         import optuna
 
-        from optuna_magic._liveness import open_storage
+        from optuna_magic.study.liveness import open_storage
 
         optuna.logging.set_verbosity(optuna.logging.ERROR)
         storage = open_storage(
@@ -725,7 +735,7 @@ def _worker_main(path: str, index: int, fd: int) -> int:
             study.optimize(wrapped, n_trials=1, catch=catch, gc_after_trial=False)
             channel.send(done=1)
     except BaseException as e:
-        from optuna_magic._runner import RunAborted
+        from optuna_magic.run.runner import RunAborted
 
         if isinstance(e, RunAborted):
             channel.send(error=str(e.error), traceback="")

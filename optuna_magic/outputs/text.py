@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
-from optuna_magic._runner import RunControl, RunInfo, RunResult, TrialError
+from optuna_magic.run.runner import RunControl, RunInfo, RunResult, TrialError
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial

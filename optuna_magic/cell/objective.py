@@ -16,9 +16,9 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from optuna_magic._cell import Declaration, ParsedCell
-from optuna_magic._runner import RunAborted
-from optuna_magic._space import OptunaMagicError, check_declaration, plain, signature_of
+from optuna_magic.cell.parse import Declaration, ParsedCell
+from optuna_magic.cell.space import OptunaMagicError, check_declaration, plain, signature_of
+from optuna_magic.run.runner import RunAborted
 
 if TYPE_CHECKING:
     import optuna

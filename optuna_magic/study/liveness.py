@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 import optuna
 
-from optuna_magic._secrets import connectable_url, mask_text, mask_url, secrets_in
-from optuna_magic._space import OptunaMagicError
+from optuna_magic.cell.space import OptunaMagicError
+from optuna_magic.study.secrets import connectable_url, mask_text, mask_url, secrets_in
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial

@@ -12,7 +12,7 @@ on the storage:
 - Anything else (in memory, gRPC, Dask): all trials, diffed by number (a fallback).
 
 :class:`PolledRun` drives a poller in its own thread with the same surface as
-:class:`optuna_magic._runner.Runner` (``start``, ``wait``, ``wait_async``, ``request_stop``,
+:class:`optuna_magic.run.runner.Runner` (``start``, ``wait``, ``wait_async``, ``request_stop``,
 ``interrupt``, ``running``, ``result``), so the magic treats ``%optuna watch``, ``--workers``
 and ``--dask`` like a local run: the trials run elsewhere (a :class:`TrialSource`), the poller
 turns the storage's changes into sink events.
@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from optuna_magic._runner import (
+from optuna_magic.run.runner import (
     RunDone,
     RunInfo,
     RunResult,
@@ -48,7 +48,7 @@ _FINISHED = ("COMPLETE", "PRUNED", "FAIL")
 
 def error_of(trial: FrozenTrial) -> TrialError | None:
     """The error of a failed trial as stored by the process that ran it, else None."""
-    from optuna_magic._liveness import FAIL_REASON_KEY, TRACEBACK_KEY
+    from optuna_magic.study.liveness import FAIL_REASON_KEY, TRACEBACK_KEY
 
     if trial.state.name != "FAIL":
         return None
@@ -65,7 +65,7 @@ class StoragePoller:
         study: the study to follow (its storage decides how a poll reads).
         sinks: receivers of ``trial_started`` / ``trial_reported`` / ``trial_finished``.
         fail_orphans: mark FAIL the RUNNING trials whose process is gone (see
-            :func:`optuna_magic._liveness.fail_orphaned_trials`); off for a read-only watch.
+            :func:`optuna_magic.study.liveness.fail_orphaned_trials`); off for a read-only watch.
     """
 
     def __init__(
@@ -145,7 +145,7 @@ class StoragePoller:
         if self.fail_orphans:
             running = [t for t in trials if t.state.name == "RUNNING"]
             if running:
-                from optuna_magic._liveness import fail_orphaned_trials
+                from optuna_magic.study.liveness import fail_orphaned_trials
 
                 if fail_orphaned_trials(self.study, running):
                     trials = self._read_again(trials)
@@ -245,7 +245,7 @@ class TrialSource(Protocol):
 class PolledRun:
     """A run whose trials happen elsewhere, followed by polling the storage.
 
-    Same surface as :class:`optuna_magic._runner.Runner`. Ends when the source has ended (after
+    Same surface as :class:`optuna_magic.run.runner.Runner`. Ends when the source has ended (after
     a last poll), or, without a source (``%optuna watch``), when stopped, when ``until()`` says
     so, or when nothing changed for ``idle_timeout`` seconds.
 
@@ -469,7 +469,7 @@ def watch_info(
     """The :class:`RunInfo` of ``%optuna watch``: the storage shown with credentials masked."""
     import dataclasses
 
-    from optuna_magic._options import mask_url
+    from optuna_magic.study.factories import mask_url
 
     info = PolledRun.describe(study, storage=mask_url(storage_url), existing=existing)
     return dataclasses.replace(info, watch=True)
@@ -494,9 +494,9 @@ def start_watch(
     """
     import optuna
 
-    from optuna_magic._liveness import open_storage
-    from optuna_magic._options import mask_url
-    from optuna_magic._space import OptunaMagicError
+    from optuna_magic.cell.space import OptunaMagicError
+    from optuna_magic.study.factories import mask_url
+    from optuna_magic.study.liveness import open_storage
 
     storage = open_storage(storage_url, heartbeat_interval=None)
     names = sorted(s.study_name for s in storage.get_all_studies())

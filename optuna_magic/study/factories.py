@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from optuna_magic._secrets import mask_url  # the one masking rule, re-exported
-from optuna_magic._space import OptunaMagicError, ParamSpec
+from optuna_magic.cell.space import OptunaMagicError, ParamSpec
+from optuna_magic.study.secrets import mask_url  # the one masking rule, re-exported
 
 if TYPE_CHECKING:
     import optuna
@@ -265,10 +265,10 @@ def make_storage(url: str | None, heartbeat_interval: int | None = None) -> Any:
     trial the storage creates records its owner process, and an RDB storage keeps Optuna's
     heartbeat (``heartbeat_interval`` seconds, grace period twice that), so ``--resume`` after
     a crash can fail the trials the dead process left RUNNING
-    (:func:`optuna_magic._liveness.fail_orphaned_trials`).
+    (:func:`optuna_magic.study.liveness.fail_orphaned_trials`).
     """
     if url is None:
         return None
-    from optuna_magic._liveness import open_storage
+    from optuna_magic.study.liveness import open_storage
 
     return open_storage(url, heartbeat_interval=heartbeat_interval)

@@ -13,13 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from optuna_magic._cellcheck import (
+from optuna_magic.cell.checks import (
     OncePerPath,
     bound_names,
     check_hp_and_magics,
     visible_choice_problem,
 )
-from optuna_magic._space import (
+from optuna_magic.cell.space import (
     OptunaMagicError,
     ParamSpec,
     SearchSpace,

@@ -16,9 +16,9 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from traitlets import Bool, CaselessStrEnum, Float, Int, Unicode
 
-from optuna_magic._secrets import hide_line, mask_text, masking, reveal_line, secrets_in
-from optuna_magic._sink import BaseSink
-from optuna_magic._space import OptunaMagicError
+from optuna_magic.cell.space import OptunaMagicError
+from optuna_magic.run.sink import BaseSink
+from optuna_magic.study.secrets import hide_line, mask_text, masking, reveal_line, secrets_in
 
 if TYPE_CHECKING:
     import optuna
@@ -28,9 +28,9 @@ if TYPE_CHECKING:
     from optuna.samplers import BaseSampler
     from optuna.trial import FrozenTrial
 
-    from optuna_magic._cell import ParsedCell
-    from optuna_magic._poller import PolledRun
-    from optuna_magic._runner import Runner, RunResult, TrialError, TrialEvent
+    from optuna_magic.cell.parse import ParsedCell
+    from optuna_magic.run.polled import PolledRun
+    from optuna_magic.run.runner import Runner, RunResult, TrialError, TrialEvent
 
 __all__ = ["OptunaMagics", "RunInterrupted", "register", "unregister"]
 
@@ -262,8 +262,8 @@ class OptunaMagics(Magics):
         """``%optuna watch``: a live panel on a stored study; it runs in the background."""
         import argparse
 
-        from optuna_magic._options import unquote
-        from optuna_magic._poller import start_watch
+        from optuna_magic.run.polled import start_watch
+        from optuna_magic.study.factories import unquote
 
         parser = argparse.ArgumentParser(prog="%optuna watch", add_help=False, exit_on_error=False)
         parser.add_argument("--storage", required=True)
@@ -289,7 +289,7 @@ class OptunaMagics(Magics):
             run.wait()  # a terminal has no live panel: follow it until idle or Ctrl-C
 
     def _export(self, path: str | None, with_secrets: bool = False) -> None:
-        from optuna_magic._export import export_script
+        from optuna_magic.cell.export import export_script
 
         if self.last_cell is None:
             raise UsageError("%optuna export: no %%optuna cell has run in this session yet")
@@ -311,7 +311,7 @@ class OptunaMagics(Magics):
         print(f"Wrote {path}: run it with `python {path}`.")
 
     def _report_background(self) -> None:
-        from optuna_magic._text import format_summary
+        from optuna_magic.outputs.text import format_summary
 
         if not self.background:
             print("No background run.")
@@ -322,7 +322,7 @@ class OptunaMagics(Magics):
 
     # ------------------------------------------------------------------ plan
     def _plan(self, line: str, cell: str) -> _Plan | None:
-        from optuna_magic._cell import parse_cell
+        from optuna_magic.cell.parse import parse_cell
 
         try:
             args = parse_argstring(self.optuna, line)
@@ -369,7 +369,7 @@ class OptunaMagics(Magics):
     def _apply_defaults(self, args: Any) -> None:
         import math
 
-        from optuna_magic._options import unquote
+        from optuna_magic.study.factories import unquote
 
         for opt in ("timeout", "sampler", "pruner", "seed", "storage", "n_jobs", "out"):
             if getattr(args, opt) is None:
@@ -411,9 +411,9 @@ class OptunaMagics(Magics):
     def _start(self, plan: _Plan) -> Runner | PolledRun | None:
         import time
 
-        from optuna_magic._objective import build_objective
-        from optuna_magic._options import make_pruner, make_sampler, mask_url
-        from optuna_magic._runner import RunInfo, Runner, objective_names
+        from optuna_magic.cell.objective import build_objective
+        from optuna_magic.run.runner import RunInfo, Runner, objective_names
+        from optuna_magic.study.factories import make_pruner, make_sampler, mask_url
 
         shell = self.shell
         assert shell is not None
@@ -424,7 +424,7 @@ class OptunaMagics(Magics):
         extra_sinks: list[Any] = []
         if args.mlflow is not None:
             # Checked before the study exists: an unreachable server must change nothing stored.
-            from optuna_magic._mlflow import MlflowSink
+            from optuna_magic.outputs.mlflow import MlflowSink
 
             try:
                 extra_sinks.append(MlflowSink.create(args.mlflow or None, None))
@@ -446,7 +446,7 @@ class OptunaMagics(Magics):
             plan.cell, plan.filename, ns, report, len(plan.directions), keep_locals=args.keep_best
         )
         if args.workers is not None or args.dask is not None:
-            from optuna_magic._workers import PreShipped
+            from optuna_magic.run.remote.workers import PreShipped
 
             objective = PreShipped.check(objective, len(plan.directions), sampler, pruner)
         # Last: every check has passed, so the study is made (or loaded) only for a real run.
@@ -525,7 +525,7 @@ class OptunaMagics(Magics):
         hb = self.heartbeat_interval or None
         interval = min(self.poll_interval, 0.5)
         if args.workers is not None:
-            from optuna_magic._workers import start_worker_run
+            from optuna_magic.run.remote.workers import start_worker_run
 
             return start_worker_run(
                 study,
@@ -541,7 +541,7 @@ class OptunaMagics(Magics):
                 interval=interval,
                 thread_setup=thread_setup,
             )
-        from optuna_magic._dask import start_dask_run
+        from optuna_magic.run.remote.dask import start_dask_run
 
         return start_dask_run(
             plan.dask,
@@ -570,12 +570,12 @@ class OptunaMagics(Magics):
         """
         import optuna
 
-        from optuna_magic._options import make_storage, mask_url
-        from optuna_magic._resume import check_stored_space
+        from optuna_magic.study.factories import make_storage, mask_url
+        from optuna_magic.study.resume import check_stored_space
 
         args = plan.args
         if args.dask is not None:
-            from optuna_magic._dask import prepare_dask
+            from optuna_magic.run.remote.dask import prepare_dask
 
             plan.dask = prepare_dask(
                 args.dask or None,
@@ -634,8 +634,8 @@ class OptunaMagics(Magics):
 
     def _temporary_storage(self, args: Any) -> Any:
         """``--workers`` without ``--storage``: a journal file in a new temporary folder."""
-        from optuna_magic._options import make_storage
-        from optuna_magic._workers import temporary_journal
+        from optuna_magic.run.remote.workers import temporary_journal
+        from optuna_magic.study.factories import make_storage
 
         args.storage = temporary_journal()
         if not args.quiet:
@@ -664,7 +664,7 @@ class OptunaMagics(Magics):
         return optuna.create_study(**kwargs)
 
     def _progress_sink(self) -> Any:
-        from optuna_magic._text import TextProgress
+        from optuna_magic.outputs.text import TextProgress
 
         shell = self.shell
         if shell is not None and hasattr(shell, "kernel"):
@@ -692,7 +692,7 @@ class OptunaMagics(Magics):
         return None
 
     def _bind_best(self, plan: _Plan, runner: Runner | PolledRun) -> None:
-        from optuna_magic._keep_best import kept_variables
+        from optuna_magic.outputs.keep_best import kept_variables
 
         kept = getattr(runner._objective, "trial_locals", {})
         variables, note = kept_variables(runner.study, kept, plan.out)
@@ -783,15 +783,15 @@ def _cell_number(shell: Any) -> int:
 
 def _adopt_this_cell() -> Any:
     """A thread setup that sends a poll thread's panel updates under this cell's request."""
-    from optuna_magic._kernel_output import KernelParent
+    from optuna_magic.outputs.kernel_output import KernelParent
 
     parent = KernelParent.current()
     return parent.adopt if parent is not None else None
 
 
 def _cell_output(background: bool, n_jobs: int) -> Any:
-    """Where the trials' output goes in a kernel (see :mod:`optuna_magic._kernel_output`)."""
-    from optuna_magic._kernel_output import RunOutput
+    """Where the trials' output goes in a kernel (see :mod:`optuna_magic.outputs.kernel_output`)."""
+    from optuna_magic.outputs.kernel_output import RunOutput
 
     return RunOutput.for_cell(background=background, n_jobs=n_jobs)
 
@@ -799,7 +799,7 @@ def _cell_output(background: bool, n_jobs: int) -> Any:
 def _keep_kernel_busy(sink: Any, parent: Any) -> None:
     import sys
 
-    widget = sys.modules.get("optuna_magic._widget")  # not loaded: no panel to tell
+    widget = sys.modules.get("optuna_magic.outputs.panel.widget")  # not loaded: no panel to tell
     if widget is not None and isinstance(sink, widget.StudyPanel):
         sink.keep_kernel_busy(parent)
 
@@ -807,7 +807,7 @@ def _keep_kernel_busy(sink: Any, parent: Any) -> None:
 def _try_panel() -> Any:
     """The live panel when its module and bundle are there, else None (text progress instead)."""
     try:
-        from optuna_magic._widget import StudyPanel
+        from optuna_magic.outputs.panel.widget import StudyPanel
     except ImportError:
         return None
     return StudyPanel.for_run()
@@ -826,7 +826,7 @@ def _with_sampler_and_pruner(
 
 def _without_orphans(study: Study, quiet: bool) -> Study:
     """A stored study to resume, its trials left RUNNING by a process that ended marked FAIL."""
-    from optuna_magic._liveness import fail_orphaned_trials
+    from optuna_magic.study.liveness import fail_orphaned_trials
 
     failed = fail_orphaned_trials(study)
     if failed and not quiet:
@@ -941,7 +941,7 @@ def _words(line: str) -> list[str]:
     """The words of a ``%optuna`` line without their quotes (paths and names may hold spaces)."""
     from IPython.utils.process import arg_split  # type: ignore[attr-defined]
 
-    from optuna_magic._options import unquote
+    from optuna_magic.study.factories import unquote
 
     try:
         return [unquote(w) for w in arg_split(line, posix=False)]
@@ -962,7 +962,7 @@ def _async_cell_transformer(lines: list[str]) -> list[str]:
     code = [ln.strip() for ln in lines if ln.strip()]
     if code == ["%optuna wait"]:
         # Waiting on a background run also keeps the panel's Stop button working.
-        return ["await __import__('optuna_magic._magic', fromlist=['_']).wait_in_kernel()\n"]
+        return ["await __import__('optuna_magic.magic.magics', fromlist=['_']).wait_in_kernel()\n"]
     first = lines[0]
     head = first.strip()
     if not (head == "%%optuna" or head.startswith("%%optuna ")) or head.endswith("?"):
@@ -972,7 +972,7 @@ def _async_cell_transformer(lines: list[str]) -> list[str]:
     magic_line, key = hide_line(head[len("%%optuna") :].strip())
     body = "".join(lines[1:])
     return [
-        f"await __import__('optuna_magic._magic', fromlist=['_']).run_in_kernel("
+        f"await __import__('optuna_magic.magic.magics', fromlist=['_']).run_in_kernel("
         f"{magic_line!r}, {body!r}{'' if key is None else f', {key}'})\n"
     ]
 
@@ -987,7 +987,7 @@ def _hide_line_magics(lines: list[str]) -> list[str]:
             if key is not None:
                 indent = ln[: len(ln) - len(stripped)]
                 ln = (
-                    f"{indent}__import__('optuna_magic._magic', fromlist=['_'])"
+                    f"{indent}__import__('optuna_magic.magic.magics', fromlist=['_'])"
                     f".line_in_kernel({shown!r}, {key})\n"
                 )
         out.append(ln)

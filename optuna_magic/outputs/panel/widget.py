@@ -2,10 +2,10 @@
 
 Traits carry only small, bounded state (``meta``: what the run is; ``status``: where it stands;
 ``importance``: one number per parameter). The trials themselves go out as binary deltas of the
-:class:`~optuna_magic._record.TrialRecord`, batched by a daemon flusher thread: each flush sends at
-most one delta and one trait update, and flushes are ``flush_interval`` apart, so the panel gets at
-most ~10 messages a second whatever the trial rate. A view that opens later asks for the whole
-record (``{"type": "sync"}``); Stop sends ``{"type": "stop"}``.
+:class:`~optuna_magic.outputs.panel.record.TrialRecord`, batched by a daemon flusher thread:
+each flush sends at most one delta and one trait update, and flushes are ``flush_interval`` apart,
+so the panel gets at most ~10 messages a second whatever the trial rate. A view that opens later
+asks for the whole record (``{"type": "sync"}``); Stop sends ``{"type": "stop"}``.
 
 Optuna is imported lazily: importing this module imports anywidget only.
 """
@@ -22,20 +22,20 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets
 
-from optuna_magic._kernel_output import KernelParent
-from optuna_magic._quiet import panel_work
-from optuna_magic._record import ParamColumn, TrialRecord, choice_label
+from optuna_magic.outputs.kernel_output import KernelParent
+from optuna_magic.outputs.panel.quiet import panel_work
+from optuna_magic.outputs.panel.record import ParamColumn, TrialRecord, choice_label
 
 if TYPE_CHECKING:
     import optuna
     from optuna.trial import FrozenTrial
 
-    from optuna_magic._runner import RunControl, RunInfo, RunResult, TrialError, TrialEvent
+    from optuna_magic.run.runner import RunControl, RunInfo, RunResult, TrialError, TrialEvent
 
 __all__ = ["StudyPanel"]
 
 _log = logging.getLogger(__name__)
-_STATIC = pathlib.Path(__file__).parent / "static"
+_STATIC = pathlib.Path(__file__).parents[2] / "static"
 _BUNDLE_PATH = _STATIC / "widget.js"
 _LOADER_PATH = _STATIC / "loader.js"
 _LOADER_VERSION = "__OPTUNA_MAGIC_BUNDLE__"
@@ -76,7 +76,7 @@ _BUNDLE = _Bundle()
 
 
 class StudyPanel(anywidget.AnyWidget):
-    """The live panel of one ``%%optuna`` run (a :class:`~optuna_magic._runner.RunSink`).
+    """The live panel of one ``%%optuna`` run (a :class:`~optuna_magic.run.runner.RunSink`).
 
     Args:
         flush_interval: seconds between flushes; each flush sends at most two messages.
@@ -148,7 +148,7 @@ class StudyPanel(anywidget.AnyWidget):
         cls, study: optuna.Study, *, storage: str = "in memory", state: str = "finished"
     ) -> StudyPanel:
         """A panel showing an existing study's trials (``%optuna watch``, a finished study)."""
-        from optuna_magic._runner import RunInfo
+        from optuna_magic.run.runner import RunInfo
 
         trials = study.get_trials(deepcopy=False)
         info = RunInfo(
@@ -174,12 +174,13 @@ class StudyPanel(anywidget.AnyWidget):
         """A panel displayed beneath the running cell, to pass to the runner as a sink.
 
         The cell gets two outputs: the panel, and a placeholder that the static snapshot
-        fills when the run ends (see :func:`optuna_magic._snapshot.snapshot_bundle` for who
-        shows which: the live panel while a kernel runs it, the snapshot everywhere else).
+        fills when the run ends (see
+        :func:`optuna_magic.outputs.snapshot.html.snapshot_bundle` for who shows which: the live
+        panel while a kernel runs it, the snapshot everywhere else).
         """
         from IPython.display import display
 
-        from optuna_magic._snapshot import panel_bundle, snapshot_placeholder
+        from optuna_magic.outputs.snapshot.html import panel_bundle, snapshot_placeholder
 
         panel = cls(**kwargs)
         panel._display = display(  # type: ignore[no-untyped-call]
@@ -231,7 +232,7 @@ class StudyPanel(anywidget.AnyWidget):
             or started is None
             or not self.record.trial_completed(trial, values, started, ended)
         ):
-            from optuna_magic._runner import TrialEvent
+            from optuna_magic.run.runner import TrialEvent
 
             event = TrialEvent(trial, self._complete_state, values, trial.number, started, ended)
             self.trial_finished(event, None)
@@ -287,7 +288,7 @@ class StudyPanel(anywidget.AnyWidget):
     def _show_snapshot(self, result: RunResult) -> None:
         """Fill the snapshot's own output (the panel's output is left alone: updating it
         would make JupyterLab rebuild the live view)."""
-        from optuna_magic._snapshot import snapshot_bundle
+        from optuna_magic.outputs.snapshot.html import snapshot_bundle
 
         # An in-memory study's every trial went through this panel: its record has them all.
         record = self.record if result.study is self._own_study else None

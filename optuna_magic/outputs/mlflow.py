@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from mlflow import MlflowClient
     from optuna.trial import FrozenTrial
 
-    from optuna_magic._runner import RunControl, RunInfo, RunResult, TrialError
+    from optuna_magic.run.runner import RunControl, RunInfo, RunResult, TrialError
 
 __all__ = ["MlflowSink", "mask_uri"]
 
@@ -72,7 +72,7 @@ _ENV_LOCK = threading.Lock()
 
 def mask_uri(uri: str) -> str:
     """``uri`` with its credentials replaced by ``***``, for messages and tags (the one rule)."""
-    from optuna_magic._secrets import mask_url
+    from optuna_magic.study.secrets import mask_url
 
     return mask_url(uri)
 
@@ -146,7 +146,7 @@ def _check_reachable(uri: str) -> None:
 
 
 class MlflowSink:
-    """A :class:`~optuna_magic._runner.RunSink` that logs a study and its trials to MLflow.
+    """A :class:`~optuna_magic.run.runner.RunSink` that logs a study and its trials to MLflow.
 
     Build it with :meth:`create`, which checks the tracking store before any trial runs.
 
@@ -217,7 +217,7 @@ class MlflowSink:
         except ValueError:
             raise
         except Exception as e:  # MlflowException, requests errors, SQLAlchemy errors...
-            from optuna_magic._secrets import mask_text, secrets_in
+            from optuna_magic.study.secrets import mask_text, secrets_in
 
             # MLflow and its stores may echo the URI (a SQLAlchemy URL with its password).
             message = mask_text(_text(getattr(e, "message", None) or str(e), 600), secrets_in(uri))
@@ -404,7 +404,7 @@ class MlflowSink:
         assert self._info is not None and self.parent_run_id is not None
         import optuna
 
-        from optuna_magic._runner import TrialError
+        from optuna_magic.run.runner import TrialError
 
         study = result.study
         # Trials whose end no sink heard of: the one whose exception ended the run (Optuna skips

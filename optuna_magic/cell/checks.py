@@ -15,7 +15,7 @@ import itertools
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from optuna_magic._space import OptunaMagicError
+from optuna_magic.cell.space import OptunaMagicError
 
 __all__ = [
     "OncePerPath",

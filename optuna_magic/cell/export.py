@@ -12,10 +12,10 @@ import builtins
 import textwrap
 from typing import Any
 
-from optuna_magic._cell import parse_cell
-from optuna_magic._liveness import is_journal_url
-from optuna_magic._options import parse_choice, pruner_call, sampler_call, unquote
-from optuna_magic._secrets import connectable_url, mask_url, password_parts
+from optuna_magic.cell.parse import parse_cell
+from optuna_magic.study.factories import parse_choice, pruner_call, sampler_call, unquote
+from optuna_magic.study.liveness import is_journal_url
+from optuna_magic.study.secrets import connectable_url, mask_url, password_parts
 
 __all__ = ["export_script"]
 

@@ -4,7 +4,7 @@ The cluster is, in this order: the ``Client`` already in the user's namespace, a
 to ADDRESS, or a ``LocalCluster`` started on loopback (kept for the next run in this process).
 Every trial is one Dask task: the scheduler spreads them over the workers' threads, a graceful
 stop is a distributed ``Event`` that tasks not yet begun read and return, and the parent follows
-the storage with a :class:`optuna_magic._poller.PolledRun`, as for ``--workers``.
+the storage with a :class:`optuna_magic.run.polled.PolledRun`, as for ``--workers``.
 
 Storage: ``--storage`` when given (the workers must reach it: PostgreSQL for several machines; a
 SQLite or journal file only on one machine or a shared file system); without it a journal file in
@@ -26,13 +26,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from optuna_magic._poller import PolledRun, StoragePoller
-from optuna_magic._space import OptunaMagicError
+from optuna_magic.cell.space import OptunaMagicError
+from optuna_magic.run.polled import PolledRun, StoragePoller
 
 if TYPE_CHECKING:
     import optuna
 
-    from optuna_magic._runner import RunInfo, RunSink
+    from optuna_magic.run.runner import RunInfo, RunSink
 
 __all__ = ["DaskPlan", "DaskPool", "prepare_dask", "start_dask_run"]
 
@@ -138,8 +138,8 @@ def prepare_dask(
         n_workers: worker processes of a local cluster (default: CPUs, at most 4).
         heartbeat_interval: for an RDB ``--storage``.
     """
-    from optuna_magic._liveness import open_storage
-    from optuna_magic._options import mask_url
+    from optuna_magic.study.factories import mask_url
+    from optuna_magic.study.liveness import open_storage
 
     distributed = _distributed()
     client = None if address else find_client(user_ns)
@@ -158,7 +158,7 @@ def prepare_dask(
         n = len(client.scheduler_info(n_workers=-1)["workers"])
         cluster = f"a local Dask cluster ({n} worker processes on 127.0.0.1)"
     if storage_url is None and local:
-        from optuna_magic._workers import temporary_journal
+        from optuna_magic.run.remote.workers import temporary_journal
 
         storage_url = temporary_journal()
         note = (
@@ -195,11 +195,11 @@ def _task_study(run_id: str, spec: dict[str, Any]) -> tuple[Any, Any]:
             return cached
         import optuna
 
-        from optuna_magic._workers import RecordingObjective, unship_objective
+        from optuna_magic.run.remote.workers import RecordingObjective, unship_objective
 
         optuna.logging.set_verbosity(optuna.logging.ERROR)
         if spec["storage_url"] is not None:
-            from optuna_magic._liveness import open_storage
+            from optuna_magic.study.liveness import open_storage
 
             storage = open_storage(
                 spec["storage_url"], heartbeat_interval=spec["heartbeat_interval"]
@@ -227,7 +227,7 @@ def run_one_trial(
     that it began its trial, so a re-run after its worker died (Dask re-runs such tasks) starts
     no second trial, and the parent knows whether a lost task needs replacing.
     """
-    from optuna_magic._runner import RunAborted
+    from optuna_magic.run.runner import RunAborted
 
     distributed = _distributed()
     began = distributed.Event(_began(run_id, index))
@@ -260,8 +260,8 @@ class CellError(Exception):
 class DaskPool:
     """The trials of one run as Dask tasks, at most ``window`` submitted at a time.
 
-    Same surface as :class:`optuna_magic._workers.WorkerPool` (a
-    :class:`optuna_magic._poller.TrialSource`).
+    Same surface as :class:`optuna_magic.run.remote.workers.WorkerPool` (a
+    :class:`optuna_magic.run.polled.TrialSource`).
     """
 
     def __init__(
@@ -279,8 +279,8 @@ class DaskPool:
         heartbeat_interval: int | None = None,
         window: int | None = None,
     ) -> None:
-        from optuna_magic._liveness import DEFAULT_HEARTBEAT
-        from optuna_magic._workers import ship_objective
+        from optuna_magic.run.remote.workers import ship_objective
+        from optuna_magic.study.liveness import DEFAULT_HEARTBEAT
 
         if n_trials is None and timeout is None:
             raise OptunaMagicError("--dask needs -n or --timeout")
@@ -393,7 +393,7 @@ class DaskPool:
         """Count an ended task; return its index when it must run again."""
         import traceback
 
-        from optuna_magic._workers import WorkerError
+        from optuna_magic.run.remote.workers import WorkerError
 
         distributed = _distributed()
         if future.status == "cancelled":
@@ -498,7 +498,7 @@ class _DaskRun(PolledRun):
     def _end(self, error: BaseException | None) -> None:
         from optuna.trial import TrialState
 
-        from optuna_magic._liveness import fail_trial
+        from optuna_magic.study.liveness import fail_trial
 
         # Every task has ended, so a trial of this run still RUNNING lost its worker (a
         # DaskStorage keeps no owner to check).

@@ -31,10 +31,10 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from optuna_magic._sink import BaseSink
+from optuna_magic.run.sink import BaseSink
 
 if TYPE_CHECKING:
-    from optuna_magic._runner import RunControl, RunInfo, RunResult
+    from optuna_magic.run.runner import RunControl, RunInfo, RunResult
 
 __all__ = ["KernelParent", "RunOutput"]
 

@@ -34,8 +34,8 @@ if TYPE_CHECKING:
     import optuna
     from optuna.trial import FrozenTrial
 
-    from optuna_magic._record import TrialRecord
-    from optuna_magic._runner import RunInfo, RunResult
+    from optuna_magic.outputs.panel.record import TrialRecord
+    from optuna_magic.run.runner import RunInfo, RunResult
 
 __all__ = [
     "ChartInfo",

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
-    from optuna_magic._runner import RunControl, RunInfo, RunResult, TrialError, TrialEvent
+    from optuna_magic.run.runner import RunControl, RunInfo, RunResult, TrialError, TrialEvent
 
 __all__ = ["BaseSink"]
 

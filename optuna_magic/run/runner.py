@@ -19,13 +19,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from optuna_magic._sink import BaseSink
+from optuna_magic.run.sink import BaseSink
 
 if TYPE_CHECKING:
     import optuna
     from optuna.trial import FrozenTrial
 
-    from optuna_magic._space import ParamSpec
+    from optuna_magic.cell.space import ParamSpec
 
 __all__ = [
     "BaseSink",

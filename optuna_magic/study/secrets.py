@@ -300,7 +300,7 @@ def _chain(e: BaseException) -> Iterator[BaseException]:
 def _masked(e: Exception, secrets: list[str]) -> Exception:
     from IPython.core.error import UsageError
 
-    from optuna_magic._space import OptunaMagicError
+    from optuna_magic.cell.space import OptunaMagicError
 
     def dirty(text: str | None) -> bool:
         return bool(text) and mask_text(text or "", secrets) != text

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from optuna_magic._space import OptunaMagicError
+from optuna_magic.cell.space import OptunaMagicError
 
 if TYPE_CHECKING:
     import optuna
     from optuna.distributions import BaseDistribution
 
-    from optuna_magic._cell import ParsedCell
-    from optuna_magic._space import ParamSpec
+    from optuna_magic.cell.parse import ParsedCell
+    from optuna_magic.cell.space import ParamSpec
 
 __all__ = ["check_stored_space", "distribution_of", "stored_distributions"]
 

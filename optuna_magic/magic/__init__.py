@@ -1,0 +1,1 @@
+"""IPython only: the magics, their options, line commands, the kernel's cell transformer."""

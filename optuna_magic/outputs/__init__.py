@@ -1,0 +1,3 @@
+"""What a run shows and keeps: text progress, summary, MLflow, keep-best, the snapshot
+and the live panel.
+"""

@@ -1,0 +1,1 @@
+"""The live panel: the trial record, its wire format and the anywidget."""

@@ -1,0 +1,1 @@
+"""The static snapshot of a finished run (HTML without scripts)."""

@@ -1,0 +1,1 @@
+"""Trials in other processes: shipping the objective, worker processes, Dask."""

@@ -1,0 +1,3 @@
+"""Study options to Optuna objects: sampler and pruner factories, storages, the
+credential masker, liveness of trials, resuming a stored study.
+"""
