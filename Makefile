@@ -43,7 +43,7 @@ pg-deps:
 
 # Rebuild the panel bundle (the package build does this too, once).
 js:
-	cd js && npm install --no-audit --no-fund && npm run build
+	cd js && npm ci --no-audit --no-fund && npm run build
 
 demo: install
 	$(PY) examples/run_demo.py
