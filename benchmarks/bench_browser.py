@@ -1,6 +1,6 @@
 """Front-end figures in headless Chromium with a real JupyterLab (the browser tests' harness).
 
-Update + redraw cost: a panel on a study of N trials (``StudyPanel.for_study``, the panel of
+Update + redraw cost: a panel on a study of N trials (``optuna_magic.panel``, the panel of
 ``%optuna watch``) is shown in JupyterLab; the kernel then sends small deltas (100 new trials
 each, as a live run's flush does) and the page times, for each one, (a) the ``msg:custom``
 dispatch on the widget's model (the panel applies the delta to its record inside it) and (b) the
@@ -32,7 +32,7 @@ import time, gc
 import numpy as np
 import optuna
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
-from optuna_magic.outputs.panel.widget import StudyPanel
+import optuna_magic
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 _D = {"x": FloatDistribution(-10, 10), "y": FloatDistribution(1e-3, 1.0, log=True),
       "n": IntDistribution(1, 100), "c": CategoricalDistribution(["a", "b", "c"])}
@@ -55,7 +55,7 @@ def _show(n):
         p.close()
     _panels.clear()
     gc.collect()
-    p = StudyPanel.for_study(_study(n))
+    p = optuna_magic.panel(_study(n), live=False)
     _panels.append(p)
     display(p)
     return p

@@ -21,6 +21,9 @@ SETUP = r"""
 import gc, os, sys, time
 import optuna
 optuna.logging.set_verbosity(optuna.logging.WARNING)
+# Private on purpose: the figures time the panel's importance refresh from inside (a wrapped
+# method) and close earlier runs' panels by their class; the public API (optuna_magic.optimize,
+# panel, watch) runs and shows studies, it does not expose the panel's internals.
 from optuna_magic.outputs.panel import widget as _om_widget
 
 def obj1(trial):
@@ -394,7 +397,9 @@ class KernelBench:
             r"""
 import optuna
 from optuna.distributions import FloatDistribution, IntDistribution, CategoricalDistribution
-from optuna_magic.run.runner import RunInfo
+# Private on purpose: one refresh timed alone, on a bare panel fed prepared trials, which no
+# public call builds (optuna_magic.panel shows a whole study and refreshes on its own schedule).
+from optuna_magic.run.contract import RunInfo
 import numpy as _np
 def _om_trials(n, seed=0):
     rng = _np.random.default_rng(seed)

@@ -1,4 +1,8 @@
-"""optuna-magic: the ``%%optuna`` cell magic for IPython and Jupyter."""
+"""optuna-magic: the ``%%optuna`` cell magic for IPython and Jupyter, and its Python API.
+
+``optimize``, ``optimize_async``, ``panel``, ``watch`` and ``PanelCallback`` (see
+:mod:`optuna_magic.api`) serve code without the magic: a plain kernel cell, marimo, a script.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +13,30 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
+    from optuna_magic.api import (
+        PanelCallback,
+        RunInterrupted,
+        optimize,
+        optimize_async,
+        panel,
+        watch,
+    )
+
 __all__ = [
     "OptunaMagicError",
+    "PanelCallback",
+    "RunInterrupted",
     "__version__",
     "load_ipython_extension",
+    "optimize",
+    "optimize_async",
+    "panel",
     "unload_ipython_extension",
+    "watch",
 ]
+
+# Imported on first use: `import optuna_magic` imports neither optuna nor plotly nor IPython.
+_API = {"PanelCallback", "RunInterrupted", "optimize", "optimize_async", "panel", "watch"}
 
 
 def __getattr__(name: str) -> Any:
@@ -23,18 +45,22 @@ def __getattr__(name: str) -> Any:
         from optuna_magic.cell.space import OptunaMagicError
 
         return OptunaMagicError
+    if name in _API:
+        from optuna_magic import api
+
+        return getattr(api, name)
     raise AttributeError(f"module 'optuna_magic' has no attribute {name!r}")
 
 
 def load_ipython_extension(ipython: InteractiveShell) -> None:
     """Register ``%%optuna`` and ``%optuna`` (``%load_ext optuna_magic``)."""
-    from optuna_magic.magic.magics import register
+    from optuna_magic.magic.transformer import register
 
     register(ipython)
 
 
 def unload_ipython_extension(ipython: InteractiveShell) -> None:
     """Remove the magics and hooks that :func:`load_ipython_extension` installed."""
-    from optuna_magic.magic.magics import unregister
+    from optuna_magic.magic.transformer import unregister
 
     unregister(ipython)

@@ -13,6 +13,7 @@ import optuna
 
 from optuna_magic.cell.objective import build_objective
 from optuna_magic.cell.parse import parse_cell
+from optuna_magic.run.sink import BaseSink
 
 
 def cell_objective(code: str, ns: dict[str, Any] | None = None, n_objectives: int = 1) -> Any:
@@ -30,7 +31,7 @@ def _no_report(trial: Any, value: float, step: int) -> None:
     raise AssertionError("report() in the parent: the objective should run in a worker")
 
 
-class RecordingSink:
+class RecordingSink(BaseSink):
     """Keeps every event; thread-safe; counts by kind."""
 
     def __init__(self) -> None:

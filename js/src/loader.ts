@@ -6,7 +6,9 @@
 // the kernel ~40 ms of JSON encoding before its first trial, and a notebook saved with widget
 // state grew by the bundle per output. The loader is ~1 kB; the bundle travels once per page, as
 // a binary buffer of a custom message (no JSON encoding of it, and no signing: Jupyter signs
-// message parts, not buffers).
+// message parts, not buffers). The messages are declared in ./protocol (BundleRequest, BundleMessage).
+
+import { bundleRequest, type BundleMessage } from "./protocol";
 
 interface Model {
   on(event: string, cb: (...args: never[]) => void): void;
@@ -33,7 +35,7 @@ function request(model: Model): Promise<Widget> {
       model.off("msg:custom", onMessage as (...args: never[]) => void);
       reject(new Error("the kernel did not send the panel"));
     }, WAIT_MS);
-    const onMessage = (content: { type?: string; version?: string }, buffers: Array<ArrayBuffer | DataView> = []) => {
+    const onMessage = (content: Partial<BundleMessage> | undefined, buffers: Array<ArrayBuffer | DataView> = []) => {
       if (content?.type !== "bundle" || content.version !== VERSION || !buffers.length) return;
       clearTimeout(timer);
       model.off("msg:custom", onMessage as (...args: never[]) => void);
@@ -43,7 +45,7 @@ function request(model: Model): Promise<Widget> {
         .finally(() => URL.revokeObjectURL(url));
     };
     model.on("msg:custom", onMessage as (...args: never[]) => void);
-    model.send({ type: "bundle", version: VERSION });
+    model.send(bundleRequest(VERSION));
   });
 }
 

@@ -45,7 +45,7 @@ describe("panel", () => {
     model.set("status", { at: 10, state: "running", n_done: 1, n_trials: 10, counts: { COMPLETE: 1 } });
     const [msg, buffers] = encode("delta", 1, [{ number: 0, state: 1, values: [0.5] }]);
     const withStatus = { ...msg, status: { at: 11, state: "running", n_done: 3, n_trials: 10, counts: { COMPLETE: 3 } } };
-    model.message(withStatus as typeof msg, buffers);
+    model.message(withStatus, buffers);
     vi.advanceTimersByTime(200);
     expect(el.querySelector("[data-role=progress]")?.textContent).toBe("3 / 10");
     // A later trait (the run's end) wins over the last delta's status.

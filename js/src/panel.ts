@@ -2,7 +2,8 @@
 // at most ~10 times a second, and only when its data changed.
 
 import { type Importance, type Meta, type Status, objectiveName } from "./model/derive";
-import { RecordSync, type Buffer, type RecordMessage } from "./model/record";
+import { RecordSync, type Buffer } from "./model/record";
+import { stopRequest, syncRequest, trialRequest, type KernelMessage } from "./protocol";
 import { h } from "./views/dom";
 import {
   contourFigure,
@@ -48,18 +49,18 @@ const stores = new WeakMap<object, Store>();
 export function storeFor(model: Model): Store {
   let store = stores.get(model);
   if (store) return store;
-  const sync = new RecordSync(() => model.send({ type: "sync" }));
+  const sync = new RecordSync(() => model.send(syncRequest()));
   const listeners = new Set<Listener>();
   const details = new Set<DetailListener>();
-  const onMessage = (content: Record<string, unknown>, buffers: Buffer[] = []) => {
+  const onMessage = (content: KernelMessage | undefined, buffers: Buffer[] = []) => {
     if (content?.type === "delta" || content?.type === "full") {
-      if (content.status && store) store.status = content.status as Status;
-      if (sync.receive(content as unknown as RecordMessage, buffers) || content.status) {
+      if (content.status && store) store.status = content.status;
+      if (sync.receive(content, buffers) || content.status) {
         listeners.forEach((l) => l());
       }
     } else if (content?.type === "trial") {
       const n = Number(content.number);
-      details.forEach((d) => d(n, String(content.traceback ?? ""), (content.user_attrs ?? {}) as Record<string, unknown>));
+      details.forEach((d) => d(n, String(content.traceback ?? ""), content.user_attrs ?? {}));
     }
   };
   model.on("msg:custom", onMessage as (...args: never[]) => void);
@@ -98,11 +99,11 @@ export function renderPanel(model: Model, el: HTMLElement, plotter: Plotter | nu
 
   const root = h("div", { class: "optuna-magic" });
   root.append(h("style", {}, CSS));
-  const header = createHeader(() => model.send({ type: "stop" }));
+  const header = createHeader(() => model.send(stopRequest()));
   root.append(header.el);
 
   const table = createTrialsTable();
-  const events = createEventLog((n) => model.send({ type: "trial", number: n }));
+  const events = createEventLog((n) => model.send(trialRequest(n)));
   const space = createSpaceTable();
   const detail: DetailListener = (n, tb, attrs) => events.showDetail(n, tb, attrs);
   store.details.add(detail);

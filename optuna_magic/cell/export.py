@@ -10,8 +10,10 @@ from __future__ import annotations
 import ast
 import builtins
 import textwrap
+from collections.abc import Callable
 from typing import Any
 
+from optuna_magic.cell.names import infer_name, name_keyword, parents
 from optuna_magic.cell.parse import parse_cell
 from optuna_magic.study.factories import parse_choice, pruner_call, sampler_call, unquote
 from optuna_magic.study.liveness import is_journal_url
@@ -73,37 +75,15 @@ def export_script(
 
 
 def _rewrite(code: str, lines: list[str]) -> tuple[str, bool]:
+    """The cell body with its ``hp.*`` / ``report`` calls and final expression rewritten.
+
+    Also returns whether the body needs the ``report(trial, value, step)`` helper.
+    """
     tree = ast.parse(code)
-    offsets = [0]
-    for ln in code.splitlines(keepends=True):
-        offsets.append(offsets[-1] + len(ln))
-
-    def pos(lineno: int, col: int) -> int:
-        # ast columns count UTF-8 bytes
-        text = lines[lineno - 1].encode()[:col].decode(errors="ignore")
-        return offsets[lineno - 1] + len(text)
-
-    edits: list[tuple[int, int, str]] = []
+    parent_of = parents(tree)
+    pos = _positions(code, lines)
+    edits, report_stmts = _report_statements(code, tree, pos)
     needs_helper = False
-    report_stmts = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Expr) and _is_report(node.value):
-            report_stmts.add(id(node.value))
-            call = node.value
-            assert isinstance(call, ast.Call)
-            args = ", ".join(ast.get_source_segment(code, a) or "" for a in call.args)
-            indent = " " * node.col_offset
-            text = (
-                f"trial.report({args})\n{indent}if trial.should_prune():\n"
-                f"{indent}    raise optuna.TrialPruned()"
-            )
-            edits.append(
-                (
-                    pos(node.lineno, node.col_offset),
-                    pos(node.end_lineno or node.lineno, node.end_col_offset or 0),
-                    text,
-                )
-            )
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and _is_report(node) and id(node) not in report_stmts:
             needs_helper = True
@@ -123,13 +103,62 @@ def _rewrite(code: str, lines: list[str]) -> tuple[str, bool]:
             (
                 pos(node.lineno, node.col_offset),
                 pos(node.end_lineno or node.lineno, node.end_col_offset or 0),
-                _suggest_text(node, kind, code, tree),
+                _suggest_text(node, kind, code, parent_of.get(id(node))),
             )
         )
     last = tree.body[-1] if tree.body else None
     if isinstance(last, ast.Expr):
         p = pos(last.lineno, last.col_offset)
         edits.append((p, p, "return "))
+    return _apply(code, edits), needs_helper
+
+
+def _positions(code: str, lines: list[str]) -> Callable[[int, int], int]:
+    """``pos(lineno, col)``: the offset in ``code`` of an AST position."""
+    offsets = [0]
+    for ln in code.splitlines(keepends=True):
+        offsets.append(offsets[-1] + len(ln))
+
+    def pos(lineno: int, col: int) -> int:
+        # ast columns count UTF-8 bytes
+        text = lines[lineno - 1].encode()[:col].decode(errors="ignore")
+        return offsets[lineno - 1] + len(text)
+
+    return pos
+
+
+def _report_statements(
+    code: str, tree: ast.Module, pos: Callable[[int, int], int]
+) -> tuple[list[tuple[int, int, str]], set[int]]:
+    """Edits that write a ``report(v, s)`` statement as Optuna's report-and-prune lines.
+
+    Also returns the ids of those calls (a ``report`` elsewhere needs the helper instead).
+    """
+    edits: list[tuple[int, int, str]] = []
+    report_stmts: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Expr) and _is_report(node.value):
+            report_stmts.add(id(node.value))
+            call = node.value
+            assert isinstance(call, ast.Call)
+            args = ", ".join(ast.get_source_segment(code, a) or "" for a in call.args)
+            indent = " " * node.col_offset
+            text = (
+                f"trial.report({args})\n{indent}if trial.should_prune():\n"
+                f"{indent}    raise optuna.TrialPruned()"
+            )
+            edits.append(
+                (
+                    pos(node.lineno, node.col_offset),
+                    pos(node.end_lineno or node.lineno, node.end_col_offset or 0),
+                    text,
+                )
+            )
+    return edits, report_stmts
+
+
+def _apply(code: str, edits: list[tuple[int, int, str]]) -> str:
+    """``code`` with the edits ``(start, end, text)`` made; an edit inside another is dropped."""
     out = code
     taken: list[tuple[int, int]] = []
     # Outermost spans win; apply from the end so earlier offsets stay valid.
@@ -141,7 +170,7 @@ def _rewrite(code: str, lines: list[str]) -> tuple[str, bool]:
         (e for e in edits if (e[0], e[1]) in taken), key=lambda e: e[0], reverse=True
     ):
         out = out[:start] + text + out[end:]
-    return out, needs_helper
+    return out
 
 
 def _is_report(node: ast.AST) -> bool:
@@ -162,40 +191,20 @@ def _hp_attr(node: ast.AST) -> str | None:
     return None
 
 
-def _suggest_text(node: ast.Call, kind: str, code: str, tree: ast.Module) -> str:
-    name_kw = next((k for k in node.keywords if k.arg == "name"), None)
+def _suggest_text(node: ast.Call, kind: str, code: str, parent: ast.AST | None) -> str:
+    name_kw = name_keyword(node)
     if name_kw is not None:
         name = ast.get_source_segment(code, name_kw.value) or "''"
     else:
-        name = repr(_inferred_name(node, tree))
+        inferred = infer_name(node, parent)
+        if inferred is None:  # pragma: no cover - parse_cell refuses such a cell first
+            raise ValueError("name could not be inferred")
+        name = repr(inferred)
     args = [ast.get_source_segment(code, a) or "" for a in node.args]
     args += [
         f"{k.arg}={ast.get_source_segment(code, k.value)}" for k in node.keywords if k.arg != "name"
     ]
     return f"trial.{_SUGGEST[kind]}({', '.join([name, *args])})"
-
-
-def _inferred_name(node: ast.Call, tree: ast.Module) -> str:
-    # Same inference as the magic: parse_cell already checked that every name can be found.
-    for parent in ast.walk(tree):
-        for field, value in ast.iter_fields(parent):
-            if isinstance(value, list):
-                if node in value and isinstance(parent, ast.Dict) and field == "values":
-                    k = parent.keys[value.index(node)]
-                    if isinstance(k, ast.Constant):
-                        return str(k.value)
-            elif value is node:
-                if isinstance(parent, ast.keyword) and parent.arg:
-                    return parent.arg
-                if isinstance(parent, (ast.Assign, ast.AnnAssign)):
-                    t = parent.targets[0] if isinstance(parent, ast.Assign) else parent.target
-                    if isinstance(t, ast.Name):
-                        return t.id
-                    if isinstance(t, ast.Attribute):
-                        return t.attr
-                    if isinstance(t, ast.Subscript) and isinstance(t.slice, ast.Constant):
-                        return str(t.slice.value)
-    raise ValueError("name could not be inferred")  # pragma: no cover - parse_cell refuses first
 
 
 def _free_names(code: str) -> set[str]:

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from optuna_magic.cell.parse import Declaration, ParsedCell
+from optuna_magic.cell.parsed import Declaration, ParsedCell
 from optuna_magic.cell.space import OptunaMagicError, check_declaration, plain, signature_of
 from optuna_magic.run.runner import RunAborted
 

@@ -2,13 +2,41 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from optuna_magic.run.sink import BaseSink
+
 if TYPE_CHECKING:
     import optuna
+    from optuna.trial import FrozenTrial
 
-__all__ = ["kept_variables"]
+    from optuna_magic.run.contract import TrialError, TrialEvent
+
+__all__ = ["KeepBest", "kept_variables"]
+
+
+class KeepBest(BaseSink):
+    """Drops the variables of every trial but the best so far (``--keep-best``)."""
+
+    def __init__(self, objective: Any, direction: str) -> None:
+        self._objective = objective
+        self._sign = 1.0 if direction == "minimize" else -1.0
+        self._best: tuple[float, int] | None = None
+        self._lock = threading.Lock()
+
+    def trial_finished(self, trial: FrozenTrial | TrialEvent, error: TrialError | None) -> None:
+        kept = self._objective.trial_locals
+        with self._lock:
+            if trial.state.name == "COMPLETE" and trial.value is not None:
+                key = self._sign * trial.value
+                if self._best is None or key < self._best[0]:
+                    if self._best is not None:
+                        kept.pop(self._best[1], None)
+                    self._best = (key, trial.number)
+                    return
+            kept.pop(trial.number, None)
 
 
 def kept_variables(

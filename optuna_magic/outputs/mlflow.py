@@ -27,38 +27,40 @@ an optional extra (``pip install optuna-magic[mlflow]``).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
-import os
 import queue
-import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+
+from optuna_magic.outputs.mlflow_store import (
+    MAX_TAG_LEN,
+    ROLE_TAG,
+    connect,
+    context_tags,
+    env,
+    experiment_id,
+    find_parent,
+    key,
+    log_batch,
+    mask_uri,
+    ms,
+    text,
+)
+from optuna_magic.run.sink import BaseSink
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
     from optuna.trial import FrozenTrial
 
-    from optuna_magic.run.runner import RunControl, RunInfo, RunResult, TrialError
+    from optuna_magic.run.contract import RunControl, RunInfo, RunResult, TrialError, TrialEvent
 
 __all__ = ["MlflowSink", "mask_uri"]
 
 _log = logging.getLogger(__name__)
 
-#: Seconds the reachability check waits for a tracking server before giving up.
-CHECK_TIMEOUT_S = 3.0
-#: Tag that marks a parent run as an optuna-magic study (used to find it again on ``--resume``).
-ROLE_TAG = "optuna.role"
-# MLflow's own limits (mlflow.utils.validation); hard-coded so that this module imports nothing.
-_MAX_PARAMS_TAGS_PER_BATCH = 100
-_MAX_METRICS_PER_BATCH = 1000
-_MAX_PARAM_LEN = 6000
-_MAX_TAG_LEN = 8000
-_BAD_KEY_CHARS = re.compile(r"[^0-9A-Za-z_\-. /]")
 _STATE_TO_STATUS = {"COMPLETE": "FINISHED", "PRUNED": "KILLED", "FAIL": "FAILED"}
 _RESULT_TO_STATUS = {
     "finished": "FINISHED",
@@ -66,86 +68,9 @@ _RESULT_TO_STATUS = {
     "interrupted": "KILLED",
     "failed": "FAILED",
 }
-# The environment is process-wide; serialize the check's temporary settings.
-_ENV_LOCK = threading.Lock()
 
 
-def mask_uri(uri: str) -> str:
-    """``uri`` with its credentials replaced by ``***``, for messages and tags (the one rule)."""
-    from optuna_magic.study.secrets import mask_url
-
-    return mask_url(uri)
-
-
-def _key(name: str) -> str:
-    """A valid MLflow param or metric key for ``name`` (MLflow rejects ``[``, ``(``, ``..``)."""
-    key = _BAD_KEY_CHARS.sub("_", name).strip("/") or "_"
-    return key.replace("..", "__")
-
-
-def _ms(seconds: float) -> int:
-    return int(seconds * 1000)
-
-
-def _text(value: Any, limit: int) -> str:
-    text = str(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-@contextlib.contextmanager
-def _env(**settings: str) -> Iterator[None]:
-    """Set environment variables for the block, then restore them.
-
-    MLflow reads its ``MLFLOW_*`` settings at every call, so this scopes one to a few calls
-    without changing how the user's own MLflow calls behave.
-    """
-    with _ENV_LOCK:
-        saved = {k: os.environ.get(k) for k in settings}
-        os.environ.update(settings)
-        try:
-            yield
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
-
-
-def _quick_failing_http() -> contextlib.AbstractContextManager[None]:
-    """Within the block, MLflow's HTTP client gives up after one try and a short timeout."""
-    return _env(
-        MLFLOW_HTTP_REQUEST_MAX_RETRIES="0",
-        MLFLOW_HTTP_REQUEST_TIMEOUT=str(math.ceil(CHECK_TIMEOUT_S)),
-    )
-
-
-def _check_reachable(uri: str) -> None:
-    """Raise ``ValueError`` unless an HTTP(S) tracking server answers within the timeout.
-
-    A single plain GET, not MLflow's client: MLflow retries a refused connection with exponential
-    backoff for minutes. Any HTTP answer (even 401 or 404, e.g. behind a proxy) means a server is
-    there; whether it is a working MLflow server is checked next, through the client.
-    """
-    import requests
-
-    health = uri.rstrip("/") + "/health"
-    try:
-        requests.get(health, timeout=CHECK_TIMEOUT_S, allow_redirects=False)
-    except requests.RequestException as e:
-        reason = type(e).__name__
-        if isinstance(e, requests.ConnectionError) and not isinstance(e, requests.Timeout):
-            reason = "connection refused or host not found"
-        elif isinstance(e, requests.Timeout):
-            reason = f"no answer within {CHECK_TIMEOUT_S:g} s"
-        raise ValueError(
-            f"--mlflow: cannot reach the MLflow tracking server at {mask_uri(uri)} ({reason}). "
-            "Start it (e.g. `mlflow server --host 127.0.0.1 --port 5000`), fix the URI, or give "
-            "a local store such as `--mlflow sqlite:///mlflow.db`."
-        ) from None
-
-
-class MlflowSink:
+class MlflowSink(BaseSink):
     """A :class:`~optuna_magic.run.runner.RunSink` that logs a study and its trials to MLflow.
 
     Build it with :meth:`create`, which checks the tracking store before any trial runs.
@@ -191,44 +116,7 @@ class MlflowSink:
             ValueError: ``mlflow`` is not installed, the server does not answer within a few
                 seconds, or the store refuses the connection, with a message that says which.
         """
-        try:
-            import mlflow
-        except ImportError:
-            raise ValueError(
-                "--mlflow needs MLflow: pip install 'optuna-magic[mlflow]' (or mlflow)"
-            ) from None
-
-        uri = tracking_uri or mlflow.get_tracking_uri()
-        if urlsplit(uri).scheme in ("http", "https"):
-            _check_reachable(uri)
-        try:
-            with _quick_failing_http():
-                client = mlflow.MlflowClient(tracking_uri=uri)
-                # Opens the store (creates and migrates a SQLite file, checks credentials) and
-                # proves the API answers, once, before the first trial.
-                client.search_experiments(max_results=1)
-                if experiment is not None:
-                    exp = client.get_experiment_by_name(experiment)
-                    if exp is not None and exp.lifecycle_stage == "deleted":
-                        raise ValueError(
-                            f"--mlflow: the MLflow experiment {experiment!r} is deleted; "
-                            "restore it (`mlflow experiments restore`) or choose another name."
-                        )
-        except ValueError:
-            raise
-        except Exception as e:  # MlflowException, requests errors, SQLAlchemy errors...
-            from optuna_magic.study.secrets import mask_text, secrets_in
-
-            # MLflow and its stores may echo the URI (a SQLAlchemy URL with its password).
-            message = mask_text(_text(getattr(e, "message", None) or str(e), 600), secrets_in(uri))
-            if urlsplit(uri).scheme in ("http", "https"):
-                raise ValueError(
-                    f"--mlflow: the server at {mask_uri(uri)} answered, but not as a working "
-                    f"MLflow tracking server (wrong URI or path, or credentials?): {message}"
-                ) from None
-            raise ValueError(
-                f"--mlflow: the MLflow tracking store {mask_uri(uri)} cannot be used: {message}"
-            ) from None
+        client, uri = connect(tracking_uri, experiment)
         return cls(client, uri, experiment)
 
     # --------------------------------------------------------------------- the sink
@@ -244,7 +132,7 @@ class MlflowSink:
         self.errors = []
         self._n_failed_writes = 0
         self._queue = queue.SimpleQueue()
-        self.experiment_id = self._experiment_id()
+        self.experiment_id = experiment_id(self.client, self.experiment)
         tags = {
             ROLE_TAG: "study",
             "optuna.study_name": info.study_name,
@@ -253,7 +141,9 @@ class MlflowSink:
             "optuna.pruner": info.pruner,
             "optuna.storage": mask_uri(info.storage),
         }
-        parent = self._find_parent(info) if info.existing_trials else None
+        parent = (
+            find_parent(self.client, self.experiment_id, info) if info.existing_trials else None
+        )
         if parent is not None:
             self.parent_run_id = parent
             self.client.update_run(parent, status="RUNNING")
@@ -261,8 +151,8 @@ class MlflowSink:
         else:
             run = self.client.create_run(
                 self.experiment_id,
-                start_time=_ms(info.started_at),
-                tags=self._context_tags(tags),
+                start_time=ms(info.started_at),
+                tags=context_tags(tags),
                 run_name=info.study_name,
             )
             self.parent_run_id = run.info.run_id
@@ -290,7 +180,7 @@ class MlflowSink:
         now = time.time()
         self._queue.put(lambda: self._log_intermediate(number, step, value, now))
 
-    def trial_finished(self, trial: FrozenTrial, error: TrialError | None) -> None:
+    def trial_finished(self, trial: FrozenTrial | TrialEvent, error: TrialError | None) -> None:
         """Log the trial's params, values, state and duration, and close its run."""
         self._queue.put(lambda: self._close_trial(trial, error))
 
@@ -330,8 +220,8 @@ class MlflowSink:
         assert self._info is not None and self.experiment_id is not None
         run = self.client.create_run(
             self.experiment_id,
-            start_time=_ms(started),
-            tags=self._context_tags(
+            start_time=ms(started),
+            tags=context_tags(
                 {
                     "mlflow.parentRunId": self.parent_run_id,
                     "optuna.study_name": self._info.study_name,
@@ -351,7 +241,7 @@ class MlflowSink:
         self._log(run_id, metrics=[("intermediate_value", value, step, at)])
         self._reported.setdefault(number, set()).add(step)
 
-    def _close_trial(self, trial: FrozenTrial, error: TrialError | None) -> None:
+    def _close_trial(self, trial: FrozenTrial | TrialEvent, error: TrialError | None) -> None:
         assert self._info is not None
         start = trial.datetime_start.timestamp() if trial.datetime_start else time.time()
         end = trial.datetime_complete.timestamp() if trial.datetime_complete else time.time()
@@ -374,19 +264,19 @@ class MlflowSink:
             if step not in seen and math.isfinite(value):
                 metrics.append(("intermediate_value", value, step, end))
         tags = {"optuna.trial.state": state, "optuna.trial.number": str(trial.number)}
-        for key, value in trial.user_attrs.items():
-            tags[f"optuna.user_attr.{_key(key)}"] = _text(value, _MAX_TAG_LEN)
+        for attr, value in trial.user_attrs.items():
+            tags[f"optuna.user_attr.{key(attr)}"] = text(value, MAX_TAG_LEN)
         if error is not None:
-            tags["optuna.error"] = _text(error.message, _MAX_TAG_LEN)
+            tags["optuna.error"] = text(error.message, MAX_TAG_LEN)
             if error.traceback:
                 # The end of a traceback is the part that says what went wrong.
                 tb = error.traceback
-                tags["optuna.traceback"] = tb if len(tb) <= _MAX_TAG_LEN else "..." + tb[-7990:]
+                tags["optuna.traceback"] = tb if len(tb) <= MAX_TAG_LEN else "..." + tb[-7990:]
         elif state == "FAIL":
             # A FrozenTrial from the storage (not the runner's event) keeps Optuna's reason.
             reason = (getattr(trial, "system_attrs", None) or {}).get("fail_reason")
             if reason:
-                tags["optuna.error"] = _text(reason, _MAX_TAG_LEN)
+                tags["optuna.error"] = text(reason, MAX_TAG_LEN)
         self._log(
             run_id,
             params={name: value for name, value in trial.params.items()},
@@ -395,9 +285,9 @@ class MlflowSink:
         )
         # MLflow prints a "View run" link per terminated run on a server; one per study (the
         # parent's) is useful, one per trial floods the cell.
-        with _env(MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT="true"):
+        with env(MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT="true"):
             self.client.set_terminated(
-                run_id, status=_STATE_TO_STATUS.get(state, "KILLED"), end_time=_ms(end)
+                run_id, status=_STATE_TO_STATUS.get(state, "KILLED"), end_time=ms(end)
             )
 
     def _close_parent(self, result: RunResult) -> None:
@@ -418,7 +308,7 @@ class MlflowSink:
                     self._close_trial(t, TrialError(err, "") if err else None)
                 else:
                     self.client.set_tag(run_id, "optuna.trial.state", "INTERRUPTED")
-                    with _env(MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT="true"):
+                    with env(MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT="true"):
                         self.client.set_terminated(run_id, status="KILLED")
                     del self._trial_runs[number]
         now = time.time()
@@ -432,7 +322,7 @@ class MlflowSink:
         for state in ("COMPLETE", "PRUNED", "FAIL"):
             metrics.append((f"n_trials_{state.lower()}", counts[state], n, now))
         if result.error:
-            tags["optuna.error"] = _text(result.error, _MAX_TAG_LEN)
+            tags["optuna.error"] = text(result.error, MAX_TAG_LEN)
         if counts["COMPLETE"]:
             if len(self._info.directions) == 1:
                 best = study.best_trial
@@ -440,11 +330,11 @@ class MlflowSink:
                 metrics.append(("best_value", best.value, n, now))
                 tags["optuna.best_trial"] = str(best.number)
                 for name, value in best.params.items():
-                    tags[f"best_params.{_key(name)}"] = _text(value, _MAX_TAG_LEN)
+                    tags[f"best_params.{key(name)}"] = text(value, MAX_TAG_LEN)
             else:
                 front = study.best_trials
-                tags["optuna.best_trials"] = _text(
-                    ",".join(str(t.number) for t in front), _MAX_TAG_LEN
+                tags["optuna.best_trials"] = text(
+                    ",".join(str(t.number) for t in front), MAX_TAG_LEN
                 )
                 # Per objective, the best value on the Pareto front (the front's extreme point).
                 for i, (name, direction) in enumerate(
@@ -459,56 +349,6 @@ class MlflowSink:
             self.parent_run_id, status=_RESULT_TO_STATUS.get(result.state, "FINISHED")
         )
 
-    # ------------------------------------------------------------------- helpers
-    def _experiment_id(self) -> str:
-        name = self.experiment or os.environ.get("MLFLOW_EXPERIMENT_NAME")
-        if name is None:
-            # MLflow's own resolution without a name: an explicit id, else its default experiment.
-            exp_id = os.environ.get("MLFLOW_EXPERIMENT_ID")
-            if exp_id:
-                return exp_id
-            default = self.client.get_experiment_by_name("Default")
-            return default.experiment_id if default is not None else "0"
-        exp = self.client.get_experiment_by_name(name)
-        if exp is not None:
-            if exp.lifecycle_stage == "deleted":
-                raise ValueError(
-                    f"--mlflow: the MLflow experiment {name!r} is deleted; restore it or choose "
-                    "another name."
-                )
-            return str(exp.experiment_id)
-        try:
-            return str(self.client.create_experiment(name))
-        except Exception:
-            # Another process created it in between.
-            exp = self.client.get_experiment_by_name(name)
-            if exp is None:
-                raise
-            return str(exp.experiment_id)
-
-    def _find_parent(self, info: RunInfo) -> str | None:
-        """The parent run an earlier ``%%optuna`` run of this study left, if any."""
-
-        def quoted(s: str) -> str:
-            return "'" + s.replace("'", "\\'") + "'"
-
-        try:
-            runs = self.client.search_runs(
-                [str(self.experiment_id)],
-                filter_string=(
-                    f"tags.`{ROLE_TAG}` = 'study' AND tags.`optuna.study_name` = "
-                    f"{quoted(info.study_name)} AND tags.`optuna.storage` = "
-                    f"{quoted(mask_uri(info.storage))}"
-                ),
-                order_by=["attributes.start_time DESC"],
-                max_results=1,
-            )
-        except Exception:
-            # A name MLflow's filter grammar cannot express: the resumed study gets a new parent.
-            _log.debug("MLflow search for the earlier parent run failed", exc_info=True)
-            return None
-        return str(runs[0].info.run_id) if runs else None
-
     def _objective_keys(self) -> list[str]:
         assert self._info is not None
         k = len(self._info.directions)
@@ -517,17 +357,7 @@ class MlflowSink:
             return ["value"]
         if len(names) != k or len(set(names)) != k:
             names = [f"value_{i}" for i in range(k)]
-        return [_key(n) for n in names]
-
-    @staticmethod
-    def _context_tags(tags: dict[str, Any]) -> dict[str, Any]:
-        """``tags`` plus MLflow's context tags (user, source), as ``mlflow.start_run`` adds them."""
-        try:
-            from mlflow.tracking.context.registry import resolve_tags
-
-            return dict(resolve_tags(tags))
-        except Exception:  # a private module: its absence costs only the user/source columns
-            return tags
+        return [key(n) for n in names]
 
     def _log(
         self,
@@ -537,22 +367,4 @@ class MlflowSink:
         metrics: list[tuple[str, float, int, float]] | None = None,
         tags: dict[str, Any] | None = None,
     ) -> None:
-        """One ``log_batch`` per MLflow's batch limits. ``metrics``: (key, value, step, time)."""
-        from mlflow.entities import Metric, Param, RunTag
-
-        param_list = [Param(_key(k), _text(v, _MAX_PARAM_LEN)) for k, v in (params or {}).items()]
-        tag_list = [RunTag(k, _text(v, _MAX_TAG_LEN)) for k, v in (tags or {}).items()]
-        metric_list = [
-            Metric(_key(k), float(v), _ms(at), int(step)) for k, v, step, at in (metrics or [])
-        ]
-        while param_list or tag_list or metric_list:
-            n_params = min(len(param_list), _MAX_PARAMS_TAGS_PER_BATCH)
-            n_tags = min(len(tag_list), _MAX_PARAMS_TAGS_PER_BATCH - n_params)
-            n_metrics = min(len(metric_list), _MAX_METRICS_PER_BATCH - n_params - n_tags)
-            self.client.log_batch(
-                run_id,
-                metrics=metric_list[:n_metrics],
-                params=param_list[:n_params],
-                tags=tag_list[:n_tags],
-            )
-            del param_list[:n_params], tag_list[:n_tags], metric_list[:n_metrics]
+        log_batch(self.client, run_id, params=params, metrics=metrics, tags=tags)

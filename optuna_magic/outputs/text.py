@@ -13,7 +13,14 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
-from optuna_magic.run.runner import RunControl, RunInfo, RunResult, TrialError
+from optuna_magic.run.contract import (
+    BaseSink,
+    RunControl,
+    RunInfo,
+    RunResult,
+    TrialError,
+    TrialEvent,
+)
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
@@ -41,7 +48,7 @@ def _params_text(params: dict[str, Any], limit: int = 6) -> str:
     return ", ".join(items)
 
 
-class TextProgress:
+class TextProgress(BaseSink):
     """Prints ``k/N  best ...  rate`` in place while the run goes, then a summary.
 
     Args:
@@ -74,13 +81,9 @@ class TextProgress:
         self.info = info
         self._draw(force=True)
 
-    def trial_started(self, number: int) -> None:
-        """Nothing to show per started trial."""
+    # trial_started / trial_reported: BaseSink's (not called): nothing to show per trial.
 
-    def trial_reported(self, number: int, step: int, value: float) -> None:
-        """Intermediate values are for the panel; the text line stays short."""
-
-    def trial_finished(self, trial: FrozenTrial, error: TrialError | None) -> None:
+    def trial_finished(self, trial: FrozenTrial | TrialEvent, error: TrialError | None) -> None:
         """Count the trial, track the best, and redraw at most every ``interval`` seconds."""
         state = trial.state.name
         with self._lock:

@@ -2,7 +2,9 @@
 
 The runner knows nothing of IPython or widgets. It owns the optimize thread so that the same code
 serves a blocking cell (the caller waits), an async cell (the caller awaits and the kernel keeps
-handling the panel's messages, e.g. a Stop click) and ``--background`` (nobody waits).
+handling the panel's messages, e.g. a Stop click) and ``--background`` (nobody waits). The
+contract it keeps with its sinks is :mod:`optuna_magic.run.contract`; what it shares with a
+polled run is :class:`optuna_magic.run.handle.RunHandle`.
 """
 
 from __future__ import annotations
@@ -16,17 +18,24 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from optuna_magic.run.sink import BaseSink
+from optuna_magic.run.contract import (
+    BaseSink,
+    RunControl,
+    RunInfo,
+    RunResult,
+    RunSink,
+    TrialError,
+    TrialEvent,
+    objective_names,
+)
+from optuna_magic.run.handle import RunDone, RunHandle
 
 if TYPE_CHECKING:
     import optuna
-    from optuna.trial import FrozenTrial
 
-    from optuna_magic.cell.space import ParamSpec
-
+# The contract's names are re-exported: the runner was their home before run/contract.py.
 __all__ = [
     "BaseSink",
     "RunAborted",
@@ -42,172 +51,14 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class RunInfo:
-    """What a sink needs to know about a run before its first trial."""
-
-    study_name: str
-    directions: list[str]
-    sampler: str
-    pruner: str
-    storage: str
-    n_trials: int | None
-    timeout: float | None
-    space: list[ParamSpec]
-    objective_names: list[str]
-    started_at: float
-    existing_trials: list[FrozenTrial] = field(default_factory=list)
-    n_jobs: int = 1
-    # ``%optuna watch``: other processes run the trials; this run only reads them.
-    watch: bool = False
-
-
-def objective_names(n: int) -> list[str]:
-    """Names of a study's objective values when it names none: ``value``, or ``values_i``."""
-    return ["value"] if n == 1 else [f"values_{i}" for i in range(n)]
-
-
-@dataclass(frozen=True)
-class TrialError:
-    """The error of a failed trial, as text."""
-
-    message: str
-    traceback: str
-
-
-class TrialEvent:
-    """A finished trial as the run saw it, readable like an ``optuna.trial.FrozenTrial``.
-
-    Built in the trial's thread for every trial, so it costs as little as it can: it keeps the
-    trial's own cached state and reads fields from it only when a sink asks. Asking Optuna for a
-    FrozenTrial per trial (a callback) costs a deep copy that doubles the run time of a fast
-    study, and copying the fields up front cost 1.2-1.4 us a trial (measured), a few percent of
-    a 40 us trial. The trial is over, and Optuna writes its cached state only while it runs.
-    Attribute names match FrozenTrial, so sinks read either.
-    """
-
-    __slots__ = ("_cached", "complete_ts", "number", "start_ts", "state", "values")
-
-    def __init__(
-        self,
-        cached: FrozenTrial,
-        state: Any,
-        values: tuple[float, ...] | None,
-        number: int,
-        start_ts: float | None = None,
-        complete_ts: float | None = None,
-    ) -> None:
-        self._cached = cached  # the trial's own FrozenTrial (Trial._cached_frozen_trial)
-        self.state = state
-        # The tuple the runner made (a trial's values are not changed after it ends).
-        self.values: tuple[float, ...] | None = values
-        self.number = number
-        self.start_ts = start_ts  # when the runner started it (None: it never ran)
-        # A datetime only when asked for (most sinks never do).
-        self.complete_ts = time.time() if complete_ts is None else complete_ts
-
-    @property
-    def params(self) -> dict[str, Any]:
-        """The trial's parameters (shared with the trial, not copied)."""
-        return self._cached.params
-
-    @property
-    def distributions(self) -> dict[str, Any]:
-        """The trial's distributions."""
-        return self._cached.distributions
-
-    @property
-    def intermediate_values(self) -> dict[int, float]:
-        """The values the trial reported, by step."""
-        return self._cached.intermediate_values
-
-    @property
-    def user_attrs(self) -> dict[str, Any]:
-        """The trial's user attributes."""
-        return self._cached.user_attrs
-
-    @property
-    def datetime_start(self) -> Any:
-        """When the trial started, as ``FrozenTrial.datetime_start``."""
-        return self._cached.datetime_start
-
-    @property
-    def datetime_complete(self) -> Any:
-        """When the trial ended, as ``FrozenTrial.datetime_complete``."""
-        import datetime
-
-        return datetime.datetime.fromtimestamp(self.complete_ts)
-
-    @property
-    def value(self) -> float | None:
-        """The single objective value (None unless COMPLETE)."""
-        return None if self.values is None else self.values[0]
-
-    @property
-    def duration(self) -> Any:
-        """Time from start to completion, as ``FrozenTrial.duration``."""
-        if self.datetime_start is None:
-            return None
-        return self.datetime_complete - self.datetime_start
-
-
-@dataclass
-class RunResult:
-    """How a run ended."""
-
-    state: str  # "finished" | "stopped" | "interrupted" | "failed"
-    study: optuna.Study
-    n_trials_run: int
-    elapsed: float
-    error: str | None = None
-    exception: BaseException | None = None
-
-
-class RunControl(Protocol):
-    """The handle a sink gets to steer the run (the panel's Stop button)."""
-
-    def request_stop(self) -> None:
-        """Ask the run to stop gracefully: the running trials finish, no new one starts."""
-
-
-class RunSink(Protocol):
-    """Receives the events of a run. Called from the trial's thread: keep it cheap.
-
-    A sink that derives from :class:`BaseSink` and leaves a per-trial method as it is there is
-    not called for it at all (a fast trial takes ~40 us; each call costs a little of that). A
-    sink with a true ``reads_running_trials`` attribute is not called for trial starts either:
-    it asks its control's ``running_trials()`` when it wants to know (the runner has one; a
-    control without it calls ``trial_started`` as usual). A sink that overrides
-    ``trial_completed`` gets completed trials there, as plain values, and only the other ends
-    (pruned, failed) through ``trial_finished``.
-    """
-
-    def run_started(self, info: RunInfo, control: RunControl) -> None: ...
-
-    def trial_started(self, number: int) -> None: ...
-
-    def trial_reported(self, number: int, step: int, value: float) -> None: ...
-
-    def trial_completed(
-        self, trial: FrozenTrial, values: tuple[float, ...], started: float | None, ended: float
-    ) -> None:
-        """A trial completed with ``values``; ``trial`` is the trial's own FrozenTrial as it ran
-        (params, intermediate values, user attributes; its state and values are not final).
-        ``started`` and ``ended`` are ``time.time()`` stamps (``started`` None: not known)."""
-
-    def trial_finished(self, trial: FrozenTrial | TrialEvent, error: TrialError | None) -> None:
-        """A trial ended; ``trial`` reads like a FrozenTrial (number, state, values, params...)."""
-
-    def run_ended(self, result: RunResult) -> None: ...
-
-
-def _hooks(sinks: Sequence[RunSink], name: str) -> list[Callable[..., None]]:
+def _hooks(sinks: Sequence[RunSink], name: str) -> list[Callable[..., Any]]:
     """The bound ``name`` methods of the sinks that do something on it."""
     return [getattr(s, name) for s in sinks if _overrides(s, name)]
 
 
 def _overrides(sink: RunSink, name: str) -> bool:
-    return getattr(type(sink), name, None) not in (None, getattr(BaseSink, name))
+    """Whether ``sink`` does something on ``name`` (a BaseSink's own method does nothing)."""
+    return getattr(type(sink), name) is not getattr(BaseSink, name)
 
 
 _log = logging.getLogger(__name__)
@@ -245,61 +96,7 @@ def fail_untold(trial: optuna.Trial, e: BaseException) -> bool:
     return True
 
 
-class RunDone:
-    """Set once when a run ends; threads wait on it, and so does an event loop, without polling.
-
-    An awaiting cell that woke 20 times a second to check would take the GIL from the trials'
-    thread each time, which costs more than it looks on a busy machine.
-    """
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-        self._lock = threading.Lock()
-        self._wakers: list[Callable[[], None]] = []
-
-    def set(self) -> None:
-        """Mark the run ended and wake every waiter."""
-        with self._lock:
-            self._event.set()
-            wakers, self._wakers = self._wakers, []
-        for wake in wakers:
-            with contextlib.suppress(RuntimeError):  # that waiter's event loop closed meanwhile
-                wake()
-
-    def is_set(self) -> bool:
-        """Whether the run has ended."""
-        return self._event.is_set()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Block until the run ends (or ``timeout``); True when it has ended."""
-        return self._event.wait(timeout)
-
-    async def wait_async(self) -> None:
-        """Await the end of the run; the event loop keeps serving other messages meanwhile."""
-        import asyncio
-
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
-
-        def wake() -> None:
-            if not future.done():
-                future.set_result(None)
-
-        def from_run_thread() -> None:
-            loop.call_soon_threadsafe(wake)
-
-        with self._lock:
-            if self._event.is_set():
-                return
-            self._wakers.append(from_run_thread)
-        # Woken at once by the end of the run; the 1 s timeout is what lets a kernel interrupt
-        # through: ipykernel's SIGINT handling of an awaiting cell was seen to take effect only
-        # when the cell's task wakes (a test fails with a bare `await future`).
-        while not future.done():
-            await asyncio.wait({future}, timeout=1.0)
-
-
-class Runner:
+class Runner(RunHandle):
     """Runs one ``study.optimize`` call in its own thread and reports to sinks.
 
     Args:
@@ -327,19 +124,19 @@ class Runner:
         catch: tuple[type[Exception], ...] = (),
         thread_setup: Callable[[], None] | None = None,
     ) -> None:
-        self.study = study
-        self.info = info
-        self.sinks = list(sinks)
-        # Per-trial calls go only to the sinks that do something with them.
+        super().__init__(study, info, sinks, thread_setup=thread_setup)
+        # Per-trial calls go only to the sinks that do something with them; a sink that reads
+        # the running trials from running_trials() is not told of each start.
         self._on_started = _hooks(
-            [s for s in self.sinks if not getattr(s, "reads_running_trials", False)],
-            "trial_started",
+            [s for s in self.sinks if not s.reads_running_trials], "trial_started"
         )
         self._on_reported = _hooks(self.sinks, "trial_reported")
         self._on_finished = _hooks(self.sinks, "trial_finished")
         # A completed trial goes to trial_completed where a sink has it (plain values, no
-        # TrialEvent), else to trial_finished.
-        self._on_completed = _hooks(self.sinks, "trial_completed")
+        # TrialEvent; the sink's trial_finished gets one where it declines), else to
+        # trial_finished.
+        completing = [s for s in self.sinks if _overrides(s, "trial_completed")]
+        self._on_completed = [(s.trial_completed, s.trial_finished) for s in completing]
         self._on_finished_complete = _hooks(
             [s for s in self.sinks if not _overrides(s, "trial_completed")], "trial_finished"
         )
@@ -348,19 +145,11 @@ class Runner:
         self._timeout = timeout
         self._n_jobs = n_jobs
         self._catch = catch
-        self._thread_setup = thread_setup
         self._exited: BaseException | None = None  # a trial's SystemExit & co: the run fails
-        self._stop_requested = threading.Event()
-        self._stopping = False  # the same, read per trial (a plain attribute reads faster)
-        self._interrupted = threading.Event()
-        self._done = RunDone()
-        self._thread: threading.Thread | None = None
         # The running trials: number -> (thread ident, time.time() at its start). Written by the
         # trial threads and read elsewhere with single dict operations, atomic: no lock.
         self._in_flight: dict[int, tuple[int, float]] = {}
         self._ended = itertools.count()  # next() per ended trial: atomic, no lock in the hot path
-        self._started = 0.0
-        self.result: RunResult | None = None
         import optuna
 
         self._states = optuna.trial.TrialState
@@ -368,21 +157,10 @@ class Runner:
         self._n_objectives = len(study.directions)
 
     # ----------------------------------------------------------------- control
-    def request_stop(self) -> None:
-        """Stop gracefully: no new trial starts; running trials finish."""
-        self._stop_requested.set()
-        self._stopping = True
-
-    @property
-    def stop_requested(self) -> bool:
-        """Whether a graceful stop has been asked for."""
-        return self._stop_requested.is_set()
-
-    def interrupt(self) -> None:
-        """Stop now: raise ``KeyboardInterrupt`` in every thread that is running a trial."""
-        self._interrupted.set()
-        self._stop_requested.set()
-        self._stopping = True
+    def _stop_trials(self, *, now: bool) -> None:
+        """An interrupt raises ``KeyboardInterrupt`` in every thread that is running a trial."""
+        if not now:
+            return
         idents = {ident for ident, _ in list(self._in_flight.values())}
         if self._thread is not None and self._thread.ident is not None:
             idents.add(self._thread.ident)
@@ -393,11 +171,6 @@ class Runner:
                 ctypes.c_ulong(ident), ctypes.py_object(KeyboardInterrupt)
             )
 
-    @property
-    def running(self) -> bool:
-        """Whether the optimize thread is still working."""
-        return self._thread is not None and not self._done.is_set()
-
     def running_trials(self) -> dict[int, float]:
         """The trials running now: number -> when it started (``time.time()``).
 
@@ -407,49 +180,15 @@ class Runner:
         return {number: started for number, (_, started) in list(self._in_flight.items())}
 
     # -------------------------------------------------------------------- run
-    def start(self) -> None:
-        """Start the optimize thread and tell the sinks."""
-        self._started = time.time()
-        for sink in self.sinks:
-            sink.run_started(self.info, self)
-        self._thread = threading.Thread(target=self._main, name="optuna-magic-run", daemon=True)
-        self._thread.start()
+    def _wound_down(self) -> bool:
+        return not self._in_flight and super()._wound_down()
 
-    def wait(self, timeout: float | None = None) -> RunResult | None:
-        """Block until the run ends. ``KeyboardInterrupt`` here interrupts the run."""
-        try:
-            self._done.wait(timeout)
-        except KeyboardInterrupt:
-            self.interrupt()
-            self._wait_after_interrupt()
-        return self.result
+    def _n_trials_run(self) -> int:
+        return next(self._ended)
 
-    async def wait_async(self) -> RunResult | None:
-        """Await the end of the run without blocking the event loop (kernel messages flow)."""
-        import asyncio
-
-        try:
-            await self._done.wait_async()
-        except (KeyboardInterrupt, asyncio.CancelledError):
-            self.interrupt()
-            self._wait_after_interrupt()
-        return self.result
-
-    def _wait_after_interrupt(self) -> None:
-        # The injected exception lands once the trial returns to Python; a second Ctrl-C while
-        # waiting here gives up waiting (the thread is a daemon and ends with its trial).
-        while not self._done.wait(0.1):
-            if not self._in_flight and self._thread is not None and not self._thread.is_alive():
-                break
-
-    def _main(self) -> None:
+    def _run(self) -> tuple[str, str | None, BaseException | None]:
         import optuna
 
-        if self._thread_setup is not None:
-            try:
-                self._thread_setup()
-            except Exception:  # pragma: no cover - cosmetic only
-                _log.debug("thread setup failed", exc_info=True)
         state = "finished"
         error: str | None = None
         exc: BaseException | None = None
@@ -484,20 +223,7 @@ class Runner:
                 exc = e
         finally:
             self._fail_orphans(optuna)
-        self.result = RunResult(
-            state=state,
-            study=self.study,
-            n_trials_run=next(self._ended),
-            elapsed=time.time() - self._started,
-            error=error,
-            exception=exc,
-        )
-        for sink in self.sinks:
-            try:
-                sink.run_ended(self.result)
-            except Exception:
-                _log.warning("a sink failed at the end of the run", exc_info=True)
-        self._done.set()
+        return state, error, exc
 
     def _threaded_objective(self) -> Callable[[optuna.Trial], Any]:
         """With ``n_jobs``, Optuna runs trials in threads of its own: each gets the setup once."""
@@ -586,8 +312,10 @@ class Runner:
             cached = trial._cached_frozen_trial
             started = entry[1] if entry else None
             ended = time.time()
-            for on_complete in self._on_completed:
-                on_complete(cached, values, started, ended)
+            for on_complete, on_declined in self._on_completed:
+                if not on_complete(cached, values, started, ended):
+                    complete = self._states.COMPLETE
+                    on_declined(TrialEvent(cached, complete, values, number, started, ended), None)
             if self._on_finished_complete:
                 event = TrialEvent(cached, self._states.COMPLETE, values, number, started, ended)
                 for on_end in self._on_finished_complete:

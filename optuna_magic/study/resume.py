@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     import optuna
     from optuna.distributions import BaseDistribution
 
-    from optuna_magic.cell.parse import ParsedCell
+    from optuna_magic.cell.parsed import ParsedCell
     from optuna_magic.cell.space import ParamSpec
 
 __all__ = ["check_stored_space", "distribution_of", "stored_distributions"]

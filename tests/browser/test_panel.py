@@ -170,7 +170,9 @@ def test_second_view_opened_mid_run_is_complete_and_live(
 ) -> None:
     nb = notebook_factory(lab_server, page, [LOAD, optuna_cell("-n 400 --seed 1")])
     panel = _run_optuna(nb)
+    deadline = time.monotonic() + 60
     while (_progress_count(panel_text(panel, "progress")) or 0) < 10:
+        assert time.monotonic() < deadline, "fewer than 10 trials in 60 s"
         time.sleep(0.2)
     nb.select_cell(1)
     nb.execute_command("notebook:create-output-view")

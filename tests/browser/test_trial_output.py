@@ -7,11 +7,12 @@ busy while the cell runs.
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
 import pytest
-from jupyter_harness import Console, JupyterServer, panel_text, wait_for_panel
+from jupyter_harness import Console, JupyterServer, panel_text, shot, wait_for_panel
 
 pytestmark = pytest.mark.browser
 
@@ -30,9 +31,9 @@ PRINTING = (
 
 
 def _finished(panel: Any) -> int:
-    text = panel_text(panel, "progress")
-    digits = text.split("/")[0].strip().replace(",", "").split()[-1]
-    return int(digits) if digits.isdigit() else 0
+    """``k`` of the panel's ``k / N`` (0 while the header is not drawn yet)."""
+    m = re.search(r"(\d[\d,]*)\s*/\s*[\d,]+", panel_text(panel, "progress"))
+    return int(m.group(1).replace(",", "")) if m else 0
 
 
 def test_every_printed_line_is_shown_and_saved_while_the_panel_talks(
@@ -60,6 +61,7 @@ def test_every_printed_line_is_shown_and_saved_while_the_panel_talks(
     panel.locator("[data-role=stop]").click()
     nb.wait_cell_done(1, timeout=60)
     assert "stopped" in panel_text(panel, "state").lower()
+    shot(page, "panel/lab-stopped", panel)  # a stopped run's bar shows how far it got
     assert len(statuses) >= 20
     assert statuses.count("busy") == len(statuses), statuses
 

@@ -1,50 +1,14 @@
 // Plain data derived from the record for the views: labels, orderings, best-so-far, Pareto front.
 // Pure functions of the record, tested without a DOM or plotly.
 
+import type { BestTrial, ImportanceTrait, MetaTrait, StatusTrait } from "../protocol";
 import { ABSENT, COMPLETE, STATE_NAMES, type TrialRecord } from "./record";
 
-export interface Meta {
-  study_name?: string;
-  directions?: string[];
-  objective_names?: string[];
-  sampler?: string;
-  pruner?: string;
-  storage?: string;
-  n_trials?: number | null;
-  timeout?: number | null;
-  /** ``%optuna watch``: the trials run elsewhere; nothing here can stop them. */
-  watch?: boolean;
-  space?: Array<{ name: string; kind: string; distribution: string; line: number | null }>;
-}
-
-export interface Best {
-  number: number;
-  values: number[];
-  params: Record<string, string | number>;
-}
-
-export interface Status {
-  /** When the kernel computed it (epoch seconds): the newer of two statuses wins. */
-  at?: number;
-  state?: string;
-  error?: string | null;
-  /** A plain-words remark on the state (a watch: whether anybody optimizes the study). */
-  note?: string | null;
-  n_done?: number;
-  n_trials?: number | null;
-  timeout?: number | null;
-  elapsed?: number;
-  rate?: number;
-  eta?: number | null;
-  counts?: Record<string, number>;
-  best?: Best | null;
-}
-
-export interface Importance {
-  values?: Record<string, number>;
-  note?: string;
-  n_trials?: number;
-}
+// The traits as the views read them: declared in ../protocol, and `{}` until the kernel sets them.
+export type Meta = Partial<MetaTrait>;
+export type Best = BestTrial;
+export type Status = Partial<StatusTrait>;
+export type Importance = Partial<ImportanceTrait>;
 
 /** A number as a short text: integers as they are, others with 6 significant digits. */
 export function formatNumber(v: number | null | undefined): string {

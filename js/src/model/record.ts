@@ -1,6 +1,8 @@
 // The front end's copy of the kernel's columnar trial record, and how messages update it.
 // Rows are indexed by trial number; columns are typed arrays that grow by doubling.
 
+import type { ParamHeader, RecordEvent, RecordMessage } from "../protocol";
+
 export const STATE_NAMES = ["RUNNING", "COMPLETE", "PRUNED", "FAIL", "WAITING"] as const;
 export type StateName = (typeof STATE_NAMES)[number];
 export const RUNNING = 0;
@@ -9,32 +11,9 @@ export const PRUNED = 2;
 export const FAIL = 3;
 export const ABSENT = 255;
 
-export interface ParamHeader {
-  name: string;
-  kind: "int" | "float" | "categorical";
-  log: boolean;
-  choices: string[] | null;
-}
-
-export interface TrialEvent {
-  kind: string;
-  trial?: number;
-  time: number;
-  step?: number;
-  value?: number;
-  message?: string;
-}
-
-export interface RecordMessage {
-  type: "delta" | "full";
-  seq: number;
-  n_trials: number;
-  n_values: number;
-  n_params: number;
-  n_intermediate: number;
-  events: TrialEvent[];
-  params: ParamHeader[];
-}
+// The messages this record applies are declared in ../protocol (RecordMessage, RECORD_BUFFERS).
+export type { ParamHeader, RecordMessage };
+export type TrialEvent = RecordEvent;
 
 export type Buffer = ArrayBuffer | ArrayBufferView;
 

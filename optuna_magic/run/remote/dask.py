@@ -1,186 +1,37 @@
 """``--dask [ADDRESS]``: run the trials on a Dask cluster through ``dask.distributed``.
 
-The cluster is, in this order: the ``Client`` already in the user's namespace, a client connected
-to ADDRESS, or a ``LocalCluster`` started on loopback (kept for the next run in this process).
+The cluster and the storage are picked by :mod:`.cluster` (a :class:`~.cluster.DaskPlan`).
 Every trial is one Dask task: the scheduler spreads them over the workers' threads, a graceful
 stop is a distributed ``Event`` that tasks not yet begun read and return, and the parent follows
 the storage with a :class:`optuna_magic.run.polled.PolledRun`, as for ``--workers``.
 
-Storage: ``--storage`` when given (the workers must reach it: PostgreSQL for several machines; a
-SQLite or journal file only on one machine or a shared file system); without it a journal file in
-a temporary folder on a local cluster, or optuna-integration's ``DaskStorage`` (the trials live in
-the scheduler's memory) on a remote one.
-
-``dask.distributed`` and ``optuna_integration`` are imported only when ``--dask`` is used.
+``dask.distributed`` is imported only when ``--dask`` is used.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from optuna_magic.cell.space import OptunaMagicError
-from optuna_magic.run.polled import PolledRun, StoragePoller
+from optuna_magic.run.polled import PolledRun
+from optuna_magic.run.remote.cluster import DaskPlan, import_distributed
+from optuna_magic.run.remote.errors import CellError, WorkerError
+from optuna_magic.run.remote.pool import follow_pool, study_options
 
 if TYPE_CHECKING:
     import optuna
 
     from optuna_magic.run.runner import RunInfo, RunSink
 
-__all__ = ["DaskPlan", "DaskPool", "prepare_dask", "start_dask_run"]
+__all__ = ["DaskPool", "start_dask_run"]
 
 _log = logging.getLogger(__name__)
-_local: dict[str, Any] = {}  # the LocalCluster this process started, reused by later runs
-
-
-def _distributed() -> Any:
-    try:
-        import distributed
-    except ImportError:
-        raise OptunaMagicError(
-            "--dask needs dask.distributed: pip install 'optuna-magic[dask]'"
-        ) from None
-    return distributed
-
-
-@dataclass
-class DaskPlan:
-    """Where the trials run and where they are stored.
-
-    Attributes:
-        client: the ``distributed.Client``.
-        storage: the Optuna storage the parent opens (the study is created on it).
-        storage_url: the URL the tasks open, or None when ``storage`` itself travels
-            (``DaskStorage``).
-        where: a line for the user: which cluster, which storage (credentials masked).
-        local: whether the cluster is the loopback ``LocalCluster`` this process started.
-    """
-
-    client: Any
-    storage: Any
-    storage_url: str | None
-    where: str
-    local: bool
-
-
-def find_client(user_ns: Mapping[str, Any]) -> Any:
-    """The ``distributed.Client`` in the user's namespace, if any (the newest one)."""
-    import sys
-
-    if "distributed" not in sys.modules:
-        return None
-    cls = sys.modules["distributed"].Client
-    clients = [v for k, v in user_ns.items() if not k.startswith("_") and isinstance(v, cls)]
-    live = [c for c in clients if c.status == "running"]
-    return live[-1] if live else None
-
-
-def local_client(n_workers: int | None = None) -> Any:
-    """A client of a loopback ``LocalCluster`` of worker processes, started once per process.
-
-    A task whose worker dies is not re-run (``allowed-failures: 0``): its trial is failed and
-    counted, so ``-n`` stays exact.
-    """
-    import dask
-
-    distributed = _distributed()
-    client = _local.get("client")
-    if client is not None and client.status == "running":
-        return client
-    n = n_workers or max(1, min(4, os.cpu_count() or 1))
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-        cluster = distributed.LocalCluster(
-            n_workers=n,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-        )
-    client = distributed.Client(cluster, set_as_default=False)
-    _local.update(client=client, cluster=cluster)
-    return client
-
-
-def close_local() -> None:
-    """Close the LocalCluster started by :func:`local_client`, if any."""
-    client, cluster = _local.pop("client", None), _local.pop("cluster", None)
-    with contextlib.suppress(Exception):
-        if client is not None:
-            client.close()
-    with contextlib.suppress(Exception):
-        if cluster is not None:
-            cluster.close()
-
-
-def prepare_dask(
-    address: str | None,
-    user_ns: Mapping[str, Any],
-    storage_url: str | None,
-    *,
-    n_workers: int | None = None,
-    heartbeat_interval: int | None = None,
-) -> DaskPlan:
-    """Pick the cluster and the storage for ``--dask [ADDRESS]``.
-
-    Args:
-        address: the scheduler's address (``tcp://host:8786``); None for the namespace's client
-            or a local cluster.
-        user_ns: the user's namespace, searched for a ``Client``.
-        storage_url: ``--storage``, or None.
-        n_workers: worker processes of a local cluster (default: CPUs, at most 4).
-        heartbeat_interval: for an RDB ``--storage``.
-    """
-    from optuna_magic.study.factories import mask_url
-    from optuna_magic.study.liveness import open_storage
-
-    distributed = _distributed()
-    client = None if address else find_client(user_ns)
-    local = False
-    if client is not None:
-        cluster = f"the Client in the namespace ({client.scheduler.address})"
-    elif address:
-        try:
-            client = distributed.Client(address, timeout=10, set_as_default=False)
-        except OSError as e:
-            raise OptunaMagicError(f"--dask {address}: cannot reach the scheduler ({e})") from None
-        cluster = f"the Dask cluster at {address}"
-    else:
-        client = local_client(n_workers)
-        local = True
-        n = len(client.scheduler_info(n_workers=-1)["workers"])
-        cluster = f"a local Dask cluster ({n} worker processes on 127.0.0.1)"
-    if storage_url is None and local:
-        from optuna_magic.run.remote.workers import temporary_journal
-
-        storage_url = temporary_journal()
-        note = (
-            f"--dask without --storage: trials go to the journal file "
-            f"{storage_url.removeprefix('journal:')}"
-        )
-    elif storage_url is None:
-        from optuna_integration import DaskStorage
-
-        storage = DaskStorage(client=client)
-        return DaskPlan(
-            client,
-            storage,
-            None,
-            f"Trials run on {cluster}, stored in the scheduler's memory "
-            f"(DaskStorage; give --storage to keep them)",
-            False,
-        )
-    else:
-        note = f"storage {mask_url(storage_url)}"
-    storage = open_storage(storage_url, heartbeat_interval=heartbeat_interval)
-    return DaskPlan(client, storage, storage_url, f"Trials run on {cluster}; {note}", local)
 
 
 # ------------------------------------------------------------------ the tasks
@@ -193,26 +44,11 @@ def _task_study(run_id: str, spec: dict[str, Any]) -> tuple[Any, Any]:
         cached = _worker_cache.get(run_id)
         if cached is not None:
             return cached
-        import optuna
+        from optuna_magic.run.remote.shipping import RecordingObjective, open_payload
 
-        from optuna_magic.run.remote.workers import RecordingObjective, unship_objective
-
-        optuna.logging.set_verbosity(optuna.logging.ERROR)
-        if spec["storage_url"] is not None:
-            from optuna_magic.study.liveness import open_storage
-
-            storage = open_storage(
-                spec["storage_url"], heartbeat_interval=spec["heartbeat_interval"]
-            )
-        else:
-            storage = spec["storage"]
-        sampler = spec["sampler"]
-        if sampler is not None:
-            sampler.reseed_rng()  # each worker process its own stream
-        study = optuna.load_study(
-            study_name=spec["study_name"], storage=storage, sampler=sampler, pruner=spec["pruner"]
-        )
-        objective = RecordingObjective(unship_objective(spec["objective"]), spec["n_objectives"])
+        storage = spec["storage_url"] if spec["storage_url"] is not None else spec["storage"]
+        study, unshipped = open_payload(spec, storage)
+        objective = RecordingObjective(unshipped, spec["n_objectives"])
         _worker_cache.clear()  # one run at a time per worker process is enough to keep
         _worker_cache[run_id] = (study, objective)
         return study, objective
@@ -229,7 +65,7 @@ def run_one_trial(
     """
     from optuna_magic.run.runner import RunAborted
 
-    distributed = _distributed()
+    distributed = import_distributed()
     began = distributed.Event(_began(run_id, index))
     if began.is_set():
         return None  # an earlier attempt died while running this task's trial
@@ -251,10 +87,6 @@ def run_one_trial(
 
 def _began(run_id: str, index: int) -> str:
     return f"optuna-magic-began-{run_id}-{index}"
-
-
-class CellError(Exception):
-    """A problem with the cell found while a trial ran (a wrong declaration); ends the run."""
 
 
 class DaskPool:
@@ -279,8 +111,7 @@ class DaskPool:
         heartbeat_interval: int | None = None,
         window: int | None = None,
     ) -> None:
-        from optuna_magic.run.remote.workers import ship_objective
-        from optuna_magic.study.liveness import DEFAULT_HEARTBEAT
+        from optuna_magic.run.remote.shipping import trial_payload
 
         if n_trials is None and timeout is None:
             raise OptunaMagicError("--dask needs -n or --timeout")
@@ -292,16 +123,15 @@ class DaskPool:
         self._spec = {
             "storage_url": plan.storage_url,
             "storage": None if plan.storage_url is not None else plan.storage,
-            "heartbeat_interval": (
-                DEFAULT_HEARTBEAT if heartbeat_interval is None else heartbeat_interval
-            )
-            or None,
-            "study_name": study_name,
-            "objective": ship_objective(objective, n_objectives),
-            "n_objectives": n_objectives,
-            "catch": tuple(catch),
-            "sampler": sampler,
-            "pruner": pruner,
+            **trial_payload(
+                objective,
+                study_name,
+                n_objectives=n_objectives,
+                catch=catch,
+                sampler=sampler,
+                pruner=pruner,
+                heartbeat_interval=heartbeat_interval,
+            ),
         }
         self._window = window
         self._stop = threading.Event()
@@ -321,7 +151,7 @@ class DaskPool:
 
     def start(self) -> None:
         """Scatter the objective to every worker and start submitting trials."""
-        distributed = _distributed()
+        distributed = import_distributed()
         self._event = distributed.Event(f"optuna-magic-stop-{self.run_id}", client=self.client)
         self._event.clear()
         [spec] = self.client.scatter([self._spec], broadcast=True, hash=False)
@@ -368,7 +198,7 @@ class DaskPool:
             self.request_stop()
 
     def _feed_loop(self, window: int, deadline: float | None) -> None:
-        distributed = _distributed()
+        distributed = import_distributed()
         pending = distributed.as_completed(loop=self.client.loop)
         for _ in range(window):
             if not self._wants_more(deadline):
@@ -393,9 +223,7 @@ class DaskPool:
         """Count an ended task; return its index when it must run again."""
         import traceback
 
-        from optuna_magic.run.remote.workers import WorkerError
-
-        distributed = _distributed()
+        distributed = import_distributed()
         if future.status == "cancelled":
             self.n_skipped += 1
             return None
@@ -473,19 +301,13 @@ def start_dask_run(
         objective,
         n_trials,
         timeout,
-        n_objectives=len(study.directions),
-        catch=catch,
-        sampler=study.sampler,
-        pruner=study.pruner,
-        heartbeat_interval=heartbeat_interval,
+        **study_options(study, catch, heartbeat_interval),
     )
-    poller = StoragePoller(study, sinks, fail_orphans=True)
-    baseline = poller.baseline()
-    before = {t.number for t in baseline}
-    run = _DaskRun(
-        study, info, sinks, source=pool, interval=interval, poller=poller, thread_setup=thread_setup
+    run, baseline = follow_pool(
+        study, info, sinks, pool, interval=interval, thread_setup=thread_setup, run_type=_DaskRun
     )
-    run.before = before
+    assert isinstance(run, _DaskRun)
+    run.before = {t.number for t in baseline}
     run.start()
     return run
 
@@ -495,7 +317,8 @@ class _DaskRun(PolledRun):
 
     before: set[int] = set()
 
-    def _end(self, error: BaseException | None) -> None:
+    def _run(self) -> tuple[str, str | None, BaseException | None]:
+        outcome = super()._run()
         from optuna.trial import TrialState
 
         from optuna_magic.study.liveness import fail_trial
@@ -513,4 +336,4 @@ class _DaskRun(PolledRun):
             self.poller.poll()
         except Exception:
             _log.warning("checking for lost trials failed", exc_info=True)
-        super()._end(error)
+        return outcome

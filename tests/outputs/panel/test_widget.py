@@ -17,6 +17,7 @@ import optuna
 import pytest
 from comm.base_comm import BaseComm
 
+from optuna_magic.cell.space import ParamSpec
 from optuna_magic.outputs.panel.widget import StudyPanel
 from optuna_magic.run.runner import RunInfo, Runner, RunResult, TrialError
 
@@ -76,24 +77,11 @@ def wire(monkeypatch: pytest.MonkeyPatch) -> Iterator[Wire]:
     yield recorded
 
 
-@dataclass(frozen=True)
-class Spec:
-    name: str
-    kind: str
-    low: float | None = None
-    high: float | None = None
-    step: float | None = None
-    log: bool = False
-    choices: tuple[Any, ...] | None = None
-    line: int | None = None
-    dynamic: bool = False
-
-
 SPACE = [
-    Spec("x", "float", -5, 5, line=1),
-    Spec("n", "int", 1, 10, line=2),
-    Spec("act", "categorical", choices=("relu", "<img src=x onerror=alert(1)>"), line=3),
-    Spec("lr", "float", 1e-4, 1, log=True, line=4),
+    ParamSpec("x", "float", -5, 5, line=1),
+    ParamSpec("n", "int", 1, 10, line=2),
+    ParamSpec("act", "categorical", choices=("relu", "<img src=x onerror=alert(1)>"), line=3),
+    ParamSpec("lr", "float", 1e-4, 1, log=True, line=4),
 ]
 
 
@@ -158,11 +146,18 @@ def for_directions(base: Any, directions: list[str]) -> Any:
 
 
 class Control:
+    """A RunControl of a run whose trials live elsewhere (nothing in memory, starts are told)."""
+
+    in_memory_study = None
+
     def __init__(self) -> None:
         self.stops = 0
 
     def request_stop(self) -> None:
         self.stops += 1
+
+    def running_trials(self) -> None:
+        return None
 
 
 def test_panel_shows_the_space_before_any_trial(wire: Wire) -> None:
@@ -271,12 +266,12 @@ def test_the_bundle_is_sent_once_on_request_not_with_every_panel(wire: Wire) -> 
     """Each panel's widget state holds the small loader; the bundle goes out when asked for."""
     import hashlib
 
-    from optuna_magic.outputs.panel import widget as _widget
+    from optuna_magic.outputs.panel.bundle import BUNDLE
 
     panel = StudyPanel()
     opened = [m.data["state"] for m in wire.messages if m.msg_type == "comm_open"]
     esm = next(state["_esm"] for state in opened if "_esm" in state)
-    version = _widget._BUNDLE.version
+    version = BUNDLE.version
     assert len(esm) < 4_000
     assert f'"{version}"' in esm and "__OPTUNA_MAGIC_BUNDLE__" not in esm
 
@@ -468,7 +463,7 @@ def test_record_of_a_run_matches_the_stored_trials(wire: Wire) -> None:
 
 @pytest.mark.parametrize("directions", [["minimize"], ["maximize"], ["minimize", "maximize"]])
 def test_snapshot_from_the_record_matches_the_study(wire: Wire, directions: list[str]) -> None:
-    from optuna_magic.outputs.snapshot.html import snapshot_info
+    from optuna_magic.outputs.snapshot.info import snapshot_info
 
     study = optuna.create_study(
         directions=directions, sampler=optuna.samplers.RandomSampler(seed=3)

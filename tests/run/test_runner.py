@@ -21,9 +21,10 @@ class _Completing(BaseSink):
 
     def trial_completed(
         self, trial: Any, values: tuple[float, ...], started: float | None, ended: float
-    ) -> None:
+    ) -> bool:
         assert started is not None
         self.completed.append((trial.number, values, dict(trial.params), started, ended))
+        return True
 
     def trial_finished(self, trial: Any, error: TrialError | None) -> None:
         self.finished.append((trial.number, trial.state.name, error is not None))

@@ -45,6 +45,52 @@ def test_name_inference(code: str, names: list[str]) -> None:
     assert cell.space.names() == names
 
 
+# Cells whose names export must write as the magic infers them (one rule, cell/names.py).
+SAME_NAMES = [
+    *NAMES,
+    ("name=None is inferred", "x = hp.int(1, 3, name=None)\nx", ["x"]),
+    ("choice in a choice", "c = hp.choice([1, 2])\nd = {'k': f(v=hp.int(1, c))}\n0", ["c", "v"]),
+    ("dynamic name", "for i in range(2):\n    f(u=hp.int(1, 9, name=f'u{i}'))\n0", ["f'u{i}'"]),
+    ("subscript of attribute", "self.cfg['depth'] = hp.int(1, 3)\n0", ["depth"]),
+    ("report and return", "lr = hp.float(0.1, 1)\nreport(lr, 0)\nreturn lr", ["lr"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("code", "names"), [c[1:] for c in SAME_NAMES], ids=[c[0] for c in SAME_NAMES]
+)
+def test_export_writes_the_names_the_magic_infers(code: str, names: list[str]) -> None:
+    from types import SimpleNamespace
+
+    from optuna_magic.cell.export import export_script
+
+    options = SimpleNamespace(
+        directions=("minimize",),
+        direction=None,
+        n_trials=1,
+        timeout=None,
+        sampler=None,
+        pruner=None,
+        seed=None,
+        storage=None,
+        study_name=None,
+        resume=False,
+        n_jobs=1,
+        catch=False,
+    )
+    script = ast.parse(export_script(options, code))
+    exported = [
+        a.value if isinstance(a, ast.Constant) else ast.unparse(a)
+        for node in ast.walk(script)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr.startswith("suggest_")
+        for a in node.args[:1]
+    ]
+    assert [p.name for p in parse(code).space.params] == names
+    assert sorted(exported) == sorted(names)
+
+
 def test_dynamic_names_in_loops_and_comprehensions() -> None:
     cell = parse(
         "for i in range(3):\n    u = hp.int(1, 9, name=f'units_{i}')\n"

@@ -16,16 +16,14 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution
 from optuna.trial import TrialState, create_trial
 
 from optuna_magic.outputs.snapshot.html import (
-    MAX_CHART_POINTS,
     WIDGET_VIEW_MIMETYPE,
-    _envelope,
     panel_bundle,
     render_snapshot,
     snapshot_bundle,
-    snapshot_info,
     snapshot_placeholder,
-    summary_line,
 )
+from optuna_magic.outputs.snapshot.info import MAX_CHART_POINTS, _envelope, snapshot_info
+from optuna_magic.outputs.snapshot.summary import summary_line
 from optuna_magic.run.runner import RunInfo, RunResult
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -299,7 +297,7 @@ def test_history_chart_is_a_labelled_svg() -> None:
 def test_one_trial_draws() -> None:
     study = _study(_trial(2.0))
     svg = _svg_of(render_snapshot(study, None, _result(study)))
-    ET.fromstring(svg)
+    assert ET.fromstring(svg).tag.endswith("svg")
 
 
 @pytest.fixture(scope="module")

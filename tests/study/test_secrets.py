@@ -204,7 +204,7 @@ def test_an_unexpected_error_shows_its_message_and_traceback_masked(ip: Any) -> 
 
 
 def test_the_kernel_transform_keeps_the_raw_line_out_of_the_source() -> None:
-    from optuna_magic.magic.magics import _async_cell_transformer
+    from optuna_magic.magic.transformer import _async_cell_transformer
 
     src = "".join(_async_cell_transformer([f"%%optuna -n 3 --storage {DEAD}\n", "hp.int(1, 2)\n"]))
     _assert_clean(src)
@@ -215,7 +215,7 @@ def test_the_kernel_transform_keeps_the_raw_line_out_of_the_source() -> None:
 
 @pytest.mark.kernel
 def test_no_output_of_a_failing_kernel_cell_shows_the_password() -> None:
-    from test_kernel import execute, notebook, texts
+    from kernel_helpers import execute, notebook, texts
 
     nb = notebook(
         "%load_ext optuna_magic\n%config OptunaMagics.widget = False",
@@ -238,7 +238,7 @@ def test_the_panel_and_the_snapshot_of_a_postgresql_run_show_no_password(
 ) -> None:
     import json
 
-    from test_kernel import execute, notebook, texts
+    from kernel_helpers import execute, notebook, texts
 
     url = postgresql_url.replace("postgres@", "postgres:p/w@ss@", 1)
     nb = notebook(

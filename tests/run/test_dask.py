@@ -16,14 +16,9 @@ pytest.importorskip("distributed")
 pytest.importorskip("optuna_integration")
 
 from optuna_magic.run.polled import PolledRun
-from optuna_magic.run.remote.dask import (
-    close_local,
-    find_client,
-    local_client,
-    prepare_dask,
-    start_dask_run,
-)
-from optuna_magic.run.remote.workers import WorkerError
+from optuna_magic.run.remote.cluster import close_local, find_client, local_client, prepare_dask
+from optuna_magic.run.remote.dask import start_dask_run
+from optuna_magic.run.remote.errors import WorkerError
 from optuna_magic.study.liveness import FAIL_REASON_KEY, OWNER_KEY
 
 pytestmark = pytest.mark.timeout(90)

@@ -317,7 +317,8 @@ def test_mask_uri() -> None:
 
 def test_import_does_not_load_mlflow() -> None:
     code = "import sys, optuna_magic.outputs.mlflow; assert 'mlflow' not in sys.modules"
-    subprocess.run([sys.executable, "-c", code], check=True)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
 
 
 # ----------------------------------------------------------------- through %%optuna --mlflow

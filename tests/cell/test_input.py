@@ -106,7 +106,9 @@ def test_what_optuna_accepts_is_accepted(code: str) -> None:
     class Name(str):
         pass
 
-    parse(code, Name=Name)
+    parsed = parse(code, Name=Name)
+    # Accepted: the search space is there to show (what --dry-run prints), no refusal.
+    assert isinstance(parsed.space.table(), str)
 
 
 def test_name_none_is_the_default_and_infers_the_name() -> None:
@@ -273,7 +275,7 @@ def test_export_to_a_missing_folder_is_refused(ip: Any, tmp_path: Any) -> None:
     assert (tmp_path / "my script.py").read_text().startswith(("#", "import", '"""'))
 
 
-def test_watch_takes_quoted_values(ip: Any, tmp_path: Any) -> None:
+def test_watch_takes_quoted_values(ip: Any, tmp_path: Any, capsys: Any) -> None:
     journal = f"journal:{tmp_path}/w.log"
     ip.run_cell_magic(
         "optuna",
@@ -281,6 +283,7 @@ def test_watch_takes_quoted_values(ip: Any, tmp_path: Any) -> None:
         "x = hp.int(1, 3)\nx",
     )
     ip.run_line_magic("optuna", f'watch --storage "{journal}" --study-name "two words" --idle 0.2')
+    assert "'two words'" in capsys.readouterr().out
 
 
 @pytest.mark.kernel

@@ -20,7 +20,8 @@ from parallel_helpers import RecordingSink, cell_objective, counts, quiet_optuna
 from shell_helpers import run
 
 from optuna_magic.run.polled import PolledRun
-from optuna_magic.run.remote.workers import WorkerError, start_worker_run
+from optuna_magic.run.remote.errors import WorkerError
+from optuna_magic.run.remote.workers import start_worker_run
 from optuna_magic.run.runner import RunInfo, Runner
 from optuna_magic.study.liveness import FAIL_REASON_KEY, open_storage
 
@@ -189,8 +190,9 @@ def _kill_while_holding_the_lock(path: str, url: str) -> None:
     for _ in range(200):
         proc = subprocess.Popen([sys.executable, "-c", writer], stdout=subprocess.PIPE, text=True)
         assert proc.stdout is not None and proc.stdout.readline().strip() == "go"
+        deadline = time.monotonic() + 10
         while not os.path.exists(path + ".lock"):
-            pass
+            assert time.monotonic() < deadline, "the writer never took the lock"
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
         if os.path.exists(path + ".lock"):

@@ -15,15 +15,11 @@ from postgres_fixture import postgresql_url  # noqa: F401 - a fixture
 
 from optuna_magic import OptunaMagicError
 from optuna_magic.run.polled import PolledRun
-from optuna_magic.run.remote.workers import (
-    WorkerError,
-    portable_function,
-    ship_objective,
-    start_worker_run,
-    temporary_journal,
-    unship_objective,
-)
+from optuna_magic.run.remote.errors import WorkerError
+from optuna_magic.run.remote.shipping import portable_function, ship_objective, unship_objective
+from optuna_magic.run.remote.workers import start_worker_run
 from optuna_magic.study.liveness import FAIL_REASON_KEY, OWNER_KEY, open_storage
+from optuna_magic.study.open import temporary_journal
 
 pytestmark = pytest.mark.timeout(60)
 

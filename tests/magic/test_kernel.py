@@ -3,47 +3,17 @@
 from __future__ import annotations
 
 import os
-import re
 import signal
 import threading
 import time
 from typing import Any
 
-import nbformat
 import pytest
+from kernel_helpers import execute, notebook, plain, texts
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 pytestmark = pytest.mark.kernel
-
-
-def notebook(*sources: str) -> Any:
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
-    return nb
-
-
-def texts(cell: Any) -> str:
-    """Every text the cell showed: streams, display data, errors."""
-    out = []
-    for o in cell.outputs:
-        if o.output_type == "stream":
-            out.append(o.text)
-        elif o.output_type in ("display_data", "execute_result"):
-            out.append(o.get("data", {}).get("text/plain", ""))
-        elif o.output_type == "error":
-            out.append(f"{o.ename}: {o.evalue}\n" + "\n".join(o.traceback))
-    return "\n".join(out)
-
-
-def plain(text: str) -> str:
-    """Text without terminal colours."""
-    return re.sub(r"\x1b\[[0-9;]*m", "", text)
-
-
-def execute(nb: Any, **kw: Any) -> Any:
-    NotebookClient(nb, timeout=120, kernel_name="python3", **kw).execute()
-    return nb
 
 
 def test_a_notebook_runs_a_study_and_uses_it(tmp_path: Any) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from typing import Any
 
 import numpy as np
@@ -247,7 +248,9 @@ def test_concurrent_appends() -> None:
     seen: list[int] = []
     for th in threads:
         th.start()
+    deadline = time.monotonic() + 60
     while any(th.is_alive() for th in threads):
+        assert time.monotonic() < deadline, "the writer threads did not end"
         d = record.delta()
         if d is not None:
             seen.extend(decode(d)["int_trial"].tolist())

@@ -1,0 +1,111 @@
+// The kernel's examples of every message (src/fixtures/wire.json, written by tests/test_wire.py
+// from the real panel) read as protocol.ts declares them and decode through the real record code.
+
+import { describe, expect, it } from "vitest";
+import wire from "./fixtures/wire.json";
+import { RecordSync } from "./model/record";
+import { storeFor } from "./panel";
+import { bundleRequest, RECORD_BUFFERS, stopRequest, syncRequest, trialRequest, type RecordMessage } from "./protocol";
+import { conformance, SCHEMAS } from "./protocolSchema";
+import { FakeModel } from "./testing";
+
+interface Encoded {
+  content: Record<string, unknown>;
+  buffers: string[];
+}
+
+function decode(b64: string): ArrayBuffer {
+  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  return bytes.buffer;
+}
+
+function message(e: Encoded): [RecordMessage, ArrayBuffer[]] {
+  return [e.content as unknown as RecordMessage, e.buffers.map(decode)];
+}
+
+const { traits, kernel, requests } = wire as unknown as {
+  traits: Record<"meta" | "status" | "importance", Record<string, unknown>>;
+  kernel: { delta: Encoded; full: Encoded; trial: { content: Record<string, unknown> }; bundle: { content: Record<string, unknown>; n_buffers: number } };
+  requests: Record<"sync" | "stop" | "trial" | "bundle", Record<string, unknown>>;
+};
+
+describe("the kernel's examples match protocol.ts", () => {
+  it("has the traits as declared", () => {
+    expect(conformance(traits.meta, SCHEMAS.meta)).toEqual([]);
+    for (const row of traits.meta.space as unknown[]) expect(conformance(row, SCHEMAS.spaceRow)).toEqual([]);
+    expect(conformance(traits.status, SCHEMAS.status)).toEqual([]);
+    expect(conformance(traits.status.best, SCHEMAS.best)).toEqual([]);
+    expect(conformance(traits.importance, SCHEMAS.importance)).toEqual([]);
+    for (const v of Object.values(traits.importance.values as object)) expect(typeof v).toBe("number");
+  });
+
+  it.each(["delta", "full"] as const)("has the %s message as declared", (kind) => {
+    const { content, buffers } = kernel[kind];
+    expect(content.type).toBe(kind);
+    expect(conformance(content, SCHEMAS.record)).toEqual([]);
+    for (const e of content.events as unknown[]) expect(conformance(e, SCHEMAS.event)).toEqual([]);
+    for (const p of content.params as unknown[]) expect(conformance(p, SCHEMAS.param)).toEqual([]);
+    if (content.status !== undefined) expect(conformance(content.status, SCHEMAS.status)).toEqual([]);
+    expect(buffers).toHaveLength(RECORD_BUFFERS.length);
+    const k = content.n_trials as number;
+    const counts: Record<string, number> = {
+      number: k, state: k, values: k * (content.n_values as number), params: k * (content.n_params as number),
+      start: k, duration: k, pruned_step: k,
+      int_trial: content.n_intermediate as number, int_step: content.n_intermediate as number, int_value: content.n_intermediate as number,
+    };
+    const size = { i4: 4, u1: 1, f8: 8 };
+    RECORD_BUFFERS.forEach(([name, type], i) => expect(decode(buffers[i]).byteLength, name).toBe(counts[name] * size[type]));
+  });
+
+  it("has the trial and bundle messages as declared", () => {
+    expect(conformance(kernel.trial.content, SCHEMAS.trial)).toEqual([]);
+    expect(conformance(kernel.bundle.content, SCHEMAS.bundle)).toEqual([]);
+    expect(kernel.bundle.n_buffers).toBe(1);
+  });
+
+  it("sends the requests the kernel reads", () => {
+    expect(syncRequest()).toEqual(requests.sync);
+    expect(stopRequest()).toEqual(requests.stop);
+    expect(trialRequest(requests.trial.number as number)).toEqual(requests.trial);
+    expect(bundleRequest(requests.bundle.version as string)).toEqual(requests.bundle);
+    expect(conformance(requests.sync, SCHEMAS.syncRequest)).toEqual([]);
+    expect(conformance(requests.stop, SCHEMAS.stopRequest)).toEqual([]);
+    expect(conformance(requests.trial, SCHEMAS.trialRequest)).toEqual([]);
+    expect(conformance(requests.bundle, SCHEMAS.bundleRequest)).toEqual([]);
+  });
+});
+
+describe("the kernel's examples decode through the front end's record", () => {
+  it("applies the full record and the delta to the same trials", () => {
+    for (const kind of ["full", "delta"] as const) {
+      const sync = new RecordSync(() => undefined);
+      const [msg, buffers] = message(kernel[kind]);
+      expect(sync.receive(msg, buffers)).toBe(true);
+      const rec = sync.record;
+      expect(rec.rows()).toEqual([0, 1, 2, 3, 4, 5]);
+      expect(Array.from(rec.state.slice(0, 6))).toEqual([1, 2, 3, 1, 1, 0]); // COMPLETE PRUNED FAIL ... RUNNING
+      expect(rec.values[0][0]).toBe(0.5);
+      expect(rec.values[0][3]).toBe(0.25);
+      expect(rec.params.map((p) => p.name)).toEqual(["x", "n", "act"]);
+      expect(rec.params[2].choices?.[rec.paramValues[2][3]]).toBe("tanh");
+      expect(rec.paramValues[1][3]).toBe(22);
+      expect(rec.prunedStep[1]).toBe(0);
+      expect(rec.intCount).toBe(2);
+      expect(rec.duration[0]).toBeCloseTo(0.5);
+      expect(rec.events.map((e) => e.kind)).toEqual(kind === "full" ? ["run started", "pruned", "failed"] : ["pruned", "failed"]);
+    }
+  });
+
+  it("shows the delta's status and the trial's detail through the store", () => {
+    const model = new FakeModel();
+    const store = storeFor(model);
+    const details: Array<[number, string]> = [];
+    store.details.add((n, tb) => details.push([n, tb]));
+    const [msg, buffers] = message(kernel.delta);
+    model.message(msg, buffers);
+    expect(store.status?.counts).toEqual((kernel.delta.content.status as { counts: unknown }).counts);
+    model.message(kernel.trial.content);
+    expect(details).toEqual([[2, "Traceback...\n"]]);
+    store.dispose();
+  });
+});

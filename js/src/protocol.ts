@@ -1,0 +1,145 @@
+// The wire format between the kernel's panel and this front end, declared once on this side.
+// The kernel declares the same in optuna_magic/outputs/panel/wire.py. tests/test_wire.py writes
+// one real example of every message to src/fixtures/wire.json; protocol.test.ts checks each
+// against protocolSchema.ts (one entry per key of each interface here) and decodes them through
+// the real record code, so a change on one side fails a test on the other.
+//
+// Traits (small, bounded): `meta`, `status`, `importance`. Each starts as `{}` until the kernel
+// sets it, so the views read them as `Partial<...>`.
+// Custom messages from the kernel: record `delta` / `full` (with RECORD_BUFFERS), `trial`, `bundle`.
+// Custom messages to the kernel: `sync`, `stop`, `trial`, `bundle`.
+
+// ------------------------------------------------------------------ traits
+export interface SpaceRow {
+  name: string;
+  kind: string;
+  distribution: string;
+  line: number | null;
+}
+
+export interface MetaTrait {
+  study_name: string;
+  directions: string[];
+  objective_names: string[];
+  sampler: string;
+  pruner: string;
+  storage: string;
+  n_trials: number | null;
+  timeout: number | null;
+  n_jobs: number;
+  /** `%optuna watch`: the trials run elsewhere; nothing here can stop them. */
+  watch: boolean;
+  space: SpaceRow[];
+}
+
+export interface BestTrial {
+  number: number;
+  values: number[];
+  params: Record<string, string | number>;
+}
+
+export interface StatusTrait {
+  /** When the kernel computed it (epoch seconds): the newer of two statuses wins. */
+  at: number;
+  state: string;
+  /** A plain-words remark on the state (a watch: whether anybody optimizes the study). */
+  note: string | null;
+  error: string | null;
+  n_done: number;
+  n_trials: number | null;
+  timeout: number | null;
+  started_at: number;
+  elapsed: number;
+  rate: number;
+  eta: number | null;
+  counts: Record<string, number>;
+  best: BestTrial | null;
+}
+
+export interface ImportanceTrait {
+  values: Record<string, number>;
+  note: string;
+  n_trials: number;
+}
+
+// ------------------------------------------------------- from the kernel
+export interface ParamHeader {
+  name: string;
+  kind: "int" | "float" | "categorical";
+  log: boolean;
+  choices: string[] | null;
+}
+
+/** One entry of the event log; fields without a value are left out. */
+export interface RecordEvent {
+  kind: string;
+  time: number;
+  trial?: number;
+  step?: number;
+  value?: number;
+  message?: string;
+}
+
+export interface RecordMessage {
+  type: "delta" | "full";
+  seq: number;
+  n_trials: number;
+  n_values: number;
+  n_params: number;
+  n_intermediate: number;
+  events: RecordEvent[];
+  params: ParamHeader[];
+  /** Deltas carry the status, so one message a flush keeps the header fresh. */
+  status?: StatusTrait;
+}
+
+/** The buffers of a record message, in order, with their element types. */
+export const RECORD_BUFFERS = [
+  ["number", "i4"],
+  ["state", "u1"],
+  ["values", "f8"], // column-major: n_values blocks of n_trials
+  ["params", "f8"], // column-major: n_params blocks of n_trials
+  ["start", "f8"],
+  ["duration", "f8"],
+  ["pruned_step", "i4"],
+  ["int_trial", "i4"],
+  ["int_step", "i4"],
+  ["int_value", "f8"],
+] as const;
+
+export interface TrialDetailMessage {
+  type: "trial";
+  number: number;
+  traceback: string;
+  user_attrs: Record<string, unknown>;
+}
+
+/** Its one buffer is the panel's ES module. */
+export interface BundleMessage {
+  type: "bundle";
+  version: string;
+}
+
+export type KernelMessage = RecordMessage | TrialDetailMessage | BundleMessage;
+
+// --------------------------------------------------------- to the kernel
+export interface SyncRequest {
+  type: "sync";
+}
+export interface StopRequest {
+  type: "stop";
+}
+export interface TrialRequest {
+  type: "trial";
+  number: number;
+}
+export interface BundleRequest {
+  type: "bundle";
+  version: string;
+}
+export type FrontendRequest = SyncRequest | StopRequest | TrialRequest | BundleRequest;
+
+export const syncRequest = (): SyncRequest => ({ type: "sync" });
+export const stopRequest = (): StopRequest => ({ type: "stop" });
+export const trialRequest = (number: number): TrialRequest => ({ type: "trial", number });
+export const bundleRequest = (version: string): BundleRequest => ({ type: "bundle", version });

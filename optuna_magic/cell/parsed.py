@@ -1,0 +1,50 @@
+"""What :func:`~optuna_magic.cell.parse.parse_cell` gives: the declarations and the parsed cell."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import Any
+
+from optuna_magic.cell.space import SearchSpace
+
+__all__ = ["Declaration", "ParsedCell"]
+
+
+@dataclass
+class Declaration:
+    """One ``hp.int`` / ``hp.float`` / ``hp.choice`` call in the cell."""
+
+    index: int
+    kind: str  # "int" | "float" | "categorical"
+    name: str | None  # None when computed at run time (name=<expression>)
+    line: int
+    source: str
+    in_loop: bool
+    static_args: dict[str, Any] | None  # arguments known before the run, else None
+
+    @property
+    def checked(self) -> bool:
+        """Whether the arguments were checked before the run (no check needed per trial)."""
+        return self.static_args is not None
+
+
+@dataclass
+class ParsedCell:
+    """The result of :func:`parse_cell`."""
+
+    body: list[ast.stmt]
+    mode: str  # "value" (last expression / return) or "objective" (def objective(trial))
+    declarations: list[Declaration]
+    space: SearchSpace
+    value_line: int | None = None
+    value_arity: int | None = None  # number of values when the last expression is a tuple
+    uses_report: bool = False
+    source_lines: list[str] = field(default_factory=list)
+
+    def line_source(self, line: int | None) -> str:
+        """The source text of a cell line (editor numbering)."""
+        if line is None:
+            return ""
+        i = line - 1
+        return self.source_lines[i] if 0 <= i < len(self.source_lines) else ""

@@ -1,0 +1,56 @@
+"""Where a running cell's panel shows: its own output, and the snapshot's beneath it.
+
+The cell gets two outputs: the panel, and a placeholder that the static snapshot fills when the
+run ends (see :func:`optuna_magic.outputs.snapshot.html.snapshot_bundle` for who shows which: the
+live panel while a kernel runs it, the snapshot everywhere else).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from optuna_magic.outputs.panel.record import TrialRecord
+    from optuna_magic.run.contract import RunInfo, RunResult
+
+__all__ = ["CellOutputs"]
+
+_log = logging.getLogger(__name__)
+
+
+class CellOutputs:
+    """The display handles of a panel's two outputs beneath the running cell."""
+
+    def __init__(self, panel: Any, snapshot: Any) -> None:
+        self.panel = panel
+        self.snapshot = snapshot
+
+    @classmethod
+    def show(cls, model_id: str) -> CellOutputs:
+        """Display the panel of widget ``model_id`` and the snapshot's placeholder now."""
+        from IPython.display import display
+
+        from optuna_magic.outputs.snapshot.html import panel_bundle, snapshot_placeholder
+
+        panel = display(  # type: ignore[no-untyped-call]
+            panel_bundle(model_id), raw=True, display_id=True
+        )
+        snapshot = display(  # type: ignore[no-untyped-call]
+            snapshot_placeholder(), raw=True, display_id=True
+        )
+        return cls(panel, snapshot)
+
+    def show_snapshot(
+        self, info: RunInfo | None, result: RunResult, record: TrialRecord | None
+    ) -> None:
+        """Fill the snapshot's own output (the panel's output is left alone: updating it
+        would make JupyterLab rebuild the live view). ``record``: the panel's record, where it
+        holds every trial of the study."""
+        from optuna_magic.outputs.snapshot.html import snapshot_bundle
+
+        try:
+            bundle = snapshot_bundle(result.study, info, result, record=record)
+            self.snapshot.update(bundle, raw=True)
+        except Exception:  # the live panel already shows the result; the snapshot is extra
+            _log.warning("could not write the static snapshot of the run", exc_info=True)

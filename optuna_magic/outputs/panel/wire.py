@@ -1,0 +1,253 @@
+"""The wire format between the kernel's panel and its front end (js/src/protocol.ts), declared.
+
+Everything :class:`~optuna_magic.outputs.panel.widget.StudyPanel` puts on the wire is one of these:
+
+- three traits, small and bounded: :class:`MetaTrait` (what the run is), :class:`StatusTrait`
+  (where it stands) and :class:`ImportanceTrait` (one number per parameter);
+- custom messages to the front end: :class:`RecordMessage` (``delta`` / ``full``, with the
+  record's ten little-endian column buffers, see
+  :meth:`~optuna_magic.outputs.panel.record.TrialRecord.delta`), :class:`TrialDetailMessage` (a
+  trial's traceback and attributes, on a click) and :class:`BundleMessage` (the panel's code,
+  one buffer);
+- custom messages from the front end (:data:`FrontendRequest`): ``sync`` (send the whole record),
+  ``stop`` (the Stop button), ``trial`` (a trial's detail) and ``bundle`` (the panel's code).
+
+js/src/protocol.ts declares the same; tests/test_wire.py writes one real example of each to
+js/src/fixtures/wire.json, which the front end's tests read, so a change on one side fails a test
+on the other. Keys of a ``total=False`` part may be left out.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
+
+if TYPE_CHECKING:
+    from optuna_magic.cell.space import ParamSpec
+    from optuna_magic.run.contract import RunInfo
+
+__all__ = [
+    "BestTrial",
+    "BundleMessage",
+    "BundleRequest",
+    "FrontendRequest",
+    "ImportanceTrait",
+    "MetaTrait",
+    "ParamHeader",
+    "RecordEvent",
+    "RecordMessage",
+    "SpaceRow",
+    "StatusTrait",
+    "StopRequest",
+    "SyncRequest",
+    "TrialDetailMessage",
+    "TrialRequest",
+    "meta_of",
+    "parse_request",
+]
+
+# The record's buffers, in order (see TrialRecord._message): the front end reads them by index.
+RECORD_BUFFERS = (
+    ("number", "<i4"),
+    ("state", "u1"),
+    ("values", "<f8"),  # column-major: n_values blocks of n_trials
+    ("params", "<f8"),  # column-major: n_params blocks of n_trials
+    ("start", "<f8"),
+    ("duration", "<f8"),
+    ("pruned_step", "<i4"),
+    ("int_trial", "<i4"),
+    ("int_step", "<i4"),
+    ("int_value", "<f8"),
+)
+
+
+# ------------------------------------------------------------------ traits
+class SpaceRow(TypedDict):
+    """One declared parameter, as the search space table shows it."""
+
+    name: str
+    kind: str  # "int" | "float" | "categorical"
+    distribution: str
+    line: int | None
+
+
+class MetaTrait(TypedDict):
+    """``meta``: what the run is; set once when it starts."""
+
+    study_name: str
+    directions: list[str]
+    objective_names: list[str]
+    sampler: str
+    pruner: str
+    storage: str
+    n_trials: int | None
+    timeout: float | None
+    n_jobs: int
+    watch: bool
+    space: list[SpaceRow]
+
+
+class BestTrial(TypedDict):
+    """The best complete trial of a single-objective study."""
+
+    number: int
+    values: list[float]
+    params: dict[str, str | int | float]
+
+
+class StatusTrait(TypedDict):
+    """``status``: where the run stands (also sent with every delta, as its ``status``)."""
+
+    at: float  # when it was computed: the newer of two statuses wins
+    state: str
+    note: str | None
+    error: str | None
+    n_done: int
+    n_trials: int | None
+    timeout: float | None
+    started_at: float
+    elapsed: float
+    rate: float
+    eta: float | None
+    counts: dict[str, int]
+    best: BestTrial | None
+
+
+class ImportanceTrait(TypedDict):
+    """``importance``: PED-ANOVA importance per parameter, and a note on it."""
+
+    values: dict[str, float]
+    note: str
+    n_trials: int
+
+
+# -------------------------------------------------------- to the front end
+class ParamHeader(TypedDict):
+    """A parameter's column header (``ParamColumn.to_json``)."""
+
+    name: str
+    kind: Literal["int", "float", "categorical"]
+    log: bool
+    choices: list[str] | None
+
+
+class _RecordEventBase(TypedDict):
+    kind: str  # "pruned" | "failed" | "run started" | "stop requested" | "run <state>" ...
+    time: float
+
+
+class RecordEvent(_RecordEventBase, total=False):
+    """One entry of the event log; fields without a value are left out."""
+
+    trial: int
+    step: int
+    value: float
+    message: str
+
+
+class _RecordMessageBase(TypedDict):
+    type: Literal["delta", "full"]
+    seq: int
+    n_trials: int
+    n_values: int
+    n_params: int
+    n_intermediate: int
+    events: list[RecordEvent]
+    params: list[ParamHeader]
+
+
+class RecordMessage(_RecordMessageBase, total=False):
+    """What changed (``delta``) or the whole record (``full``), with RECORD_BUFFERS."""
+
+    status: StatusTrait  # deltas carry the status, so one message a flush keeps the header fresh
+
+
+class TrialDetailMessage(TypedDict):
+    """The answer to a ``trial`` request."""
+
+    type: Literal["trial"]
+    number: int
+    traceback: str
+    user_attrs: dict[str, Any]
+
+
+class BundleMessage(TypedDict):
+    """The answer to a ``bundle`` request; its one buffer is the panel's ES module."""
+
+    type: Literal["bundle"]
+    version: str
+
+
+# ------------------------------------------------------ from the front end
+class SyncRequest(TypedDict):
+    """A view that opens later asks for the whole record."""
+
+    type: Literal["sync"]
+
+
+class StopRequest(TypedDict):
+    """The Stop button."""
+
+    type: Literal["stop"]
+
+
+class TrialRequest(TypedDict):
+    """A click on a trial of the event log: its traceback and user attributes."""
+
+    type: Literal["trial"]
+    number: int
+
+
+class BundleRequest(TypedDict):
+    """The loader asks for the panel's code of its ``version``."""
+
+    type: Literal["bundle"]
+    version: str
+
+
+FrontendRequest = SyncRequest | StopRequest | TrialRequest | BundleRequest
+
+
+# ------------------------------------------------------------------ builders
+def meta_of(info: RunInfo) -> MetaTrait:
+    """The ``meta`` trait of a run."""
+    return {
+        "study_name": info.study_name,
+        "directions": list(info.directions),
+        "objective_names": list(info.objective_names or []),
+        "sampler": info.sampler,
+        "pruner": info.pruner,
+        "storage": info.storage,
+        "n_trials": info.n_trials,
+        "timeout": info.timeout,
+        "n_jobs": info.n_jobs,
+        "watch": info.watch,
+        "space": [space_row(s) for s in info.space],
+    }
+
+
+def space_row(spec: ParamSpec) -> SpaceRow:
+    """A declared parameter as the search space table shows it."""
+    return {
+        "name": spec.name,
+        "kind": spec.kind,
+        "distribution": spec.describe(),
+        "line": spec.line,
+    }
+
+
+def parse_request(content: Any) -> FrontendRequest | None:
+    """A front end's message as the request it is; None for anything else (ignored)."""
+    if not isinstance(content, dict):
+        return None
+    kind = content.get("type")
+    if kind == "sync":
+        return SyncRequest(type="sync")
+    if kind == "stop":
+        return StopRequest(type="stop")
+    number = content.get("number")
+    if kind == "trial" and isinstance(number, int) and not isinstance(number, bool):
+        return TrialRequest(type="trial", number=number)
+    version = content.get("version")
+    if kind == "bundle" and isinstance(version, str):
+        return BundleRequest(type="bundle", version=version)
+    return None
