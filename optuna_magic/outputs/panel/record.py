@@ -27,105 +27,32 @@ buffers, the shape ``anywidget``'s ``send(content, buffers)`` takes.
 
 from __future__ import annotations
 
-import itertools
 import math
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from operator import itemgetter
 from typing import Any
 
 import numpy as np
 
+from optuna_magic.outputs.panel.batch import BatchWrites
+from optuna_magic.outputs.panel.columns import ABSENT as _ABSENT
+from optuna_magic.outputs.panel.columns import MESSAGE_CHARS as _MESSAGE_CHARS
+from optuna_magic.outputs.panel.columns import STATES, ParamColumn, TrialLike, choice_label
+from optuna_magic.outputs.panel.columns import Columns as _Columns
+from optuna_magic.outputs.panel.columns import Queued as _Queued
+from optuna_magic.outputs.panel.columns import drain as _drain
+from optuna_magic.outputs.panel.columns import jsonable as _jsonable
+from optuna_magic.outputs.panel.columns import jsonable_event as _jsonable_event
+from optuna_magic.outputs.panel.columns import no_params as _no_params
+from optuna_magic.outputs.panel.columns import number as _number
+from optuna_magic.outputs.panel.columns import reader as _reader
+
 __all__ = ["STATES", "ParamColumn", "TrialLike", "TrialRecord", "choice_label"]
 
-# A FrozenTrial, or the runner's lighter TrialEvent that reads like one (number, state, values,
-# params, distributions, intermediate_values, user_attrs, datetime_start, datetime_complete).
-TrialLike = Any
 
-# Same codes as ``optuna.trial.TrialState`` so a FrozenTrial's state maps without a table.
-STATES = ("RUNNING", "COMPLETE", "PRUNED", "FAIL", "WAITING")
-_ABSENT = 255  # a row no event has named yet (numbers seen out of order under --n-jobs)
-_MESSAGE_CHARS = 500  # an event carries the head of an error; the rest is asked for on click
-_TRACEBACK_CHARS = 20_000
-
-
-def choice_label(value: Any) -> str:
-    """How a categorical choice is shown: strings as they are, anything else as Python writes it."""
-    return value if isinstance(value, str) else repr(value)
-
-
-@dataclass
-class ParamColumn:
-    """A parameter's column header: its name, kind, and for a categorical its choice labels."""
-
-    name: str
-    kind: str  # "int" | "float" | "categorical"
-    log: bool = False
-    choices: list[str] | None = None
-
-    def encode(self, value: Any) -> float:
-        """The float stored for ``value``: itself, or its index in the choices."""
-        if self.choices is None:
-            try:
-                return float(value)
-            except (TypeError, ValueError):
-                return math.nan
-        label = choice_label(value)
-        try:
-            return float(self.choices.index(label))
-        except ValueError:
-            # A choice no declaration named (a dynamic distribution): the table grows.
-            self.choices.append(label)
-            return float(len(self.choices) - 1)
-
-    def encode_all(self, values: list[Any]) -> np.ndarray:
-        """``encode`` over a batch of values, as one float column."""
-        if self.choices is None:
-            try:
-                return np.asarray(values, np.float64)
-            except (TypeError, ValueError):
-                pass
-        return np.fromiter((self.encode(v) for v in values), np.float64, len(values))
-
-    def to_json(self) -> dict[str, Any]:
-        """The header as sent to the panel."""
-        return {"name": self.name, "kind": self.kind, "log": self.log, "choices": self.choices}
-
-
-class _Columns:
-    """Growable numpy columns indexed by trial number."""
-
-    def __init__(self, n_values: int) -> None:
-        self.capacity = 0
-        self.n_values = n_values
-        self.state = np.zeros(0, np.uint8)
-        self.values = np.zeros((0, n_values), np.float64)
-        self.params = np.zeros((0, 0), np.float64)
-        self.start = np.zeros(0, np.float64)
-        self.duration = np.zeros(0, np.float64)
-        self.pruned_step = np.zeros(0, np.int32)
-
-    def ensure(self, number: int) -> None:
-        if number < self.capacity:
-            return
-        new = max(64, self.capacity * 2, number + 1)
-        grow = new - self.capacity
-        self.state = np.concatenate([self.state, np.full(grow, _ABSENT, np.uint8)])
-        self.values = np.vstack([self.values, np.full((grow, self.n_values), np.nan)])
-        self.params = np.vstack([self.params, np.full((grow, self.params.shape[1]), np.nan)])
-        self.start = np.concatenate([self.start, np.full(grow, np.nan)])
-        self.duration = np.concatenate([self.duration, np.full(grow, np.nan)])
-        self.pruned_step = np.concatenate([self.pruned_step, np.full(grow, -1, np.int32)])
-        self.capacity = new
-
-    def add_param(self) -> None:
-        self.params = np.hstack([self.params, np.full((self.capacity, 1), np.nan)])
-
-
-class TrialRecord:
+class TrialRecord(BatchWrites):
     """The trials of one study as columns, with deltas for the panel.
 
     Args:
@@ -272,148 +199,6 @@ class TrialRecord:
         if finished:
             self._put_batch(finished)
 
-    def _put_batch(self, items: Sequence[_Queued]) -> None:
-        """Write finished (or polled) trials in order, in runs without a repeated number."""
-        numbers = [item[0] if len(item) == _ROW_LEN else item[0].number for item in items]
-        if len(set(numbers)) == len(numbers):  # the usual case: one run
-            self._put_run(list(items))
-            return
-        run: list[_Queued] = []
-        seen: set[int] = set()
-        for item, number in zip(items, numbers, strict=True):
-            if number in seen:  # the same trial again (polled twice): its earlier write first
-                self._put_run(run)
-                run, seen = [], set()
-            run.append(item)
-            seen.add(number)
-        if run:
-            self._put_run(run)
-
-    def _put_run(self, items: list[_Queued]) -> None:
-        """Write trials of distinct numbers: queued rows together, then trials one by one."""
-        rows = [item for item in items if len(item) == _ROW_LEN]
-        if rows:
-            self._put_rows(rows)
-        if len(rows) < len(items):
-            self._put_trials([item for item in items if len(item) != _ROW_LEN])
-
-    def _put_rows(self, items: list[_Queued]) -> None:
-        """Complete trials queued as rows of plain values (see trial_finished), in numpy."""
-        numbers, values, starts, ends, names, params = zip(*items, strict=True)
-        cols = self._cols
-        rows = np.asarray(numbers, np.int64)
-        cols.ensure(int(rows.max()))
-        self._n_rows += int(np.count_nonzero(cols.state[rows] == _ABSENT))
-        cols.state[rows] = 1  # COMPLETE
-        nv = self.n_values
-        flat = np.fromiter(itertools.chain.from_iterable(values), np.float64)
-        if flat.size == len(items) * nv:
-            cols.values[rows] = flat.reshape(len(items), nv)
-        else:  # a trial with more (or fewer) values than objectives: one at a time
-            for row, vals in zip(rows.tolist(), values, strict=True):
-                cols.values[row, : min(nv, len(vals))] = vals[:nv]
-        start_ts = np.asarray(starts, np.float64)
-        cols.start[rows] = start_ts
-        cols.duration[rows] = np.asarray(ends, np.float64) - start_ts
-        first = names[0]
-        groups: list[tuple[tuple[str, ...], np.ndarray, Sequence[Any]]]
-        if all(n is first for n in names):
-            groups = [(first, rows, params)]
-        else:  # a parameter was added meanwhile: rows read with different names
-            by: dict[tuple[str, ...], list[int]] = {}
-            for k, n in enumerate(names):
-                by.setdefault(n, []).append(k)
-            groups = [(n, rows[ks], [params[k] for k in ks]) for n, ks in by.items()]
-        for group_names, group_rows, group_params in groups:
-            if not group_names:
-                continue
-            # One name: the reader gave the bare value; several: a tuple of them.
-            columns = [group_params] if len(group_names) == 1 else zip(*group_params, strict=True)
-            for name, column_values in zip(group_names, columns, strict=False):
-                i = self._param_index[name]
-                column = self.param_columns[i]
-                n_choices = len(column.choices or ())
-                cols.params[group_rows, i] = column.encode_all(list(column_values))
-                if column.choices is not None and len(column.choices) != n_choices:
-                    self._params_changed = True
-        self._dirty.update(numbers)
-
-    def _put_trials(self, items: list[_Queued]) -> None:
-        """Write trials (FrozenTrial or alike, with their errors) of distinct numbers."""
-        trials = [t for t, _ in items]
-        numbers = [t.number for t in trials]
-        cols = self._cols
-        cols.ensure(max(numbers))
-        rows = np.asarray(numbers, np.int64)
-        self._n_rows += int(np.count_nonzero(cols.state[rows] == _ABSENT))
-        cols.state[rows] = np.fromiter((t.state.value for t in trials), np.uint8, len(trials))
-        nv = self.n_values
-        # A trial without values (running, pruned, failed) keeps what its row holds.
-        full = [i for i, t in enumerate(trials) if t.values is not None and len(t.values) >= nv]
-        if full:
-            cols.values[rows[full]] = [trials[i].values[:nv] for i in full]
-        for i, t in enumerate(trials):
-            if t.values is not None and len(t.values) < nv:  # fewer values than objectives
-                cols.values[rows[i], : len(t.values)] = t.values
-        starts = np.fromiter((_timestamp(t.datetime_start) for t in trials), np.float64)
-        unknown = np.isnan(starts)  # keep the start a trial_started() gave, if any
-        starts[unknown] = cols.start[rows[unknown]]
-        cols.start[rows] = starts
-        cols.duration[rows] = [
-            _duration(t, s) for t, s in zip(trials, starts.tolist(), strict=True)
-        ]
-        self._put_params(rows, trials)
-        for t, error in items:
-            # Rare per trial: values the record never saw reported, attributes, pruned / failed.
-            if t.intermediate_values or t.user_attrs or t.state.value in (2, 3):
-                self._put_extras(t, error)
-        self._dirty.update(numbers)
-
-    def _put_params(self, rows: np.ndarray, trials: list[TrialLike]) -> None:
-        index = self._param_index
-        for t in trials:
-            if not index.keys() >= t.params.keys():
-                for name in t.params:  # new parameters get columns in the order they came
-                    if name not in index:
-                        self._add_param(_column_for(name, t.distributions.get(name)))
-        for i, column in enumerate(self.param_columns):
-            name = column.name
-            present = [k for k, t in enumerate(trials) if name in t.params]
-            if not present:
-                continue
-            n_choices = len(column.choices or ())
-            encoded = column.encode_all([trials[k].params[name] for k in present])
-            self._cols.params[rows[present], i] = encoded
-            if column.choices is not None and len(column.choices) != n_choices:
-                self._params_changed = True
-
-    def _put_extras(self, t: TrialLike, error: tuple[str, str] | None) -> None:
-        """Intermediate values not seen reported, user attributes, the pruned / failed event."""
-        n = t.number
-        state = int(t.state.value)
-        last = self._last_step.get(n)
-        for step, value in sorted(t.intermediate_values.items()):
-            # Values the record never saw reported (a resumed study, a trial from another process).
-            if last is None or step > last:
-                self._int_trial.append(n)
-                self._int_step.append(step)
-                self._int_value.append(value)
-                self._last_step[n] = step
-        if t.user_attrs:
-            self._user_attrs[n] = dict(t.user_attrs)
-        if state == 2:  # PRUNED
-            # The runner's TrialEvent has no last_step: the last reported step is where it stopped.
-            at = getattr(t, "last_step", None)
-            if at is None:
-                at = self._last_step.get(n)
-            self._cols.pruned_step[n] = -1 if at is None else at
-            value = t.intermediate_values.get(at) if at is not None else None
-            self._event("pruned", n, step=at, value=_finite_or_none(value))
-        elif state == 3:  # FAIL
-            message, traceback = error or (_fail_reason(t), "")
-            self._tracebacks[n] = traceback[-_TRACEBACK_CHARS:]
-            self._event("failed", n, message=message[:_MESSAGE_CHARS])
-
     def add_event(self, kind: str, message: str = "") -> None:
         """A run event for the log (run started, stop requested, run ended)."""
         with self._lock:
@@ -554,78 +339,3 @@ class TrialRecord:
             "params": [p.to_json() for p in self.param_columns],
         }
         return content, buffers
-
-
-# A finished trial in the queue: a row of plain values (number, values, start, end, the names of
-# the known parameters, what the reader gave for them), or the trial itself with its error.
-_Queued = tuple[Any, ...]
-_ROW_LEN = 6
-
-
-def _no_params(_params: dict[str, Any]) -> None:
-    return None
-
-
-def _reader(names: tuple[str, ...]) -> Callable[[dict[str, Any]], Any]:
-    """Reads ``names`` out of a params dict (KeyError if one is missing): for one name its value,
-    for several a tuple (``operator.itemgetter``, the cheapest read in the trial's thread)."""
-    return itemgetter(*names) if names else _no_params
-
-
-def _column_for(name: str, distribution: Any) -> ParamColumn:
-    """A column for a parameter first seen in a trial, from its Optuna distribution."""
-    choices = getattr(distribution, "choices", None)
-    if choices is not None:
-        return ParamColumn(name, "categorical", choices=[choice_label(c) for c in choices])
-    kind = "int" if type(distribution).__name__ == "IntDistribution" else "float"
-    return ParamColumn(name, kind, log=bool(getattr(distribution, "log", False)))
-
-
-def _drain(queue: deque[Any]) -> list[Any]:
-    """Pop what is in ``queue`` now; items appended meanwhile stay for the next drain."""
-    pop = queue.popleft
-    return [pop() for _ in range(len(queue))]  # only the lock holder pops: no IndexError
-
-
-def _timestamp(when: Any) -> float:
-    return math.nan if when is None else float(when.timestamp())
-
-
-def _duration(t: TrialLike, start: float) -> float:
-    """Seconds from start to end; the runner's TrialEvent carries its end as a timestamp."""
-    end = getattr(t, "complete_ts", None)
-    if end is not None:
-        return float(end) - start
-    if t.datetime_complete is None or t.datetime_start is None:
-        return math.nan
-    return float((t.datetime_complete - t.datetime_start).total_seconds())
-
-
-def _number(v: float, column: ParamColumn) -> float | int:
-    return int(v) if column.kind == "int" else float(v)
-
-
-def _finite_or_none(value: float | None) -> float | None:
-    return value if value is not None and math.isfinite(value) else None
-
-
-def _fail_reason(t: TrialLike) -> str:
-    reason = (getattr(t, "system_attrs", None) or {}).get("fail_reason")
-    return str(reason) if reason else "failed"
-
-
-def _jsonable(value: Any) -> Any:
-    """User attributes as JSON: numbers and strings as they are, anything else as text."""
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else repr(value)
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    return repr(value)
-
-
-def _jsonable_event(event: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in event.items() if v is not None}

@@ -1,0 +1,201 @@
+"""Finished (or polled) trials written into the record's columns, a batch at a time.
+
+The record queues what trial threads tell it and applies the queue at its next read, under its
+lock (see :mod:`optuna_magic.outputs.panel.record`); this is that writing, column by column in
+numpy: queued rows of plain values together, other trials one by one, then their rare extras
+(intermediate values never seen reported, user attributes, the pruned or failed event).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from optuna_magic.outputs.panel.columns import (
+    ABSENT,
+    MESSAGE_CHARS,
+    ROW_LEN,
+    TRACEBACK_CHARS,
+    Columns,
+    ParamColumn,
+    Queued,
+    TrialLike,
+    column_for,
+    duration,
+    fail_reason,
+    finite_or_none,
+    timestamp,
+)
+
+__all__ = ["BatchWrites"]
+
+
+class BatchWrites:
+    """The writing half of :class:`~optuna_magic.outputs.panel.record.TrialRecord`.
+
+    Its state is the record's own, set in the record's ``__init__`` and declared here for the
+    type checker; every method runs with the record's lock held.
+    """
+
+    _cols: Columns
+    n_values: int
+    param_columns: list[ParamColumn]
+    _param_index: dict[str, int]
+    _int_trial: list[int]
+    _int_step: list[int]
+    _int_value: list[float]
+    _last_step: dict[int, int]
+    _tracebacks: dict[int, str]
+    _user_attrs: dict[int, dict[str, Any]]
+    _n_rows: int
+    _dirty: set[int]
+    _params_changed: bool
+
+    def _add_param(self, column: ParamColumn) -> int:
+        raise NotImplementedError
+
+    def _event(self, kind: str, number: int | None, **fields: Any) -> None:
+        raise NotImplementedError
+
+    def _put_batch(self, items: Sequence[Queued]) -> None:
+        """Write finished (or polled) trials in order, in runs without a repeated number."""
+        numbers = [item[0] if len(item) == ROW_LEN else item[0].number for item in items]
+        if len(set(numbers)) == len(numbers):  # the usual case: one run
+            self._put_run(list(items))
+            return
+        run: list[Queued] = []
+        seen: set[int] = set()
+        for item, number in zip(items, numbers, strict=True):
+            if number in seen:  # the same trial again (polled twice): its earlier write first
+                self._put_run(run)
+                run, seen = [], set()
+            run.append(item)
+            seen.add(number)
+        if run:
+            self._put_run(run)
+
+    def _put_run(self, items: list[Queued]) -> None:
+        """Write trials of distinct numbers: queued rows together, then trials one by one."""
+        rows = [item for item in items if len(item) == ROW_LEN]
+        if rows:
+            self._put_rows(rows)
+        if len(rows) < len(items):
+            self._put_trials([item for item in items if len(item) != ROW_LEN])
+
+    def _put_rows(self, items: list[Queued]) -> None:
+        """Complete trials queued as rows of plain values (see trial_finished), in numpy."""
+        numbers, values, starts, ends, names, params = zip(*items, strict=True)
+        cols = self._cols
+        rows = np.asarray(numbers, np.int64)
+        cols.ensure(int(rows.max()))
+        self._n_rows += int(np.count_nonzero(cols.state[rows] == ABSENT))
+        cols.state[rows] = 1  # COMPLETE
+        nv = self.n_values
+        flat = np.fromiter(itertools.chain.from_iterable(values), np.float64)
+        if flat.size == len(items) * nv:
+            cols.values[rows] = flat.reshape(len(items), nv)
+        else:  # a trial with more (or fewer) values than objectives: one at a time
+            for row, vals in zip(rows.tolist(), values, strict=True):
+                cols.values[row, : min(nv, len(vals))] = vals[:nv]
+        start_ts = np.asarray(starts, np.float64)
+        cols.start[rows] = start_ts
+        cols.duration[rows] = np.asarray(ends, np.float64) - start_ts
+        first = names[0]
+        groups: list[tuple[tuple[str, ...], np.ndarray, Sequence[Any]]]
+        if all(n is first for n in names):
+            groups = [(first, rows, params)]
+        else:  # a parameter was added meanwhile: rows read with different names
+            by: dict[tuple[str, ...], list[int]] = {}
+            for k, n in enumerate(names):
+                by.setdefault(n, []).append(k)
+            groups = [(n, rows[ks], [params[k] for k in ks]) for n, ks in by.items()]
+        for group_names, group_rows, group_params in groups:
+            if not group_names:
+                continue
+            # One name: the reader gave the bare value; several: a tuple of them.
+            columns = [group_params] if len(group_names) == 1 else zip(*group_params, strict=True)
+            for name, column_values in zip(group_names, columns, strict=False):
+                i = self._param_index[name]
+                column = self.param_columns[i]
+                n_choices = len(column.choices or ())
+                cols.params[group_rows, i] = column.encode_all(list(column_values))
+                if column.choices is not None and len(column.choices) != n_choices:
+                    self._params_changed = True
+        self._dirty.update(numbers)
+
+    def _put_trials(self, items: list[Queued]) -> None:
+        """Write trials (FrozenTrial or alike, with their errors) of distinct numbers."""
+        trials = [t for t, _ in items]
+        numbers = [t.number for t in trials]
+        cols = self._cols
+        cols.ensure(max(numbers))
+        rows = np.asarray(numbers, np.int64)
+        self._n_rows += int(np.count_nonzero(cols.state[rows] == ABSENT))
+        cols.state[rows] = np.fromiter((t.state.value for t in trials), np.uint8, len(trials))
+        nv = self.n_values
+        # A trial without values (running, pruned, failed) keeps what its row holds.
+        full = [i for i, t in enumerate(trials) if t.values is not None and len(t.values) >= nv]
+        if full:
+            cols.values[rows[full]] = [trials[i].values[:nv] for i in full]
+        for i, t in enumerate(trials):
+            if t.values is not None and len(t.values) < nv:  # fewer values than objectives
+                cols.values[rows[i], : len(t.values)] = t.values
+        starts = np.fromiter((timestamp(t.datetime_start) for t in trials), np.float64)
+        unknown = np.isnan(starts)  # keep the start a trial_started() gave, if any
+        starts[unknown] = cols.start[rows[unknown]]
+        cols.start[rows] = starts
+        cols.duration[rows] = [duration(t, s) for t, s in zip(trials, starts.tolist(), strict=True)]
+        self._put_params(rows, trials)
+        for t, error in items:
+            # Rare per trial: values the record never saw reported, attributes, pruned / failed.
+            if t.intermediate_values or t.user_attrs or t.state.value in (2, 3):
+                self._put_extras(t, error)
+        self._dirty.update(numbers)
+
+    def _put_params(self, rows: np.ndarray, trials: list[TrialLike]) -> None:
+        index = self._param_index
+        for t in trials:
+            if not index.keys() >= t.params.keys():
+                for name in t.params:  # new parameters get columns in the order they came
+                    if name not in index:
+                        self._add_param(column_for(name, t.distributions.get(name)))
+        for i, column in enumerate(self.param_columns):
+            name = column.name
+            present = [k for k, t in enumerate(trials) if name in t.params]
+            if not present:
+                continue
+            n_choices = len(column.choices or ())
+            encoded = column.encode_all([trials[k].params[name] for k in present])
+            self._cols.params[rows[present], i] = encoded
+            if column.choices is not None and len(column.choices) != n_choices:
+                self._params_changed = True
+
+    def _put_extras(self, t: TrialLike, error: tuple[str, str] | None) -> None:
+        """Intermediate values not seen reported, user attributes, the pruned / failed event."""
+        n = t.number
+        state = int(t.state.value)
+        last = self._last_step.get(n)
+        for step, value in sorted(t.intermediate_values.items()):
+            # Values the record never saw reported (a resumed study, a trial from another process).
+            if last is None or step > last:
+                self._int_trial.append(n)
+                self._int_step.append(step)
+                self._int_value.append(value)
+                self._last_step[n] = step
+        if t.user_attrs:
+            self._user_attrs[n] = dict(t.user_attrs)
+        if state == 2:  # PRUNED
+            # The runner's TrialEvent has no last_step: the last reported step is where it stopped.
+            at = getattr(t, "last_step", None)
+            if at is None:
+                at = self._last_step.get(n)
+            self._cols.pruned_step[n] = -1 if at is None else at
+            value = t.intermediate_values.get(at) if at is not None else None
+            self._event("pruned", n, step=at, value=finite_or_none(value))
+        elif state == 3:  # FAIL
+            message, traceback = error or (fail_reason(t), "")
+            self._tracebacks[n] = traceback[-TRACEBACK_CHARS:]
+            self._event("failed", n, message=message[:MESSAGE_CHARS])
