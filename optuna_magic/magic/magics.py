@@ -9,16 +9,21 @@ the kernel's cell transformer in :mod:`~optuna_magic.magic.transformer`, and tra
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, CaselessStrEnum, Float, Int, Unicode
 
 from optuna_magic.cell.space import OptunaMagicError
 from optuna_magic.magic.options import CellOptions, expand_line
+from optuna_magic.magic.start import (
+    Plan,
+    cell_objective,
+    checked_parts,
+    plan_run_info,
+    start_elsewhere,
+)
 from optuna_magic.magic.tracebacks import RunInterrupted, cell_number, with_cell_traceback
 from optuna_magic.outputs.keep_best import KeepBest
 from optuna_magic.outputs.optuna_logs import QuietOptunaLogs
@@ -26,7 +31,6 @@ from optuna_magic.study.secrets import mask_text, masking, secrets_in
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
-    from optuna import Study
 
     from optuna_magic.cell.parse import ParsedCell
     from optuna_magic.run.polled import PolledRun
@@ -38,23 +42,6 @@ __all__ = ["OptunaMagics", "RunInterrupted"]
 # Kept importable under their old names (they moved to optuna_magic.outputs).
 _KeepBest = KeepBest
 _QuietOptunaLogs = QuietOptunaLogs
-
-
-@dataclass(frozen=True)
-class _Plan:
-    """Everything decided before the first trial."""
-
-    options: CellOptions
-    cell: ParsedCell
-    filename: str
-
-    @property
-    def directions(self) -> list[str]:
-        return list(self.options.directions)
-
-    @property
-    def out(self) -> str:
-        return self.options.out
 
 
 @magics_class
@@ -233,7 +220,7 @@ class OptunaMagics(Magics):
         self._finish(plan, runner)
 
     # ------------------------------------------------------------------ plan
-    def _plan(self, line: str, cell: str) -> _Plan | None:
+    def _plan(self, line: str, cell: str) -> Plan | None:
         from optuna_magic.cell.parse import parse_cell
 
         options = CellOptions.parse(line, self.optuna, self)
@@ -253,31 +240,17 @@ class OptunaMagics(Magics):
         if options.dry_run:
             print(parsed.space.table())
             return None
-        return _Plan(options, parsed, filename)
+        return Plan(options, parsed, filename)
 
     # ------------------------------------------------------------------ start
-    def _start(self, plan: _Plan) -> Runner | PolledRun | None:
+    def _start(self, plan: Plan) -> Runner | PolledRun | None:
         from optuna_magic.api import _start_run
-        from optuna_magic.cell.objective import build_objective
-        from optuna_magic.run.info import run_info
-        from optuna_magic.study.factories import make_pruner, make_sampler, mask_url
         from optuna_magic.study.open import open_study
 
         shell = self.shell
         assert shell is not None
         args, ns = plan.options, shell.user_ns
-        space = plan.cell.space.params
-        sampler = make_sampler(args.sampler, args.seed, ns, space)
-        pruner = make_pruner(args.pruner, ns)
-        extra_sinks: list[Any] = []
-        if args.mlflow is not None:
-            # Checked before the study exists: an unreachable server must change nothing stored.
-            from optuna_magic.outputs.mlflow import MlflowSink
-
-            try:
-                extra_sinks.append(MlflowSink.create(args.mlflow or None, None))
-            except ValueError as e:
-                raise UsageError(f"%%optuna: {e}") from None
+        sampler, pruner, extra_sinks = checked_parts(args, ns, plan.cell.space.params)
         dask = self._prepare_dask(args)
         make_study = open_study(
             args,
@@ -288,43 +261,28 @@ class OptunaMagics(Magics):
             heartbeat_interval=self.heartbeat_interval or None,
             storage=dask.storage if dask is not None else None,
         )
-        # The objective reaches its runner through a weak reference: a runner -> objective ->
-        # runner cycle would keep a finished run's study alive until a full garbage collection
-        # (~0.1 s in a kernel) instead of freeing it when `study` is rebound.
-        runner_ref: list[weakref.ref[Runner]] = []
-
-        def report(trial: Any, value: float, step: int) -> None:
-            runner = runner_ref[0]()
-            assert runner is not None  # trials run only while their runner does
-            runner.report(trial, value, step)
-
-        objective = build_objective(
-            plan.cell, plan.filename, ns, report, len(plan.directions), keep_locals=args.keep_best
-        )
-        if args.elsewhere:
-            from optuna_magic.run.remote.shipping import PreShipped
-
-            objective = PreShipped.check(objective, len(plan.directions), sampler, pruner)
+        objective, runner_ref = cell_objective(plan, ns, sampler, pruner)
         # Last: every check has passed, so the study is made (or loaded) only for a real run.
         study, storage_url = make_study()
-        info = run_info(
-            study,
-            n_trials=args.n_trials,
-            timeout=args.timeout,
-            n_jobs=args.n_jobs,
-            space=space,
-            storage=mask_url(storage_url),
-            sampler=_describe(study.sampler, args.seed),
-            pruner=_describe(study.pruner, None),
-        )
+        info = plan_run_info(study, storage_url, args, plan)
         if args.keep_best:
             extra_sinks.append(KeepBest(objective, plan.directions[0]))
         catch: tuple[type[Exception], ...] = (Exception,) if args.catch else ()
         ns[plan.out] = study  # bound first, so an interrupted or background run is inspectable
 
         def elsewhere(sinks: list[Any], thread_setup: Any) -> PolledRun:
-            return self._start_elsewhere(
-                plan, study, storage_url, dask, objective, info, sinks, catch, thread_setup
+            return start_elsewhere(
+                plan,
+                study,
+                storage_url,
+                dask,
+                objective,
+                info,
+                sinks,
+                catch,
+                thread_setup,
+                heartbeat_interval=self.heartbeat_interval or None,
+                poll_interval=self.poll_interval,
             )
 
         # The same wiring as optuna_magic.optimize: output routing, quiet logs, progress.
@@ -369,62 +327,7 @@ class OptunaMagics(Magics):
             print(dask.where)
         return dask
 
-    def _start_elsewhere(
-        self,
-        plan: _Plan,
-        study: Study,
-        storage_url: str | None,
-        dask: DaskPlan | None,
-        objective: Any,
-        info: Any,
-        sinks: list[Any],
-        catch: tuple[type[Exception], ...],
-        thread_setup: Any = None,
-    ) -> PolledRun:
-        """``--workers`` / ``--dask``: trials run in other processes; a poller feeds the sinks.
-
-        Returns a ``PolledRun``, which has the Runner's surface.
-        """
-        args = plan.options
-        hb = self.heartbeat_interval or None
-        interval = min(self.poll_interval, 0.5)
-        if args.workers is not None:
-            from optuna_magic.run.remote.workers import start_worker_run
-
-            assert storage_url is not None  # --storage, or the temporary journal
-            return start_worker_run(
-                study,
-                storage_url,
-                objective,
-                info,
-                sinks,
-                k=args.workers,
-                n_trials=args.n_trials,
-                timeout=args.timeout,
-                catch=catch,
-                heartbeat_interval=hb,
-                interval=interval,
-                thread_setup=thread_setup,
-            )
-        from optuna_magic.run.remote.dask import start_dask_run
-
-        assert dask is not None
-        return start_dask_run(
-            dask,
-            study,
-            objective,
-            info,
-            sinks,
-            n_trials=args.n_trials,
-            timeout=args.timeout,
-            catch=catch,
-            heartbeat_interval=hb,
-            interval=interval,
-            thread_setup=thread_setup,
-        )
-
-    # ---------------------------------------------------------------- finish
-    def _finish(self, plan: _Plan, runner: Runner | PolledRun) -> None:
+    def _finish(self, plan: Plan, runner: Runner | PolledRun) -> None:
         result = runner.result
         assert result is not None
         if plan.options.keep_best:
@@ -436,7 +339,7 @@ class OptunaMagics(Magics):
             raise with_cell_traceback(result.exception, plan.filename, self.shell)
         return None
 
-    def _bind_best(self, plan: _Plan, runner: Runner | PolledRun) -> None:
+    def _bind_best(self, plan: Plan, runner: Runner | PolledRun) -> None:
         from optuna_magic.outputs.keep_best import kept_variables
 
         kept = getattr(runner._objective, "trial_locals", {})
@@ -462,10 +365,3 @@ def _check_value(parsed: ParsedCell, n_directions: int) -> None:
             "report() works with a single objective only (Optuna cannot prune "
             "multi-objective trials)"
         )
-
-
-def _describe(obj: Any, seed: int | None) -> str:
-    if obj is None:
-        return "default"
-    name = type(obj).__name__
-    return f"{name}(seed={seed})" if seed is not None and "Sampler" in name else name
