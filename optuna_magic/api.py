@@ -25,7 +25,6 @@ from optuna_magic.callback import PanelCallback
 if TYPE_CHECKING:
     import optuna
 
-    from optuna_magic.outputs.kernel_output import KernelParent
     from optuna_magic.outputs.panel.widget import StudyPanel
     from optuna_magic.run.contract import RunInfo, RunSink
     from optuna_magic.run.handle import RunHandle
@@ -169,6 +168,7 @@ def _start_run(
     other processes instead (``--workers``, ``--dask``), given the sinks and the thread setup.
     """
     from optuna_magic.outputs.optuna_logs import QuietOptunaLogs
+    from optuna_magic.outputs.progress import progress_sink
     from optuna_magic.run.runner import Runner
 
     output = None
@@ -181,7 +181,7 @@ def _start_run(
     every: list[RunSink] = [*([output] if output else []), QuietOptunaLogs(), *sinks]
     if progress:
         busy = output.parent if output is not None and not background else None
-        every.append(_progress_sink(widget, busy))
+        every.append(progress_sink(widget, busy))
     setup = output.adopt_thread if output is not None else None
     if elsewhere is not None:
         return elsewhere(every, setup)
@@ -200,46 +200,6 @@ def _start_run(
         before_start(runner)
     runner.start()
     return runner
-
-
-def _kernel_shell() -> Any:
-    """The IPython shell when this runs in a kernel, else None (IPython is not imported)."""
-    ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None else None
-    return shell if hasattr(shell, "kernel") else None
-
-
-def _progress_sink(widget: bool = True, busy: KernelParent | None = None) -> RunSink:
-    """The live panel in a kernel (``widget``), else the text progress (in place in a kernel).
-
-    ``busy``: the request of a cell that waits for the run (see
-    :meth:`StudyPanel.keep_kernel_busy`).
-    """
-    from optuna_magic.outputs.text import TextProgress
-
-    if _kernel_shell() is None:
-        return TextProgress()
-    if widget:
-        panel = _try_panel()
-        if panel is not None:
-            if busy is not None:
-                panel.keep_kernel_busy(busy)
-            return panel
-    from IPython.display import display
-
-    handle = display(  # type: ignore[no-untyped-call]
-        {"text/plain": "optuna: starting"}, raw=True, display_id=True
-    )
-    return TextProgress(update=lambda text: handle.update({"text/plain": text}, raw=True))
-
-
-def _try_panel() -> StudyPanel | None:
-    """The live panel when its module and bundle are there, else None (text progress instead)."""
-    try:
-        from optuna_magic.outputs.panel.widget import StudyPanel
-    except ImportError:
-        return None
-    return StudyPanel.for_run()
 
 
 def _adopt_this_cell() -> Callable[[], Any] | None:
@@ -321,12 +281,13 @@ def watch(
     Raises:
         OptunaMagicError: the storage holds no such study (the message lists those it holds).
     """
+    from optuna_magic.outputs.progress import progress_sink
     from optuna_magic.run.polled import start_watch
 
     return start_watch(
         storage,
         study_name,
-        [_progress_sink(panel)],
+        [progress_sink(panel)],
         interval=interval,
         idle_timeout=idle_timeout,
         thread_setup=_adopt_this_cell(),

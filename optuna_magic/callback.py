@@ -55,9 +55,9 @@ class PanelCallback:
         self._stop = False
         self._ended = False
         self._started = time.time()
-        from optuna_magic.api import _progress_sink
+        from optuna_magic.outputs.progress import progress_sink
 
-        self._sink = _progress_sink(panel)
+        self._sink = progress_sink(panel)
         self._sink.run_started(run_info(study, n_trials=n_trials, timeout=timeout), self)
 
     def request_stop(self) -> None:
