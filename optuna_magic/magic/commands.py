@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from IPython.core.error import UsageError
 
 if TYPE_CHECKING:
-    from optuna_magic.magic.magics import OptunaMagics
+    from optuna_magic.run.handle import RunHandle
+
+
+class OptunaMagics(Protocol):
+    """What the line commands use of the magics (``optuna_magic.magic.magics.OptunaMagics``)."""
+
+    background: list[RunHandle]
+    last_cell: tuple[str, str] | None
+    shell: Any
+    poll_interval: float
+    widget: bool
+
+    def optuna(self, line: str, cell: str | None = None) -> Any:
+        """The magic itself: its argument parser is the options' parser."""
+
 
 __all__ = ["export", "line_command", "report_background", "stop", "wait", "watch"]
 

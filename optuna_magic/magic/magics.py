@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
     from optuna_magic.cell.parse import ParsedCell
+    from optuna_magic.run.handle import RunHandle
     from optuna_magic.run.polled import PolledRun
     from optuna_magic.run.remote.cluster import DaskPlan
     from optuna_magic.run.runner import Runner
@@ -76,7 +77,7 @@ class OptunaMagics(Magics):
 
     def __init__(self, shell: InteractiveShell) -> None:
         super().__init__(shell)
-        self.background: list[Runner | PolledRun] = []
+        self.background: list[RunHandle] = []
         self.last_cell: tuple[str, str] | None = None
 
     # ------------------------------------------------------------------ magic

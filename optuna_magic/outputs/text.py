@@ -14,13 +14,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
 from optuna_magic.run.contract import (
-    BaseSink,
     RunControl,
     RunInfo,
     RunResult,
     TrialError,
     TrialEvent,
 )
+from optuna_magic.run.sink import BaseSink
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial

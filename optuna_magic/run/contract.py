@@ -2,7 +2,8 @@
 
 Every event reaches a sink through :class:`RunSink`'s methods, in one order for every kind of
 run (local, polled, remote; see :class:`optuna_magic.run.handle.RunHandle`): ``run_started``
-once, then trial events, then ``run_ended`` once. A sink derives from :class:`BaseSink` (or
+once, then trial events, then ``run_ended`` once. A sink derives from
+:class:`~optuna_magic.run.sink.BaseSink` (or
 declares every member of :class:`RunSink`); the run decides how each trial ended.
 
 ``%load_ext`` imports :mod:`optuna_magic.run.sink` only (these dataclasses cost milliseconds to
@@ -15,8 +16,6 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from optuna_magic.run.sink import BaseSink
-
 if TYPE_CHECKING:
     import optuna
     from optuna.trial import FrozenTrial
@@ -24,7 +23,6 @@ if TYPE_CHECKING:
     from optuna_magic.cell.space import ParamSpec
 
 __all__ = [
-    "BaseSink",
     "RunControl",
     "RunInfo",
     "RunResult",

@@ -21,7 +21,6 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from optuna_magic.run.contract import (
-    BaseSink,
     RunControl,
     RunInfo,
     RunResult,
@@ -31,6 +30,7 @@ from optuna_magic.run.contract import (
     objective_names,
 )
 from optuna_magic.run.handle import RunDone, RunHandle
+from optuna_magic.run.sink import BaseSink
 
 if TYPE_CHECKING:
     import optuna
