@@ -8,6 +8,7 @@ the kernel's cell transformer in :mod:`~optuna_magic.magic.transformer`, and tra
 
 from __future__ import annotations
 
+import functools
 import weakref
 from typing import TYPE_CHECKING, Any
 
@@ -271,21 +272,14 @@ class OptunaMagics(Magics):
         catch: tuple[type[Exception], ...] = (Exception,) if args.catch else ()
         ns[plan.out] = study  # bound first, so an interrupted or background run is inspectable
 
-        def elsewhere(sinks: list[Any], thread_setup: Any) -> PolledRun:
-            return start_elsewhere(
-                plan,
-                study,
-                storage_url,
-                dask,
-                objective,
-                info,
-                sinks,
-                catch,
-                thread_setup,
-                heartbeat_interval=self.heartbeat_interval or None,
-                poll_interval=self.poll_interval,
-            )
-
+        # Given the sinks and the thread setup by _start_run, for --workers / --dask.
+        elsewhere = functools.partial(
+            start_elsewhere,
+            *(plan, study, storage_url, dask, objective, info),
+            catch=catch,
+            heartbeat_interval=self.heartbeat_interval or None,
+            poll_interval=self.poll_interval,
+        )
         # The same wiring as optuna_magic.optimize: output routing, quiet logs, progress.
         runner: Runner | PolledRun = _start_run(  # type: ignore[assignment]
             study,

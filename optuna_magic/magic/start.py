@@ -55,9 +55,9 @@ def start_elsewhere(
     objective: Any,
     info: Any,
     sinks: list[Any],
-    catch: tuple[type[Exception], ...],
     thread_setup: Any = None,
     *,
+    catch: tuple[type[Exception], ...],
     heartbeat_interval: int | None,
     poll_interval: float,
 ) -> PolledRun:
