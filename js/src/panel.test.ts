@@ -68,6 +68,19 @@ describe("panel", () => {
     expect(el.querySelector("img")).toBeNull();
   });
 
+  it("a tab the user chose is never switched away from by the first finished trial", () => {
+    const { model, el } = setup();
+    // The user opens the table, then the search space, before the panel has drawn a trial.
+    (el.querySelector("[data-view=trials]") as HTMLElement).click();
+    (el.querySelector("[data-view=space]") as HTMLElement).click();
+    model.message(...encode("full", 0, [], { params: PARAMS }));
+    model.message(...encode("delta", 1, [{ number: 0, state: 1, values: [0.5], params: [0.1, 1] }], { params: PARAMS }));
+    model.set("status", { state: "finished", n_done: 1, n_trials: 10, counts: { COMPLETE: 1 } });
+    vi.advanceTimersByTime(500);
+    expect(el.querySelector("[data-view=space]")?.getAttribute("aria-selected")).toBe("true");
+    expect(el.querySelector("[data-role=search-space]")).not.toBeNull();
+  });
+
   it("redraws at most ~10 times a second however many messages come", () => {
     const draws: number[] = [];
     const plotter: Plotter = { draw: () => draws.push(Date.now()), purge: () => {}, resize: () => {} };

@@ -239,6 +239,9 @@ export function renderPanel(model: Model, el: HTMLElement, plotter: Plotter | nu
     const b = h("button", { class: "om-tab", role: "tab", type: "button", "data-view": view.id }, view.label);
     b.addEventListener("click", () => {
       active = view.id;
+      // The user chose: the first finished trial must not switch them to the table (under load
+      // that switch could come after a click on the search space and undo it).
+      autoSwitched = true;
       showActive();
     });
     return b;
