@@ -17,7 +17,7 @@ import optuna
 import pytest
 
 import optuna_magic
-from optuna_magic.study.liveness import open_storage
+from optuna_magic.study.storage import open_storage
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -16,8 +16,8 @@ from typing import Any
 from optuna_magic.cell.names import infer_name, name_keyword, parents
 from optuna_magic.cell.parse import parse_cell
 from optuna_magic.study.factories import parse_choice, pruner_call, sampler_call, unquote
-from optuna_magic.study.liveness import is_journal_url
 from optuna_magic.study.secrets import connectable_url, mask_url, password_parts
+from optuna_magic.study.storage import is_journal_url
 
 __all__ = ["export_script"]
 

@@ -240,7 +240,7 @@ def start_watch(
 
     from optuna_magic.cell.space import OptunaMagicError
     from optuna_magic.study.factories import mask_url
-    from optuna_magic.study.liveness import open_storage
+    from optuna_magic.study.storage import open_storage
 
     storage = open_storage(storage_url, heartbeat_interval=None)
     names = sorted(s.study_name for s in storage.get_all_studies())

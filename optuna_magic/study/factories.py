@@ -269,6 +269,6 @@ def make_storage(url: str | None, heartbeat_interval: int | None = None) -> Any:
     """
     if url is None:
         return None
-    from optuna_magic.study.liveness import open_storage
+    from optuna_magic.study.storage import open_storage
 
     return open_storage(url, heartbeat_interval=heartbeat_interval)

@@ -14,7 +14,8 @@ import pytest
 from parallel_helpers import RecordingSink, quiet_optuna
 
 from optuna_magic.run.polled import PolledRun, StoragePoller, error_of, start_watch
-from optuna_magic.study.liveness import FAIL_REASON_KEY, open_storage
+from optuna_magic.study.liveness import FAIL_REASON_KEY
+from optuna_magic.study.storage import open_storage
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -158,7 +159,7 @@ def test_unknown_study_is_a_clear_error(tmp_path: Any) -> None:
 
 WRITER = """
 import sys, time, optuna
-from optuna_magic.study.liveness import open_storage
+from optuna_magic.study.storage import open_storage
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 study = optuna.load_study(study_name="s", storage=open_storage(sys.argv[1]))
 study.tell(study.ask(), 1.0)

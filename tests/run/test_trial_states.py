@@ -23,7 +23,8 @@ from optuna_magic.run.polled import PolledRun
 from optuna_magic.run.remote.errors import WorkerError
 from optuna_magic.run.remote.workers import start_worker_run
 from optuna_magic.run.runner import RunInfo, Runner
-from optuna_magic.study.liveness import FAIL_REASON_KEY, open_storage
+from optuna_magic.study.liveness import FAIL_REASON_KEY
+from optuna_magic.study.storage import open_storage
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -181,7 +182,7 @@ def test_a_stop_with_n_jobs_leaves_no_pruned_trial_that_never_ran(how: str) -> N
 def _kill_while_holding_the_lock(path: str, url: str) -> None:
     """Start a process that writes trials; SIGKILL it until it dies holding the lock."""
     writer = (
-        "import optuna\nfrom optuna_magic.study.liveness import open_storage\n"
+        "import optuna\nfrom optuna_magic.study.storage import open_storage\n"
         "optuna.logging.set_verbosity(optuna.logging.ERROR)\n"
         f"s = optuna.load_study(study_name='s', storage=open_storage({url!r}))\n"
         "print('go', flush=True)\n"

@@ -18,8 +18,9 @@ from optuna_magic.run.polled import PolledRun
 from optuna_magic.run.remote.errors import WorkerError
 from optuna_magic.run.remote.shipping import portable_function, ship_objective, unship_objective
 from optuna_magic.run.remote.workers import start_worker_run
-from optuna_magic.study.liveness import FAIL_REASON_KEY, OWNER_KEY, open_storage
+from optuna_magic.study.liveness import FAIL_REASON_KEY, OWNER_KEY
 from optuna_magic.study.open import temporary_journal
+from optuna_magic.study.storage import open_storage
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -300,7 +301,7 @@ def test_a_postgresql_worker_killed_mid_trial_is_failed_by_its_heartbeat_too(
     optuna.create_study(storage=open_storage(url), study_name=name)
     script = (
         "import sys, time, optuna\n"
-        "from optuna_magic.study.liveness import open_storage\n"
+        "from optuna_magic.study.storage import open_storage\n"
         "s = optuna.load_study(study_name=sys.argv[2], storage=open_storage(sys.argv[1], "
         "heartbeat_interval=1))\n"
         "def f(t):\n    print('in', flush=True); time.sleep(60)\n"

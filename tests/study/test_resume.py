@@ -18,7 +18,8 @@ import pytest
 from nbclient import NotebookClient
 from parallel_helpers import counts, quiet_optuna, wait_for
 
-from optuna_magic.study.liveness import OWNER_KEY, fail_orphaned_trials, open_storage
+from optuna_magic.study.liveness import OWNER_KEY, fail_orphaned_trials
+from optuna_magic.study.storage import open_storage
 
 pytestmark = [pytest.mark.kernel, pytest.mark.timeout(120)]
 
@@ -106,7 +107,7 @@ def test_a_killed_kernel_loses_no_trial_and_resume_continues(tmp_path: Any, kind
 
 PROCESS = """
 import sys, time, optuna
-from optuna_magic.study.liveness import open_storage
+from optuna_magic.study.storage import open_storage
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 storage = open_storage(sys.argv[1], heartbeat_interval=1)
 study = optuna.create_study(study_name="s", storage=storage, load_if_exists=True)

@@ -134,7 +134,7 @@ def prepare_dask(
         heartbeat_interval: for an RDB ``--storage``.
     """
     from optuna_magic.study.factories import mask_url
-    from optuna_magic.study.liveness import open_storage
+    from optuna_magic.study.storage import open_storage
 
     client, cluster, local = _pick_cluster(address, user_ns, n_workers)
     if storage_url is None and local:

@@ -321,7 +321,7 @@ def open_payload(
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     if isinstance(storage, str):
-        from optuna_magic.study.liveness import open_storage
+        from optuna_magic.study.storage import open_storage
 
         storage = open_storage(storage, heartbeat_interval=payload["heartbeat_interval"])
     sampler = payload["sampler"]

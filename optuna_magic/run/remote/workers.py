@@ -277,7 +277,7 @@ class WorkerPool:
             reason = f"the run was interrupted; worker {w.index} was killed while running it"
         storage = self._study._storage if self._study is not None else None
         if storage is None:
-            from optuna_magic.study.liveness import open_storage
+            from optuna_magic.study.storage import open_storage
 
             storage = open_storage(self.storage_url, heartbeat_interval=None)
         if fail_trial(storage, orphan[1], reason):
