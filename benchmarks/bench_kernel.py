@@ -21,10 +21,7 @@ SETUP = r"""
 import gc, os, sys, time
 import optuna
 optuna.logging.set_verbosity(optuna.logging.WARNING)
-# Private on purpose: the figures time the panel's importance refresh from inside (a wrapped
-# method) and close earlier runs' panels by their class; the public API (optuna_magic.optimize,
-# panel, watch) runs and shows studies, it does not expose the panel's internals.
-from optuna_magic.outputs.panel import widget as _om_widget
+import optuna_magic
 
 def obj1(trial):
     x = trial.suggest_float("x", -10, 10)
@@ -38,29 +35,21 @@ def obj4(trial):
     return (x - 2) ** 2 + y + n / 100 + (c == "b")
 
 # Every importance refresh of every panel: (panel id, completed trials, wall seconds, CPU
-# seconds of the refreshing thread). The refresh runs in a thread of its own that shares the GIL
-# with the trials: its wall time includes waiting for the run thread, its CPU time is what it
-# took from the run.
+# seconds of the refreshing thread, whether it started during the run), from each panel's
+# public importance_refreshes. The refresh runs in a thread of its own that shares the GIL with
+# the trials: its wall time includes waiting for the run thread, its CPU time is what it took
+# from the run.
 _om_importance = []
-_om_orig_update = _om_widget.StudyPanel._update_importance
-def _om_timed_update(self, info):
-    # A refresh that starts after the run has ended (the final one) does not slow the run.
-    during = self._ended is None
-    t0, c0 = time.perf_counter(), time.thread_time()
-    try:
-        return _om_orig_update(self, info)
-    finally:
-        _om_importance.append((id(self), self._n_complete, time.perf_counter() - t0,
-                               time.thread_time() - c0, during))
-_om_widget.StudyPanel._update_importance = _om_timed_update
 
 def _om_cleanup():
     # Close the panels of earlier runs (their records would stay alive in the widget registry
     # and slow later runs through the garbage collector) and let their threads finish.
     import ipywidgets
     for w in list(ipywidgets.Widget.widgets.values()):
-        if isinstance(w, _om_widget.StudyPanel):
+        if isinstance(w, optuna_magic.StudyPanel):
             w.wait_importance(30)
+            _om_importance.extend((id(w), t.n_trials, t.wall_s, t.cpu_s, t.during_run)
+                                  for t in w.importance_refreshes)
             w.close()
     for name in ("study", "s"):
         globals().pop(name, None)
@@ -391,51 +380,38 @@ class KernelBench:
             r.note(f"{label}-trial run ({t['seconds']:.1f} s): refreshes at {refreshes}")
 
     def importance_direct(self) -> None:
-        """One refresh as the panel does it (copy new trials + PED-ANOVA) at given study sizes."""
+        """The importance of ``optuna_magic.panel(study)`` for a finished study of a given size:
+        every trial copied into the panel's importance study and ranked (PED-ANOVA)."""
         k = self.kernel()
         k.execute(
             r"""
 import optuna
 from optuna.distributions import FloatDistribution, IntDistribution, CategoricalDistribution
-# Private on purpose: one refresh timed alone, on a bare panel fed prepared trials, which no
-# public call builds (optuna_magic.panel shows a whole study and refreshes on its own schedule).
-from optuna_magic.run.contract import RunInfo
 import numpy as _np
-def _om_trials(n, seed=0):
+def _om_study(n, seed=0):
     rng = _np.random.default_rng(seed)
     d = {"x": FloatDistribution(-10, 10), "y": FloatDistribution(1e-3, 1.0, log=True),
          "n": IntDistribution(1, 100), "c": CategoricalDistribution(["a", "b", "c"])}
     xs, ys, ns, cs = rng.uniform(-10, 10, n), _np.exp(rng.uniform(_np.log(1e-3), 0, n)), \
         rng.integers(1, 101, n), rng.integers(0, 3, n)
-    out = []
+    study = optuna.create_study()
     for i in range(n):
         p = {"x": float(xs[i]), "y": float(ys[i]), "n": int(ns[i]), "c": "abc"[cs[i]]}
         v = (p["x"] - 2) ** 2 + p["y"] + p["n"] / 100 + (p["c"] == "b")
-        t = optuna.trial.create_trial(params=p, distributions=d, value=v)
-        t.number = i
-        out.append(t)
-    return out
-def _om_refresh(n, new):
-    trials = _om_trials(n)
-    info = RunInfo("bench", ["minimize"], "", "", "in memory", n, None, [], ["value"], time.time())
-    p = _om_widget.StudyPanel()
-    p._info = info
-    p.record.add_trials(trials[:1])    # the parameters' columns
-    p._complete, p._n_complete = trials[: n - new], n - new
-    _om_orig_update(p, info)           # the refreshes before: n - new trials already fed
-    p._complete, p._n_complete = trials, n
-    t0 = time.perf_counter()
-    _om_orig_update(p, info)           # this refresh: `new` trials copied, all n evaluated
-    dt = time.perf_counter() - t0
+        study.add_trial(optuna.trial.create_trial(params=p, distributions=d, value=v))
+    return study
+def _om_refresh(n):
+    p = optuna_magic.panel(_om_study(n), live=False)
+    p.wait_importance(120)
+    (t,) = p.importance_refreshes
     p.close()
-    return dt
+    return t.wall_s
 """
         )
         for n in (1000, 5000, 50_000):
-            new = max(1, n // 10)
-            dt = median(k.value(f"_om_refresh({n}, {new})") for _ in range(1 if n > 5000 else 3))
+            dt = median(k.value(f"_om_refresh({n})") for _ in range(1 if n > 5000 else 3))
             self.r.add(
-                f"importance refresh at {n:,} trials ({new:,} new since the last)",
+                f"importance of optuna_magic.panel(study) of a finished study, {n:,} trials",
                 dt * 1000,
                 "ms",
                 digits=0,

@@ -2,6 +2,7 @@
 
 ``optimize``, ``optimize_async``, ``panel``, ``watch`` and ``PanelCallback`` (see
 :mod:`optuna_magic.api`) serve code without the magic: a plain kernel cell, marimo, a script.
+``StudyPanel`` is the widget ``panel`` returns.
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ if TYPE_CHECKING:
         panel,
         watch,
     )
+    from optuna_magic.outputs.panel.widget import StudyPanel
 
 __all__ = [
     "OptunaMagicError",
     "PanelCallback",
     "RunInterrupted",
+    "StudyPanel",
     "__version__",
     "load_ipython_extension",
     "optimize",
@@ -45,6 +48,10 @@ def __getattr__(name: str) -> Any:
         from optuna_magic.cell.space import OptunaMagicError
 
         return OptunaMagicError
+    if name == "StudyPanel":
+        from optuna_magic.outputs.panel.widget import StudyPanel
+
+        return StudyPanel
     if name in _API:
         from optuna_magic import api
 

@@ -71,9 +71,9 @@ class PanelCallback:
     @property
     def in_memory_study(self) -> optuna.Study | None:
         """The study when it is in memory: every trial of this run reaches the panel."""
-        from optuna.storages import InMemoryStorage
+        from optuna_magic.study.storage import in_memory
 
-        return self.study if isinstance(self.study._storage, InMemoryStorage) else None
+        return in_memory(self.study)
 
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
         """Show one finished trial (Optuna calls this after each)."""

@@ -164,6 +164,29 @@ def test_panel_of_a_stored_study_shows_its_trials_with_the_storage_masked(tmp_pa
         panel.close()
 
 
+def test_panel_of_a_finished_study_ranks_its_parameters_once() -> None:
+    # A finished study's panel is static: its importance view is computed once, in the
+    # background, and what that cost is public (the benchmarks read it).
+    quiet()
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+
+    def two(trial: optuna.Trial) -> float:
+        return trial.suggest_float("x", -1, 1) ** 2 + 0.01 * trial.suggest_float("y", -1, 1)
+
+    study.optimize(two, n_trials=30)
+    panel = optuna_magic.panel(study)
+    try:
+        assert isinstance(panel, optuna_magic.StudyPanel)
+        panel.wait_importance(60)
+        assert set(panel.importance["values"]) == {"x", "y"}
+        assert panel.importance["n_trials"] == 30
+        (refresh,) = panel.importance_refreshes
+        assert refresh.n_trials == 30 and not refresh.during_run
+        assert 0 < refresh.cpu_s and 0 < refresh.wall_s
+    finally:
+        panel.close()
+
+
 def test_live_panel_follows_an_in_memory_study_another_thread_optimizes() -> None:
     quiet()
     study = optuna.create_study()

@@ -149,9 +149,9 @@ class RunHandle:
     @property
     def in_memory_study(self) -> optuna.Study | None:
         """The study when its storage is this process's memory (see ``RunControl``), else None."""
-        from optuna.storages import InMemoryStorage
+        from optuna_magic.study.storage import in_memory
 
-        return self.study if isinstance(self.study._storage, InMemoryStorage) else None
+        return in_memory(self.study)
 
     # -------------------------------------------------------------------- run
     def start(self) -> None:

@@ -20,9 +20,15 @@ from optuna_magic.study.liveness import (
 )
 from optuna_magic.study.secrets import connectable_url, mask_text, mask_url, secrets_in
 
-__all__ = ["is_journal_url", "journal_path", "open_storage"]
+__all__ = ["in_memory", "is_journal_url", "journal_path", "open_storage"]
 
 _JOURNAL_SUFFIXES = (".log", ".journal", ".jsonl")
+
+
+def in_memory(study: optuna.Study) -> optuna.Study | None:
+    """The study when its storage is this process's memory (its trials can be read without a
+    copy or a query), else None."""
+    return study if isinstance(study._storage, optuna.storages.InMemoryStorage) else None
 
 
 def is_journal_url(url: str) -> bool:

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from optuna_magic.cell.space import ParamSpec
 
 __all__ = [
     "ABSENT",
@@ -34,6 +37,7 @@ __all__ = [
     "no_params",
     "number",
     "reader",
+    "space_columns",
     "timestamp",
 ]
 
@@ -194,3 +198,19 @@ def jsonable(value: Any) -> Any:
 
 def jsonable_event(event: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in event.items() if v is not None}
+
+
+def space_columns(space: Sequence[ParamSpec]) -> list[ParamColumn]:
+    """The record's columns for the declared parameters whose distribution is known up front
+    (a dynamic declaration's columns come with the trials that reach it)."""
+    return [_column(s) for s in space if not s.dynamic and s.kind in _KINDS]
+
+
+_KINDS = ("int", "float", "categorical")
+
+
+def _column(spec: ParamSpec) -> ParamColumn:
+    if spec.kind == "categorical":
+        labels = [choice_label(c) for c in spec.choices] if spec.choices is not None else []
+        return ParamColumn(spec.name, "categorical", choices=labels)
+    return ParamColumn(spec.name, spec.kind, log=spec.log)

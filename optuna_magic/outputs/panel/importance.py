@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from optuna_magic.outputs.panel.quiet import panel_work
@@ -20,24 +21,59 @@ if TYPE_CHECKING:
     import optuna
     from optuna.trial import FrozenTrial
 
-    from optuna_magic.run.contract import RunInfo
+    from optuna_magic.run.contract import RunInfo, TrialEvent
 
-__all__ = ["ImportanceRefresh"]
+__all__ = ["ImportanceRefresh", "RefreshTiming"]
 
 _log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class RefreshTiming:
+    """What one importance refresh cost (``StudyPanel.importance_refreshes``).
+
+    Attributes:
+        n_trials: the completed trials it ranked.
+        wall_s: its wall time, waiting for the GIL included (it shares it with the trials).
+        cpu_s: the CPU time of its own thread: what it took from the run.
+        during_run: it started while the run went on (the last one starts after the run).
+    """
+
+    n_trials: int
+    wall_s: float
+    cpu_s: float
+    during_run: bool
+
+
 class ImportanceRefresh:
-    """When the importance is recomputed, and the computation itself.
+    """The importance side of a panel: the completed trials it reads, when it recomputes, and
+    the computation itself.
 
     Args:
         interval: least seconds between two refreshes.
+        publish: hands a result to the panel (its ``importance`` trait).
+        adopt: run first in every refresh thread (the cell's request, for its output).
     """
 
-    def __init__(self, interval: float) -> None:
+    def __init__(
+        self,
+        interval: float,
+        *,
+        publish: Callable[[ImportanceTrait], None] = lambda result: None,
+        adopt: Callable[[], None] = lambda: None,
+    ) -> None:
         self.interval = interval
         self.at = 0.0  # when the latest refresh started
         self.fed = 0  # completed trials the latest refresh saw
+        # The completed trials: counted always; kept (`complete`) only when the run's own
+        # study is not in memory. An in-memory run's panel reads `own_study` and keeps no
+        # trial: objects kept alive per trial slow the garbage collector for the whole kernel.
+        self.n_complete = 0
+        self.complete: list[FrozenTrial | TrialEvent] = []
+        self.own_study: optuna.Study | None = None
+        self.timings: list[RefreshTiming] = []
+        self._publish = publish
+        self._adopt = adopt
         self._cost = 0.0  # seconds the latest refresh took
         self._thread: threading.Thread | None = None
         self._study: optuna.Study | None = None  # a private in-memory copy of the trials
@@ -62,6 +98,50 @@ class ImportanceRefresh:
         self.at = time.time()
         return True
 
+    def schedule(
+        self,
+        info: RunInfo | None,
+        has_params: bool,
+        *,
+        during_run: bool,
+        final: bool = False,
+        delay: float = 0.0,
+    ) -> None:
+        """Start a refresh if one is due and new trials came (every few seconds while a run
+        goes on, once more at its end; see :meth:`due`). ``final``: the run is over, and the
+        trials are let go after its refresh."""
+        busy = self.busy
+        if info is None or (busy and not final):
+            return
+        if not busy and self.n_complete == self.fed:
+            if final:
+                self.release()
+            return
+        if not self.due(self.n_complete, final=final):
+            return
+
+        def work() -> None:
+            self._adopt()
+            self.refresh(info, has_params, during_run=during_run)
+            if final:
+                self.release()
+
+        self.launch(work, delay=delay)
+
+    def refresh(self, info: RunInfo, has_params: bool, *, during_run: bool = False) -> None:
+        """Recompute now, in this thread, if new trials came, and publish the result."""
+        n = self.n_complete
+        if n == self.fed:
+            return
+        wall, cpu = time.perf_counter(), time.thread_time()
+        result = self.compute(info, n, self.complete, self.own_study, has_params)
+        self.timings.append(
+            RefreshTiming(
+                n, time.perf_counter() - wall, time.thread_time() - cpu, during_run=during_run
+            )
+        )
+        self._publish(result)
+
     def launch(self, work: Callable[[], None], *, delay: float = 0.0) -> None:
         """Run ``work`` in a refresh thread, after ``delay`` and after the running refresh."""
         previous = self._thread
@@ -83,8 +163,11 @@ class ImportanceRefresh:
             self._thread.join(timeout)
 
     def release(self) -> None:
-        """Drop the private copy of the trials (the run is over)."""
+        """Let the trials go (after the run's last refresh): a widget lives as long as its
+        output, and it must not keep a finished study's trials alive after `study` is rebound."""
+        self.own_study = None
         self._study = None
+        self.complete = []
 
     def compute(
         self,

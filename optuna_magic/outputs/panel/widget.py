@@ -26,17 +26,22 @@ import anywidget
 import traitlets
 
 from optuna_magic.outputs.panel.bundle import BUNDLE
-from optuna_magic.outputs.panel.importance import ImportanceRefresh
+from optuna_magic.outputs.panel.columns import space_columns
+from optuna_magic.outputs.panel.importance import ImportanceRefresh, RefreshTiming
 from optuna_magic.outputs.panel.kernel_link import KernelLink
-from optuna_magic.outputs.panel.record import ParamColumn, TrialRecord, choice_label
+from optuna_magic.outputs.panel.record import TrialRecord
 from optuna_magic.outputs.panel.status import run_status
-from optuna_magic.outputs.panel.wire import StatusTrait, meta_of, parse_request
+from optuna_magic.outputs.panel.wire import (
+    ImportanceTrait,
+    StatusTrait,
+    meta_of,
+    parse_request,
+)
 
 if TYPE_CHECKING:
     import optuna
     from optuna.trial import FrozenTrial
 
-    from optuna_magic.cell.space import ParamSpec
     from optuna_magic.outputs.kernel_output import KernelParent
     from optuna_magic.outputs.panel.display import CellOutputs
     from optuna_magic.run.contract import RunControl, RunInfo, RunResult, TrialError, TrialEvent
@@ -90,18 +95,14 @@ class StudyPanel(anywidget.AnyWidget):
         self._send_lock = threading.RLock()
         self._stop_flusher = threading.Event()
         self._last_status_at = 0.0
-        self._n_complete = 0
-        # The completed trials, kept for the importance study when the run's own study is not
-        # in memory (see ImportanceRefresh.compute); an in-memory run's panel keeps no trial:
-        # objects kept alive per trial slow the garbage collector for the whole kernel.
-        self._complete: list[FrozenTrial | TrialEvent] = []
-        self._own_study: optuna.Study | None = None
         self._complete_state: Any = None  # optuna's TrialState.COMPLETE, once optuna is loaded
-        self._importance = ImportanceRefresh(importance_interval)
         self._outputs: CellOutputs | None = None  # for_run(): the panel's and the snapshot's
         # The request this panel's threads send under (the cell that made it), and the one
         # to say the kernel is busy with while a front end's message comes in mid-run.
         self._link = KernelLink()
+        self._importance = ImportanceRefresh(
+            importance_interval, publish=self._publish_importance, adopt=self._link.adopt_parent
+        )
         self._changed_at = 0.0  # when a polled trial last changed (a watch's activity)
         self.on_msg(self._on_message)
 
@@ -115,11 +116,15 @@ class StudyPanel(anywidget.AnyWidget):
         ``storage``: as shown, already masked; default where the study is (masked).
         """
         from optuna_magic.run.info import run_info
+        from optuna_magic.study.storage import in_memory
 
         info = run_info(study, storage=storage)
         panel = cls()
         panel._start(info, None, state)
+        panel._importance.own_study = in_memory(study)  # read in place, not copied
         panel.flush()
+        # Its importance once, in the background (a finished study does not change).
+        panel._start_importance(final=True)
         return panel
 
     @classmethod
@@ -170,14 +175,15 @@ class StudyPanel(anywidget.AnyWidget):
         (importance keeps the trials, or the row does not fit the record): the runner then
         sends it to :meth:`trial_finished` as a TrialEvent.
         """
+        importance = self._importance
         if (
-            self._own_study is None  # importance keeps the trials: the general path
+            importance.own_study is None  # importance keeps the trials: the general path
             or started is None
             or not self.record.trial_completed(trial, values, started, ended)
         ):
             return False
         self._n_done += 1
-        self._n_complete += 1
+        importance.n_complete += 1
         self._flush_if_due()
         return True
 
@@ -192,9 +198,10 @@ class StudyPanel(anywidget.AnyWidget):
         self.record.trial_finished(trial, (error.message, error.traceback) if error else None)
         self._n_done += 1
         if trial.state is self._complete_state:
-            self._n_complete += 1
-            if self._own_study is None:
-                self._complete.append(trial)
+            importance = self._importance
+            importance.n_complete += 1
+            if importance.own_study is None:
+                importance.complete.append(trial)
         self._flush_if_due()
 
     def _flush_if_due(self) -> None:
@@ -221,7 +228,7 @@ class StudyPanel(anywidget.AnyWidget):
         self.flush()
         if self._outputs is not None:
             # An in-memory study's every trial went through this panel: its record has them all.
-            record = self.record if result.study is self._own_study else None
+            record = self.record if result.study is self._importance.own_study else None
             self._outputs.show_snapshot(self._info, result, record)
         # The last refresh waits a moment: started at once, it shared the GIL with the end of
         # the cell (snapshot, the reply to the notebook) and made the cell end later.
@@ -298,48 +305,27 @@ class StudyPanel(anywidget.AnyWidget):
 
     # ------------------------------------------------------------- importance
     def _start_importance(self, *, final: bool = False, delay: float = 0.0) -> None:
-        """A refresh of the importance, every few seconds and only when new trials came
-        (see :class:`~optuna_magic.outputs.panel.importance.ImportanceRefresh`)."""
-        info = self._info
-        refresh = self._importance
-        busy = refresh.busy
-        if info is None or (busy and not final):
-            return
-        if not busy and self._n_complete == refresh.fed:
-            if final:
-                self._release_trials()
-            return
-        if not refresh.due(self._n_complete, final=final):
-            return
+        self._importance.schedule(
+            self._info,
+            bool(self.record.param_columns),
+            during_run=self._state in ("running", "stopping"),
+            final=final,
+            delay=delay,
+        )
 
-        def work() -> None:
-            self._link.adopt_parent()
-            self._update_importance(info)
-            if final:
-                self._release_trials()
+    def _publish_importance(self, result: ImportanceTrait) -> None:
+        with self._send_lock:
+            self.importance = cast("dict[str, Any]", result)
 
-        refresh.launch(work, delay=delay)
-
-    def _release_trials(self) -> None:
-        """After the run's last refresh: a widget lives as long as its output, and it must not
-        keep a finished study's trials alive after `study` is rebound."""
-        self._own_study = None
-        self._importance.release()
-        self._complete = []
+    @property
+    def importance_refreshes(self) -> tuple[RefreshTiming, ...]:
+        """What each importance refresh of this panel cost, in order (for benchmarks and for
+        anyone asking what the panel takes from a run)."""
+        return tuple(self._importance.timings)
 
     def wait_importance(self, timeout: float | None = None) -> None:
         """Block until a running importance computation is done (for tests and scripts)."""
         self._importance.wait(timeout)
-
-    def _update_importance(self, info: RunInfo) -> None:
-        n = self._n_complete
-        refresh = self._importance
-        if n == refresh.fed:
-            return
-        has_params = bool(self.record.param_columns)
-        result = refresh.compute(info, n, self._complete, self._own_study, has_params)
-        with self._send_lock:
-            self.importance = cast("dict[str, Any]", result)  # ImportanceTrait
 
     # --------------------------------------------------------------- messages
     def _on_message(self, widget: Any, content: Any, buffers: Any) -> None:
@@ -390,38 +376,23 @@ class StudyPanel(anywidget.AnyWidget):
         self._control = control
         self._state = state
         self._started = info.started_at
-        record = TrialRecord(len(info.directions), _space_columns(info.space))
+        record = TrialRecord(len(info.directions), space_columns(info.space))
         import optuna
 
         self._complete_state = optuna.trial.TrialState.COMPLETE
+        importance = self._importance
         if control is not None:
-            self._own_study = control.in_memory_study
+            importance.own_study = control.in_memory_study
         if info.existing_trials:
             record.add_trials(info.existing_trials)
             complete: list[FrozenTrial | TrialEvent] = [
                 t for t in info.existing_trials if t.state.name == "COMPLETE"
             ]
-            self._n_complete = len(complete)
-            if self._own_study is None:
-                self._complete = complete
+            importance.n_complete = len(complete)
+            if importance.own_study is None:
+                importance.complete = complete
         if state == "running":
             record.add_event("run started")
         with self._send_lock:
             self.record = record
             self.meta = cast("dict[str, Any]", meta_of(info))  # MetaTrait
-
-
-def _space_columns(space: Sequence[ParamSpec]) -> list[ParamColumn]:
-    """The record's columns for the declared parameters whose distribution is known up front
-    (a dynamic declaration's columns come with the trials that reach it)."""
-    return [_column(s) for s in space if not s.dynamic and s.kind in _KINDS]
-
-
-_KINDS = ("int", "float", "categorical")
-
-
-def _column(spec: ParamSpec) -> ParamColumn:
-    if spec.kind == "categorical":
-        labels = [choice_label(c) for c in spec.choices] if spec.choices is not None else []
-        return ParamColumn(spec.name, "categorical", choices=labels)
-    return ParamColumn(spec.name, spec.kind, log=spec.log)
