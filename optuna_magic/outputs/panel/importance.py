@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -134,7 +134,7 @@ class ImportanceRefresh:
         if n == self.fed:
             return
         wall, cpu = time.perf_counter(), time.thread_time()
-        result = self.compute(info, n, self.complete, self.own_study, has_params)
+        result = self.compute(info, n, has_params)
         self.timings.append(
             RefreshTiming(
                 n, time.perf_counter() - wall, time.thread_time() - cpu, during_run=during_run
@@ -169,38 +169,24 @@ class ImportanceRefresh:
         self._study = None
         self.complete = []
 
-    def compute(
-        self,
-        info: RunInfo,
-        n: int,
-        trials: Sequence[Any],
-        own_study: optuna.Study | None,
-        has_params: bool,
-    ) -> ImportanceTrait:
+    def compute(self, info: RunInfo, n: int, has_params: bool) -> ImportanceTrait:
         """The importance over the first ``n`` completed trials, never an exception.
 
-        ``own_study``: the run's in-memory study, read without copies (finished trials no
-        longer change); else ``trials`` (the completed trials, FrozenTrials or the runner's
-        TrialEvents) are copied into a private in-memory study as they come.
+        ``own_study`` (the run's in-memory study) is read without copies: finished trials no
+        longer change. Else ``complete`` (FrozenTrials or the runner's TrialEvents) is copied
+        into a private in-memory study as the trials come.
         """
         started = time.perf_counter()
         try:
             with panel_work():
-                values, note = self._evaluate(info, n, trials, own_study, has_params)
+                values, note = self._evaluate(info, n, has_params)
         except Exception as e:  # an odd study must not break the panel
             _log.debug("importance failed", exc_info=True)
             values, note = {}, f"importance unavailable: {type(e).__name__}: {e}"
         self._cost = time.perf_counter() - started
         return {"values": values, "note": note, "n_trials": n}
 
-    def _evaluate(
-        self,
-        info: RunInfo,
-        n: int,
-        trials: Sequence[Any],
-        own_study: optuna.Study | None,
-        has_params: bool,
-    ) -> tuple[dict[str, float], str]:
+    def _evaluate(self, info: RunInfo, n: int, has_params: bool) -> tuple[dict[str, float], str]:
         if n < 2:
             return {}, "importance needs at least 2 completed trials"
         if not has_params:
@@ -208,7 +194,7 @@ class ImportanceRefresh:
         import optuna
         from optuna.importance import PedAnovaImportanceEvaluator
 
-        study = own_study
+        study = self.own_study
         if study is None:
             if self._study is None:
                 # The evaluator reads trials from a Study, and the run's own storage (maybe a
@@ -216,7 +202,7 @@ class ImportanceRefresh:
                 directions = [optuna.study.StudyDirection[d.upper()] for d in info.directions]
                 self._study = optuna.create_study(directions=directions)
             study = self._study
-            study.add_trials([_frozen(t) for t in trials[self.fed : n]])
+            study.add_trials([_frozen(t) for t in self.complete[self.fed : n]])
         self.fed = n
         values = optuna.importance.get_param_importances(
             study, evaluator=PedAnovaImportanceEvaluator(), normalize=True
