@@ -159,7 +159,7 @@ def cell_objective(
 
 def plan_run_info(study: Study, storage_url: str | None, options: CellOptions, plan: Plan) -> Any:
     from optuna_magic.run.info import run_info
-    from optuna_magic.study.factories import mask_url
+    from optuna_magic.study.secrets import mask_url
 
     return run_info(
         study,

@@ -213,7 +213,7 @@ def watch_info(
     """The :class:`RunInfo` of ``%optuna watch``: the storage shown with credentials masked."""
     import dataclasses
 
-    from optuna_magic.study.factories import mask_url
+    from optuna_magic.study.secrets import mask_url
 
     info = PolledRun.describe(study, storage=mask_url(storage_url), existing=existing)
     return dataclasses.replace(info, watch=True)
@@ -239,7 +239,7 @@ def start_watch(
     import optuna
 
     from optuna_magic.cell.space import OptunaMagicError
-    from optuna_magic.study.factories import mask_url
+    from optuna_magic.study.secrets import mask_url
     from optuna_magic.study.storage import open_storage
 
     storage = open_storage(storage_url, heartbeat_interval=None)

@@ -1,4 +1,4 @@
-"""Option values -> Optuna objects: samplers, pruners, storages; and masking of credentials.
+"""Option values -> Optuna objects: samplers and pruners, built and written as code.
 
 A sampler or pruner is given as a name (``tpe``), as a call with literal keywords
 (``"tpe(n_startup_trials=5)"``, parsed with ``ast``, never evaluated), or as the name of a variable
@@ -13,12 +13,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from optuna_magic.cell.space import OptunaMagicError, ParamSpec
-from optuna_magic.study.secrets import mask_url  # the one masking rule, re-exported
 
 if TYPE_CHECKING:
     import optuna
 
-__all__ = ["make_pruner", "make_sampler", "make_storage", "mask_url"]
+__all__ = ["make_pruner", "make_sampler", "unquote"]
 
 # name -> optuna attribute path; the seed goes to every sampler that takes one.
 SAMPLERS = {
@@ -253,22 +252,3 @@ def make_pruner(spec: str | None, user_ns: Mapping[str, Any]) -> optuna.pruners.
         return obj  # type: ignore[no-any-return]
     call = pruner_call(key, kwargs)
     return _build(call.path, call.built_kwargs(), "pruner", spec)  # type: ignore[no-any-return]
-
-
-_JOURNAL_SUFFIXES = (".log", ".journal", ".jsonl")
-
-
-def make_storage(url: str | None, heartbeat_interval: int | None = None) -> Any:
-    """An Optuna storage for ``--storage``: an RDB URL, or a journal file path.
-
-    A journal file is ``journal:PATH``, or any path ending in .log / .journal / .jsonl. Every
-    trial the storage creates records its owner process, and an RDB storage keeps Optuna's
-    heartbeat (``heartbeat_interval`` seconds, grace period twice that), so ``--resume`` after
-    a crash can fail the trials the dead process left RUNNING
-    (:func:`optuna_magic.study.liveness.fail_orphaned_trials`).
-    """
-    if url is None:
-        return None
-    from optuna_magic.study.storage import open_storage
-
-    return open_storage(url, heartbeat_interval=heartbeat_interval)

@@ -97,7 +97,7 @@ def _decide(
     heartbeat_interval: int | None,
     storage: Any,
 ) -> Callable[[], OpenedStudy]:
-    from optuna_magic.study.factories import make_storage
+    from optuna_magic.study.storage import open_storage
 
     url = request.storage
     if storage is None and request.workers is not None and url is None:
@@ -112,8 +112,8 @@ def _decide(
             return OpenedStudy(_new_study(request, temporary, sampler, pruner), journal)
 
         return new_in_temporary_journal
-    if storage is None:
-        storage = make_storage(url, heartbeat_interval)
+    if storage is None and url is not None:
+        storage = open_storage(url, heartbeat_interval=heartbeat_interval)
     if request.resume and storage is None:
         bound = _study_in_memory(request, cell, user_ns)
         return lambda: OpenedStudy(_with_sampler_and_pruner(bound, sampler, pruner), url)
@@ -188,7 +188,7 @@ def temporary_journal() -> str:
 
 def _temporary_storage(quiet: bool, heartbeat_interval: int | None) -> tuple[Any, str]:
     """``--workers`` without ``--storage``: a journal file in a new temporary folder."""
-    from optuna_magic.study.factories import make_storage
+    from optuna_magic.study.storage import open_storage
 
     url = temporary_journal()
     if not quiet:
@@ -196,7 +196,7 @@ def _temporary_storage(quiet: bool, heartbeat_interval: int | None) -> tuple[Any
             "--workers without --storage: trials go to the journal file "
             + url.removeprefix("journal:")
         )
-    return make_storage(url, heartbeat_interval), url
+    return open_storage(url, heartbeat_interval=heartbeat_interval), url
 
 
 def _new_study(

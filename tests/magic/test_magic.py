@@ -200,12 +200,12 @@ def test_storage_resume_and_refuse_to_recreate(ip: Any, tmp_path: Any, kind: str
     assert r.success, r.error_in_exec
     r = run(ip, f"%%optuna -n 4 --quiet --storage {url} --study-name s1\n{cell}")
     assert "--resume" in str(r.error_in_exec)
-    from optuna_magic.study.factories import make_storage
+    from optuna_magic.study.storage import open_storage
 
-    assert len(optuna.load_study(study_name="s1", storage=make_storage(url)).trials) == 4
+    assert len(optuna.load_study(study_name="s1", storage=open_storage(url)).trials) == 4
     r = run(ip, f"%%optuna -n 3 --quiet --storage {url} --study-name s1 --resume\n{cell}")
     assert r.success, r.error_in_exec
-    assert len(optuna.load_study(study_name="s1", storage=make_storage(url)).trials) == 7
+    assert len(optuna.load_study(study_name="s1", storage=open_storage(url)).trials) == 7
     r = run(ip, f"%%optuna -n 3 --quiet --storage {url} --study-name nope --resume\n{cell}")
     assert "no study named 'nope'" in str(r.error_in_exec)
 

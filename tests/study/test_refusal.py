@@ -16,7 +16,7 @@ from parallel_helpers import quiet_optuna
 from shell_helpers import run
 
 from optuna_magic import OptunaMagicError
-from optuna_magic.study.factories import make_storage
+from optuna_magic.study.storage import open_storage
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -24,7 +24,7 @@ GOOD = "x = hp.float(0, 1)\nx\n"
 
 
 def _studies(url: str) -> list[str]:
-    return sorted(s.study_name for s in optuna.get_all_study_summaries(make_storage(url)))
+    return sorted(s.study_name for s in optuna.get_all_study_summaries(open_storage(url)))
 
 
 @pytest.fixture
@@ -119,7 +119,7 @@ def test_resume_with_a_changed_distribution_is_refused_before_trial_0(
         text = str(err)
         assert f"parameter {name!r}" in text and stored in text and new in text, text
         assert err.line == 1 + cell.splitlines().index(new_line) + 1  # the cell's own line
-    stored_study = optuna.load_study(study_name="s", storage=make_storage(url))
+    stored_study = optuna.load_study(study_name="s", storage=open_storage(url))
     assert [t.state.name for t in stored_study.trials] == ["COMPLETE"] * 3
 
 

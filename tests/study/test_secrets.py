@@ -11,7 +11,7 @@ from shell_helpers import run
 
 from optuna_magic.cell.space import OptunaMagicError
 from optuna_magic.outputs.mlflow import mask_uri
-from optuna_magic.study.factories import mask_url
+from optuna_magic.study.secrets import mask_url
 
 # (id, URL as given, what may be shown)
 MASKED = [

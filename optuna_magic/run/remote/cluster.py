@@ -133,7 +133,7 @@ def prepare_dask(
         n_workers: worker processes of a local cluster (default: CPUs, at most 4).
         heartbeat_interval: for an RDB ``--storage``.
     """
-    from optuna_magic.study.factories import mask_url
+    from optuna_magic.study.secrets import mask_url
     from optuna_magic.study.storage import open_storage
 
     client, cluster, local = _pick_cluster(address, user_ns, n_workers)
