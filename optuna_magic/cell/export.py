@@ -319,11 +319,18 @@ def _study_code(
         if len(directions) == 1
         else "for t in study.best_trials:\n        print(t.number, t.values, t.params)"
     )
+    metric_names = getattr(a, "metric_names", None)
+    names = (
+        f"    study.set_metric_names({[unquote(n) for n in metric_names]!r})\n"
+        if metric_names
+        else ""
+    )
     main = (
         'if __name__ == "__main__":\n'
         "    study = optuna.create_study(\n        "
         + ",\n        ".join(create)
         + ",\n    )\n"
+        + names
         + f"    study.optimize({', '.join(optimize)})\n"
         + f"    {best}"
     )

@@ -39,6 +39,9 @@ class ParsedCell:
     space: SearchSpace
     value_line: int | None = None
     value_arity: int | None = None  # number of values when the last expression is a tuple
+    # The objectives' names the last expression gives: `(loss, acc)` -> ("loss", "acc"),
+    # `model.score` -> ("score",); None when a value has no name (`(x - 2) ** 2`).
+    value_names: tuple[str, ...] | None = None
     uses_report: bool = False
     source_lines: list[str] = field(default_factory=list)
 

@@ -11,7 +11,7 @@ import ast
 from optuna_magic.cell.parsed import ParsedCell
 from optuna_magic.cell.space import OptunaMagicError
 
-__all__ = ["SCOPES", "choose_mode"]
+__all__ = ["SCOPES", "choose_mode", "value_names"]
 
 SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 
@@ -56,6 +56,7 @@ def choose_mode(cell: ParsedCell, tree: ast.Module) -> None:
         cell.value_line = last.lineno
         if isinstance(last.value, ast.Tuple):
             cell.value_arity = len(last.value.elts)
+        cell.value_names = value_names(last.value)
         ret = ast.Return(value=last.value)
         ast.copy_location(ret, last)
         body[-1] = ret
@@ -85,6 +86,28 @@ def choose_mode(cell: ParsedCell, tree: ast.Module) -> None:
         line,
         cell.line_source(line),
     )
+
+
+def value_names(value: ast.expr) -> tuple[str, ...] | None:
+    """The names of the objectives as the cell's last expression writes them, if every value
+    has one and they differ: a name (``loss``), an attribute (``result.accuracy``) or a key
+    (``scores["f1"]``); a tuple of those for several objectives."""
+    elements = value.elts if isinstance(value, ast.Tuple) else [value]
+    names = [_name_of(e) for e in elements]
+    if not names or any(n is None for n in names) or len(set(names)) < len(names):
+        return None
+    return tuple(n for n in names if n is not None)
+
+
+def _name_of(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+        key = node.slice.value
+        return key if isinstance(key, str) and key.strip() else None
+    return None
 
 
 def _top_level(target: ast.AST, tree: ast.Module) -> bool:

@@ -123,7 +123,19 @@ class OptunaMagics(Magics):
         help="Optuna storage URL (sqlite:///study.db, postgresql://...) or a journal "
         "file (journal:study.log). Default: in memory.",
     )
-    @argument("--study-name", default=None, help="Name of the study.")
+    @argument(
+        "--study-name",
+        default=None,
+        help="Name of the study. Default: the -o variable and the cell's number (study-3), "
+        "unique in the storage.",
+    )
+    @argument(
+        "--metric-names",
+        nargs="+",
+        default=None,
+        help="Names of the objectives, one per direction (Optuna's set_metric_names). "
+        "Default: the names in the cell's last expression, as in `(loss, accuracy)`.",
+    )
     @argument(
         "--resume",
         action="store_true",
@@ -262,6 +274,7 @@ class OptunaMagics(Magics):
             ns,
             heartbeat_interval=self.heartbeat_interval or None,
             storage=dask.storage if dask is not None else None,
+            default_name=f"{args.out}-{cell_number(shell)}",
         )
         objective, runner_ref = cell_objective(plan, ns, sampler, pruner)
         # Last: every check has passed, so the study is made (or loaded) only for a real run.

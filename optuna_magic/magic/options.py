@@ -42,6 +42,7 @@ class CellOptions:
     seed: int | None
     storage: str | None
     study_name: str | None
+    metric_names: tuple[str, ...] | None
     resume: bool
     n_jobs: int
     out: str
@@ -92,6 +93,7 @@ class CellOptions:
             seed=given["seed"],
             storage=given["storage"],
             study_name=given["study_name"],
+            metric_names=_names(args.metric_names),
             resume=bool(args.resume),
             n_jobs=given["n_jobs"],
             out=given["out"],
@@ -126,11 +128,25 @@ class CellOptions:
                 "%%optuna: --keep-best and --n-jobs run in this process; they do not combine "
                 "with --workers / --dask"
             )
+        names = self.metric_names
+        if names is not None and len(names) != len(self.directions):
+            raise UsageError(
+                f"%%optuna: --metric-names gives {len(names)} name(s) for "
+                f"{len(self.directions)} direction(s); give one name per objective"
+            )
+        if names is not None and (len(set(names)) < len(names) or not all(names)):
+            raise UsageError(f"%%optuna: --metric-names must be distinct, non-empty names: {names}")
         if self.keep_best and len(self.directions) > 1:
             raise UsageError("%%optuna: --keep-best needs a single objective")
         # A dry run binds nothing, so its -o is not checked (as before the options object).
         if not self.dry_run and not self.out.isidentifier():
             raise UsageError(f"%%optuna: -o {self.out!r} is not a valid variable name")
+
+
+def _names(given: list[str] | None) -> tuple[str, ...] | None:
+    from optuna_magic.study.factories import unquote
+
+    return None if given is None else tuple(unquote(n) for n in given)
 
 
 def expand_line(shell: Any, line: str) -> str:

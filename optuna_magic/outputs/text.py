@@ -171,14 +171,19 @@ def format_summary(result: RunResult) -> str:
         lines.append("No trial completed.")
     elif len(study.directions) == 1:
         best = study.best_trial
-        lines.append(f"Best value {format_value(best.value)} at trial #{best.number}")
+        name = (study.metric_names or ["value"])[0]
+        lines.append(f"Best {name} {format_value(best.value)} at trial #{best.number}")
         if best.params:
             lines.append(f"  params: {_params_text(best.params, limit=20)}")
     else:
         front = study.best_trials
         lines.append(f"Pareto front: {len(front)} trial(s)")
+        names = study.metric_names
         for t in front[:5]:
-            values = ", ".join(format_value(v) for v in t.values)
+            values = ", ".join(
+                f"{names[i]}={format_value(v)}" if names else format_value(v)
+                for i, v in enumerate(t.values)
+            )
             lines.append(f"  #{t.number}: ({values}) {_params_text(t.params)}")
     if result.error and result.state != "failed":
         lines.append(f"Error: {result.error}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
@@ -34,6 +35,8 @@ class StudyRequest(Protocol):
     def storage(self) -> str | None: ...
     @property
     def study_name(self) -> str | None: ...
+    @property
+    def metric_names(self) -> Sequence[str] | None: ...
     @property
     def resume(self) -> bool: ...
     @property
@@ -64,6 +67,7 @@ def open_study(
     *,
     heartbeat_interval: int | None = None,
     storage: Any = None,
+    default_name: str | None = None,
 ) -> Callable[[], OpenedStudy]:
     """Check the study ``request`` asks for; return what creates (or loads) it.
 
@@ -74,16 +78,21 @@ def open_study(
         user_ns: the namespace whose ``request.out`` holds the study of an in-memory resume.
         heartbeat_interval: for an RDB storage (None: no heartbeat).
         storage: an opened storage to use instead of ``request.storage`` (``--dask``'s).
+        default_name: the new study's name without ``--study-name`` (made unique in the
+            storage by a ``-2``, ``-3``... suffix); None: Optuna's ``no-name-<uuid>``.
 
     Raises:
         OptunaMagicError: the study cannot be made or resumed as asked; nothing was written.
     """
     with _optuna_logs_at_warning():
-        make = _decide(request, cell, sampler, pruner, user_ns, heartbeat_interval, storage)
+        make = _decide(
+            request, cell, sampler, pruner, user_ns, heartbeat_interval, storage, default_name
+        )
+        named = _named(make, request, cell)
 
     def make_study() -> OpenedStudy:
         with _optuna_logs_at_warning():
-            return make()
+            return named()
 
     return make_study
 
@@ -96,6 +105,7 @@ def _decide(
     user_ns: Mapping[str, Any],
     heartbeat_interval: int | None,
     storage: Any,
+    default_name: str | None,
 ) -> Callable[[], OpenedStudy]:
     from optuna_magic.study.storage import open_storage
 
@@ -109,7 +119,8 @@ def _decide(
 
         def new_in_temporary_journal() -> OpenedStudy:
             temporary, journal = _temporary_storage(request.quiet, heartbeat_interval)
-            return OpenedStudy(_new_study(request, temporary, sampler, pruner), journal)
+            study = _new_study(request, temporary, sampler, pruner, default_name)
+            return OpenedStudy(study, journal)
 
         return new_in_temporary_journal
     if storage is None and url is not None:
@@ -123,7 +134,7 @@ def _decide(
             return lambda: OpenedStudy(_without_orphans(stored, request.quiet), url)
     elif request.resume:
         raise OptunaMagicError("%%optuna --resume needs --study-name with --storage")
-    return lambda: OpenedStudy(_new_study(request, storage, sampler, pruner), url)
+    return lambda: OpenedStudy(_new_study(request, storage, sampler, pruner, default_name), url)
 
 
 def _study_in_memory(request: StudyRequest, cell: ParsedCell, user_ns: Mapping[str, Any]) -> Study:
@@ -139,6 +150,7 @@ def _study_in_memory(request: StudyRequest, cell: ParsedCell, user_ns: Mapping[s
             f"give --storage and --study-name of a stored study"
         )
     _check_directions(study, request.directions)
+    _check_metric_names(study, request.metric_names)
     check_stored_space(study, cell)
     return study
 
@@ -176,6 +188,7 @@ def _stored_study(
         study_name=request.study_name, storage=storage, sampler=sampler, pruner=pruner
     )
     _check_directions(study, request.directions)
+    _check_metric_names(study, request.metric_names)
     check_stored_space(study, cell)
     return study
 
@@ -200,7 +213,11 @@ def _temporary_storage(quiet: bool, heartbeat_interval: int | None) -> tuple[Any
 
 
 def _new_study(
-    request: StudyRequest, storage: Any, sampler: BaseSampler | None, pruner: BasePruner | None
+    request: StudyRequest,
+    storage: Any,
+    sampler: BaseSampler | None,
+    pruner: BasePruner | None,
+    default_name: str | None,
 ) -> Study:
     import optuna
 
@@ -210,6 +227,8 @@ def _new_study(
         "pruner": pruner,
         "study_name": request.study_name,
     }
+    if request.study_name is None and default_name is not None:
+        kwargs["study_name"] = _unique_name(default_name, storage)
     directions = list(request.directions)
     if len(directions) == 1:
         kwargs["direction"] = directions[0]
@@ -240,6 +259,59 @@ def _without_orphans(study: Study, quiet: bool) -> Study:
             f"FAIL: #{', #'.join(map(str, failed))}"
         )
     return study
+
+
+def _named(
+    make: Callable[[], OpenedStudy], request: StudyRequest, cell: ParsedCell
+) -> Callable[[], OpenedStudy]:
+    """``make``, with the objectives' names set on the study it makes.
+
+    A new study takes ``--metric-names``, else the names of the cell's last expression; a
+    resumed one takes ``--metric-names`` only, and only when it has none yet (a stored study's
+    names are never replaced by inferred ones).
+    """
+    import optuna
+
+    def make_named() -> OpenedStudy:
+        opened = make()
+        study = opened.study
+        names = request.metric_names
+        new = not study.get_trials(deepcopy=False) and not study.metric_names
+        if names is None and new and not _is_a_parameter(cell, cell.value_names):
+            names = cell.value_names
+        if names and not study.metric_names and len(names) == len(study.directions):
+            with warnings.catch_warnings():  # set_metric_names is experimental in Optuna
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                study.set_metric_names(list(names))
+        return opened
+
+    return make_named
+
+
+def _is_a_parameter(cell: ParsedCell, names: Sequence[str] | None) -> bool:
+    """Whether an inferred objective name is a parameter's (a cell whose value is `x`)."""
+    return bool(names) and any(p.name in names for p in cell.space.params)
+
+
+def _unique_name(base: str, storage: Any) -> str:
+    import optuna
+
+    if storage is None:
+        return base
+    taken = set(optuna.get_all_study_names(storage))
+    name, k = base, 1
+    while name in taken:
+        k += 1
+        name = f"{base}-{k}"
+    return name
+
+
+def _check_metric_names(study: Study, names: Sequence[str] | None) -> None:
+    if names is not None and study.metric_names and list(study.metric_names) != list(names):
+        raise OptunaMagicError(
+            f"%%optuna --resume: study {study.study_name!r} names its objectives "
+            f"{', '.join(study.metric_names)}, but --metric-names gives {', '.join(names)}"
+        )
 
 
 def _check_directions(study: Study, directions: Sequence[str]) -> None:

@@ -103,6 +103,7 @@ def _forms() -> list[tuple[str, str, str | None]]:
         ("journal-jsonl", "--storage j3.jsonl --study-name s", "j3.jsonl"),
         ("sqlite", "--storage sqlite:///s.db --study-name s", "s.db"),
         ("in-memory", "--study-name s", None),
+        ("metric-names", "--storage sqlite:///m.db --study-name s --metric-names score", "m.db"),
     ]
     return forms
 
@@ -167,6 +168,7 @@ def test_every_form_exports_a_script_that_runs(
             )
         study = optuna.load_study(study_name="s", storage=storage)
         assert len(study.trials) == 3, name
+        assert study.metric_names == (["score"] if name == "metric-names" else None), name
 
 
 PASSWORD_URL = "postgresql://u:p/w@ss@db.example:5432/optuna?sslmode=require"
