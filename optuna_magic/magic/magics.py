@@ -28,6 +28,7 @@ from optuna_magic.magic.start import (
 from optuna_magic.magic.tracebacks import RunInterrupted, cell_number, with_cell_traceback
 from optuna_magic.outputs.keep_best import KeepBest
 from optuna_magic.outputs.optuna_logs import QuietOptunaLogs
+from optuna_magic.run.stale import StaleStop
 from optuna_magic.study.secrets import mask_text, masking, secrets_in
 
 if TYPE_CHECKING:
@@ -161,6 +162,13 @@ class OptunaMagics(Magics):
         help="Print the search space (name, distribution, cell line) and run nothing.",
     )
     @argument(
+        "--until-stale",
+        type=int,
+        default=None,
+        metavar="K",
+        help="End the run after K finished trials in a row without a better value.",
+    )
+    @argument(
         "--keep-best",
         action="store_true",
         help="Put the best trial's cell variables (e.g. the fitted model) in the namespace.",
@@ -282,6 +290,8 @@ class OptunaMagics(Magics):
         info = plan_run_info(study, storage_url, args, plan)
         if args.keep_best:
             extra_sinks.append(KeepBest(objective, plan.directions[0]))
+        if args.until_stale is not None:
+            extra_sinks.append(StaleStop(args.until_stale, plan.directions[0], quiet=args.quiet))
         catch: tuple[type[Exception], ...] = (Exception,) if args.catch else ()
         ns[plan.out] = study  # bound first, so an interrupted or background run is inspectable
 

@@ -51,6 +51,7 @@ class CellOptions:
     quiet: bool
     dry_run: bool
     keep_best: bool
+    until_stale: int | None
     mlflow: str | None
     workers: int | None
     dask: str | None
@@ -102,6 +103,7 @@ class CellOptions:
             quiet=defaults.quiet if args.quiet is None else args.quiet,
             dry_run=bool(args.dry_run),
             keep_best=bool(args.keep_best),
+            until_stale=args.until_stale,
             mlflow=given["mlflow"],
             workers=args.workers,
             dask=given["dask"],
@@ -136,6 +138,13 @@ class CellOptions:
             )
         if names is not None and (len(set(names)) < len(names) or not all(names)):
             raise UsageError(f"%%optuna: --metric-names must be distinct, non-empty names: {names}")
+        if self.until_stale is not None and self.until_stale < 1:
+            raise UsageError(f"%%optuna: --until-stale must be at least 1, got {self.until_stale}")
+        if self.until_stale is not None and len(self.directions) > 1:
+            raise UsageError(
+                "%%optuna: --until-stale needs a single objective (several objectives have no "
+                "one best value to improve)"
+            )
         if self.keep_best and len(self.directions) > 1:
             raise UsageError("%%optuna: --keep-best needs a single objective")
         # A dry run binds nothing, so its -o is not checked (as before the options object).

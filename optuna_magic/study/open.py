@@ -290,7 +290,7 @@ def _named(
 
 def _is_a_parameter(cell: ParsedCell, names: Sequence[str] | None) -> bool:
     """Whether an inferred objective name is a parameter's (a cell whose value is `x`)."""
-    return bool(names) and any(p.name in names for p in cell.space.params)
+    return names is not None and any(p.name in names for p in cell.space.params)
 
 
 def _unique_name(base: str, storage: Any) -> str:
