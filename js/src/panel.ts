@@ -15,7 +15,7 @@ import {
   timelineFigure,
   type Figure,
 } from "./views/figures";
-import { createHeader } from "./views/header";
+import { createHeader, trialsSinceBest } from "./views/header";
 import { createEventLog, createSpaceTable } from "./views/lists";
 import { createParcoordsView, type ParcoordsView } from "./views/parcoordsView";
 import type { Plotter } from "./views/plot";
@@ -274,7 +274,7 @@ export function renderPanel(model: Model, el: HTMLElement, plotter: Plotter | nu
       statusAt = performance.now();
     }
     const elapsed = (s.elapsed ?? 0) + (s.state === "running" || s.state === "stopping" ? (performance.now() - statusAt) / 1000 : 0);
-    header.update(m, s, elapsed);
+    header.update(m, s, elapsed, s.best ? trialsSinceBest(rec(), s.best.number) : null);
     if (!autoSwitched && active === "space" && rec().size > 0 && (s.counts?.COMPLETE ?? 0) > 0) {
       // The first finished trial: the table becomes the more useful view.
       autoSwitched = true;

@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
-import { bestText, createHeader } from "./header";
+import type { TrialRecord } from "../model/record";
+import { bestText, createHeader, improvingSignal, trialsSinceBest } from "./header";
 
 const meta = {
   study_name: "<img src=x onerror=alert(1)>", directions: ["minimize"], sampler: "TPESampler",
@@ -64,5 +65,40 @@ describe("header", () => {
 
   it("multi-objective best points at the Pareto view", () => {
     expect(bestText({ directions: ["minimize", "maximize"] }, { best: null })).toContain("Pareto");
+  });
+});
+
+describe("improving signal", () => {
+  const running = (best: number) => ({ state: "running", best: { number: best, values: [0.1], params: {} } });
+
+  it("says where the best last improved and how long ago", () => {
+    const header = createHeader(() => {});
+    header.update(meta, running(37), 1, 4);
+    const el = header.el.querySelector("[data-role=improving]") as HTMLElement;
+    expect(el.textContent).toBe("last improved at trial 37, 4 trials ago");
+    expect(el.dataset.state).toBe("improving");
+  });
+
+  it("reads stalled once at least 20 trials and as many as before the best bought nothing", () => {
+    expect(improvingSignal(running(37), 37)?.state).toBe("improving");
+    expect(improvingSignal(running(37), 38)).toEqual({ state: "stalled", text: "no better value in the last 38 trials (best: trial 37)" });
+    expect(improvingSignal(running(2), 19)?.state).toBe("improving"); // too few trials to say
+    expect(improvingSignal(running(2), 20)?.state).toBe("stalled");
+    expect(improvingSignal(running(5), 0)?.text).toBe("last improved at trial 5, the latest trial");
+  });
+
+  it("is empty without a best (no trial yet, several objectives)", () => {
+    const header = createHeader(() => {});
+    header.update(meta, { state: "running" }, 1, null);
+    const el = header.el.querySelector("[data-role=improving]") as HTMLElement;
+    expect(el.textContent).toBe("");
+    expect(el.dataset.state).toBeUndefined();
+  });
+
+  it("counts the finished trials numbered after the best", () => {
+    // states: 0 RUNNING, 1 COMPLETE, 2 PRUNED, 3 FAIL
+    const rec = { size: 7, state: new Uint8Array([1, 1, 1, 2, 3, 0, 1]) } as unknown as TrialRecord;
+    expect(trialsSinceBest(rec, 1)).toBe(4);
+    expect(trialsSinceBest(rec, 6)).toBe(0);
   });
 });

@@ -1,11 +1,13 @@
 // The panel's header: what the run is, where it stands, the best trial, and the Stop button.
 
 import { formatDuration, formatNumber, objectiveName, progressText, type Meta, type Status } from "../model/derive";
+import type { TrialRecord } from "../model/record";
 import { h, setText } from "./dom";
 
 export interface Header {
   el: HTMLElement;
-  update(meta: Meta, status: Status, elapsed: number): void;
+  /** `since`: finished trials after the best one (see trialsSinceBest); null: not known. */
+  update(meta: Meta, status: Status, elapsed: number, since?: number | null): void;
 }
 
 const ORDER = ["COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING"];
@@ -18,6 +20,7 @@ export function createHeader(onStop: () => void): Header {
   const rate = h("span", { class: "om-rate", "data-role": "rate" });
   const counts = h("span", { class: "om-counts", "data-role": "counts" });
   const best = h("div", { class: "om-best", "data-role": "best" });
+  const improving = h("div", { class: "om-improving", "data-role": "improving" });
   const error = h("div", { class: "om-error", "data-role": "error" });
   const note = h("div", { class: "om-note", "data-role": "note" });
   const bar = h("div", { class: "om-bar" });
@@ -36,12 +39,13 @@ export function createHeader(onStop: () => void): Header {
     h("div", { class: "om-row" }, progress, rate, counts),
     bar,
     best,
+    improving,
     note,
     error,
   );
   let chipKey = "";
 
-  function update(meta: Meta, status: Status, elapsed: number): void {
+  function update(meta: Meta, status: Status, elapsed: number, since: number | null = null): void {
     setText(title, meta.study_name ?? "");
     const chipTexts = [
       (meta.directions ?? []).join(", "),
@@ -77,6 +81,10 @@ export function createHeader(onStop: () => void): Header {
     bar.dataset.state = s;
     barFill.style.width = `${Math.min(100, Math.max(0, fraction * 100)).toFixed(1)}%`;
     setText(best, bestText(meta, status));
+    const signal = improvingSignal(status, since);
+    setText(improving, signal?.text ?? "");
+    if (signal) improving.dataset.state = signal.state;
+    else delete improving.dataset.state;
     setText(error, status.error ?? "");
     setText(note, status.note ?? "");
     // A watch reads a study others optimize: there is no run of ours to stop.
@@ -85,6 +93,37 @@ export function createHeader(onStop: () => void): Header {
   }
 
   return { el, update };
+}
+
+/**
+ * Finished trials (complete, pruned, failed) numbered after `best`: how long the best value has
+ * stood. Trials are numbered in the order they start, so with parallel trials this is what has
+ * been tried since the best one began.
+ */
+export function trialsSinceBest(rec: TrialRecord, best: number): number {
+  let since = 0;
+  for (let n = best + 1; n < rec.size; n++) {
+    const s = rec.state[n];
+    if (s === 1 || s === 2 || s === 3) since++;
+  }
+  return since;
+}
+
+/**
+ * Whether the study is still improving, said plainly: where the best value last got better and
+ * how many trials have finished since. It reads "stalled" once those trials are at least 20 and
+ * at least as many as came before the best (half of the trials bought nothing); it is a fact
+ * about the trials so far, not a forecast.
+ */
+export function improvingSignal(status: Status, since: number | null): { state: "improving" | "stalled"; text: string } | null {
+  const b = status.best;
+  if (!b || since === null) return null;
+  const before = b.number + 1;
+  const stalled = since >= 20 && since >= before;
+  const ago = since === 0 ? "the latest trial" : `${since} trial${since === 1 ? "" : "s"} ago`;
+  return stalled
+    ? { state: "stalled", text: `no better value in the last ${since} trials (best: trial ${b.number})` }
+    : { state: "improving", text: `last improved at trial ${b.number}, ${ago}` };
 }
 
 export function bestText(meta: Meta, status: Status): string {

@@ -10,6 +10,7 @@ export const CSS = `
   --om-border: var(--jp-border-color2, var(--vscode-panel-border, #dcdcdc));
   --om-accent: var(--jp-brand-color1, var(--vscode-focusBorder, #1f77b4));
   --om-error: var(--jp-error-color1, var(--vscode-errorForeground, #d62728));
+  --om-warn: var(--jp-warn-color1, var(--vscode-editorWarning-foreground, #b45309));
   font-family: var(--jp-ui-font-family, var(--vscode-font-family, system-ui, sans-serif));
   font-size: var(--jp-ui-font-size1, 13px);
   color: var(--om-fg);
@@ -34,6 +35,9 @@ export const CSS = `
 .optuna-magic .om-bar { height: 4px; background: var(--om-bg2); border-radius: 2px; margin: 4px 0; overflow: hidden; }
 .optuna-magic .om-bar-fill { height: 100%; background: var(--om-accent); width: 0; transition: width 0.2s; }
 .optuna-magic .om-best { margin: 2px 0; overflow-wrap: anywhere; }
+.optuna-magic .om-improving { margin: 2px 0; color: var(--om-muted); }
+.optuna-magic .om-improving:empty { display: none; }
+.optuna-magic .om-improving[data-state=stalled] { color: var(--om-warn); }
 .optuna-magic .om-error:empty, .optuna-magic .om-note:empty { display: none; }
 .optuna-magic .om-note { color: var(--om-muted); }
 .optuna-magic .om-error { color: var(--om-error); white-space: pre-wrap; }
