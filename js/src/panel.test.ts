@@ -141,6 +141,64 @@ describe("panel", () => {
     expect(parcoordsText).toContain(EVIL);
   });
 
+  it("hides the views that do not apply until they do", () => {
+    const { model, el } = setup();
+    const hidden = () => Array.from(el.querySelectorAll<HTMLElement>("[role=tab]")).filter((b) => b.hidden).map((b) => b.dataset.view);
+    // One objective, one parameter, no report yet: no Pareto front, contour or intermediate values.
+    const one = [{ name: "x", kind: "float", log: false, choices: null }] as typeof PARAMS;
+    model.message(...encode("full", 0, [], { params: one }));
+    model.message(...encode("delta", 1, [{ number: 0, state: 1, values: [0.5], params: [0.1] }], { params: one }));
+    vi.advanceTimersByTime(200);
+    expect(hidden()).toEqual(["intermediate", "contour", "pareto"]);
+    // The first report and a second parameter bring their views.
+    model.message(...encode("delta", 2, [{ number: 1, state: 1, values: [0.4], params: [0.2, 1] }], { params: PARAMS, intermediate: [[1, 0, 0.4]] }));
+    vi.advanceTimersByTime(200);
+    expect(hidden()).toEqual(["pareto"]);
+  });
+
+  it("a zoom survives live updates; another control resets it", () => {
+    const figures: Array<Record<string, unknown>> = [];
+    const plotter: Plotter = { draw: (_p, fig) => figures.push(fig.layout), purge: () => {}, resize: () => {} };
+    const { model, el } = setup(plotter);
+    (el.querySelector("[data-view=history]") as HTMLElement).click();
+    model.message(...encode("delta", 1, [{ number: 0, state: 1, values: [1] }], { params: [] }));
+    vi.advanceTimersByTime(200);
+    model.message(...encode("delta", 2, [{ number: 1, state: 1, values: [2] }], { params: [] }));
+    vi.advanceTimersByTime(200);
+    const revisions = figures.map((l) => l.uirevision);
+    expect(new Set(revisions).size).toBe(1);
+    const log = el.querySelector("[aria-label='Log scale']") as HTMLInputElement;
+    log.checked = true;
+    log.dispatchEvent(new Event("change"));
+    vi.advanceTimersByTime(50);
+    expect(figures.at(-1)?.uirevision).not.toBe(revisions[0]);
+  });
+
+  it("new data waits while the pointer is pressed or rests on a point", () => {
+    const draws: number[] = [];
+    const plotter: Plotter = { draw: () => draws.push(1), purge: () => {}, resize: () => {} };
+    const { model, el } = setup(plotter);
+    (el.querySelector("[data-view=history]") as HTMLElement).click();
+    model.message(...encode("delta", 1, [{ number: 0, state: 1, values: [1] }], { params: [] }));
+    vi.advanceTimersByTime(200);
+    const plot = el.querySelector("[data-role=plot-history]") as HTMLElement;
+    const before = draws.length;
+    plot.dispatchEvent(new Event("pointerdown"));
+    model.message(...encode("delta", 2, [{ number: 1, state: 1, values: [2] }], { params: [] }));
+    vi.advanceTimersByTime(1000);
+    expect(draws.length).toBe(before); // a drag in progress is not ended by a redraw
+    plot.dispatchEvent(new Event("pointerup"));
+    vi.advanceTimersByTime(200);
+    expect(draws.length).toBe(before + 1);
+    plot.dispatchEvent(new CustomEvent("om-hover", { detail: true }));
+    model.message(...encode("delta", 3, [{ number: 2, state: 1, values: [3] }], { params: [] }));
+    vi.advanceTimersByTime(1000);
+    expect(draws.length).toBe(before + 1); // the tooltip stays on its trial
+    plot.dispatchEvent(new CustomEvent("om-hover", { detail: false }));
+    vi.advanceTimersByTime(200);
+    expect(draws.length).toBe(before + 2);
+  });
+
   it("cleanup removes the view and its listeners", () => {
     const { model, el, cleanup } = setup();
     cleanup();

@@ -79,6 +79,8 @@ interface ViewSpec {
   id: string;
   label: string;
   el: HTMLElement;
+  /** Whether the view has anything to show for this study (hidden until it does). */
+  applies?: () => boolean;
   /** Redraw if the inputs changed; `interactive`: the user asked (no cool-down applies). */
   draw(interactive: boolean): void;
 }
@@ -145,12 +147,29 @@ export function renderPanel(model: Model, el: HTMLElement, plotter: Plotter | nu
     // asks for is drawn at once.
     let readyAt = 0;
     let later: ReturnType<typeof setTimeout> | undefined;
+    // While the pointer is pressed on the plot (a zoom box, a pan, a brush) or rests on a
+    // point, new data waits: a redraw then would end the drag or move the tooltip to another
+    // trial under a still cursor. The redraw comes once the pointer lets go or moves away.
+    let held = false;
+    const release = () => {
+      if (!held) return;
+      held = false;
+      schedule();
+    };
+    plot.addEventListener("pointerdown", () => (held = true));
+    plot.addEventListener("pointerup", release);
+    plot.addEventListener("pointerleave", release);
+    plot.addEventListener("om-hover", (e) => {
+      if ((e as CustomEvent<boolean>).detail) held = true;
+      else release();
+    });
     return {
       id, label, el,
       draw(interactive: boolean) {
         const key = `${inputs()}|${theme}`;
         if (key === drawn) return;
         const now = performance.now();
+        if (!interactive && held) return; // drawn on release
         if (!interactive && now < readyAt) {
           later ??= setTimeout(() => {
             later = undefined;
@@ -175,6 +194,9 @@ export function renderPanel(model: Model, el: HTMLElement, plotter: Plotter | nu
     return paintedView(id, label, controls, (plot) => {
       if (!plots.includes(plot)) plots.push(plot);
       const fig = build();
+      // A zoom or pan the user made survives live updates (plotly keeps the view's UI state
+      // while uirevision stays the same); choosing another parameter or objective resets it.
+      fig.layout.uirevision = `${id}|${controlState(controls)}`;
       const empty = fig.data.length === 0;
       // Shown before drawing: plotly sizes the plot from its element.
       plot.hidden = empty;
@@ -212,7 +234,7 @@ export function renderPanel(model: Model, el: HTMLElement, plotter: Plotter | nu
     plotView("history", "History", [histObjective, h("label", {}, logToggle, " log scale")],
       () => historyFigure(rec(), meta(), { objective: num(histObjective), log: logToggle.checked }),
       () => `${v()}|${histObjective.value}|${logToggle.checked}`),
-    plotView("intermediate", "Intermediate values", [], () => intermediateFigure(rec()), v),
+    { ...plotView("intermediate", "Intermediate values", [], () => intermediateFigure(rec()), v), applies: () => rec().intCount > 0 },
     paintedView("parcoords", "Parallel coordinates", [pcObjective], (plot) => {
       parcoords ??= createParcoordsView(plot);
       // Shown before drawing: the view sizes its canvas from its element.
@@ -222,9 +244,15 @@ export function renderPanel(model: Model, el: HTMLElement, plotter: Plotter | nu
     plotView("importance", "Importance", [], () => importanceFigure(importance()), () => JSON.stringify(importance())),
     plotView("slice", "Slice", [sliceParam, sliceObjective], () => sliceFigure(rec(), meta(), num(sliceParam), num(sliceObjective)),
       () => `${v()}|${sliceParam.value}|${sliceObjective.value}`),
-    plotView("contour", "Contour", [cx, cy, cObjective], () => contourFigure(rec(), meta(), num(cx), num(cy), num(cObjective)),
-      () => `${v()}|${cx.value}|${cy.value}|${cObjective.value}`),
-    plotView("pareto", "Pareto front", [px, py], () => paretoFigure(rec(), meta(), num(px), num(py)), () => `${v()}|${px.value}|${py.value}`),
+    {
+      ...plotView("contour", "Contour", [cx, cy, cObjective], () => contourFigure(rec(), meta(), num(cx), num(cy), num(cObjective)),
+        () => `${v()}|${cx.value}|${cy.value}|${cObjective.value}`),
+      applies: () => params().length >= 2,
+    },
+    {
+      ...plotView("pareto", "Pareto front", [px, py], () => paretoFigure(rec(), meta(), num(px), num(py)), () => `${v()}|${px.value}|${py.value}`),
+      applies: () => objectives().length >= 2,
+    },
     plotView("timeline", "Timeline", [], () => timelineFigure(rec(), Date.now() / 1000),
       () => `${v()}|${status().state === "running" ? Math.floor(Date.now() / 1000) : ""}`),
     { id: "events", label: "Event log", el: events.el, draw: () => events.update(rec()) },
@@ -234,26 +262,64 @@ export function renderPanel(model: Model, el: HTMLElement, plotter: Plotter | nu
   // Before the first trial ends the search space is what there is to see.
   let active = rec().size > 0 ? "trials" : "space";
   const tabs = h("div", { class: "om-tabs", role: "tablist" });
+  const tabStrip = h("div", { class: "om-tab-strip" });
+  // Tabs that do not fit the row go into this menu (a narrow notebook: one row, never two).
+  const more = h("select", { class: "om-more", "data-role": "more-views", "aria-label": "More views" }) as HTMLSelectElement;
+  more.addEventListener("change", () => {
+    if (!more.value) return;
+    choose(more.value);
+  });
   const body = h("div", { class: "om-view" });
   const tabButtons = views.map((view) => {
     const b = h("button", { class: "om-tab", role: "tab", type: "button", "data-view": view.id }, view.label);
-    b.addEventListener("click", () => {
-      active = view.id;
-      // The user chose: the first finished trial must not switch them to the table (under load
-      // that switch could come after a click on the search space and undo it).
-      autoSwitched = true;
-      showActive();
-    });
+    b.addEventListener("click", () => choose(view.id));
     return b;
   });
-  tabs.append(...tabButtons);
+  tabStrip.append(...tabButtons);
+  tabs.append(tabStrip, more);
   root.append(tabs, body);
   el.append(root);
 
+  function choose(id: string): void {
+    active = id;
+    // The user chose: the first finished trial must not switch them to the table (under load
+    // that switch could come after a click on the search space and undo it).
+    autoSwitched = true;
+    showActive();
+  }
+
+  let applicable = "";
+  /** Hide the views that do not apply, and fold the tabs that do not fit into the menu. */
+  function layoutTabs(): void {
+    const shown = views.filter((view) => view.applies?.() ?? true);
+    if (!shown.some((view) => view.id === active)) active = shown[0]?.id ?? "trials";
+    applicable = shown.map((view) => view.id).join(",");
+    tabButtons.forEach((b, i) => {
+      b.hidden = !shown.includes(views[i]);
+    });
+    // Fold from the end, never the active tab, until the row fits.
+    const folded: ViewSpec[] = [];
+    more.hidden = true;
+    const fits = () => tabs.scrollWidth <= tabs.clientWidth + 1;
+    for (let i = shown.length - 1; i >= 0 && !fits(); i--) {
+      if (shown[i].id === active) continue;
+      more.hidden = false;
+      tabButtons[views.indexOf(shown[i])].hidden = true;
+      folded.unshift(shown[i]);
+    }
+    more.replaceChildren(
+      h("option", { value: "" }, folded.length ? `More (${folded.length})` : "More"),
+      ...folded.map((view) => h("option", { value: view.id }, view.label)),
+    );
+    more.value = "";
+    more.hidden = folded.length === 0;
+  }
+
   function showActive(): void {
+    layoutTabs();
     const view = views.find((x) => x.id === active) ?? views[0];
     tabButtons.forEach((b) => b.setAttribute("aria-selected", String(b.dataset.view === view.id)));
-    body.replaceChildren(view.el);
+    if (body.firstChild !== view.el) body.replaceChildren(view.el);
     schedule(true);
   }
 
@@ -300,6 +366,11 @@ export function renderPanel(model: Model, el: HTMLElement, plotter: Plotter | nu
       cy.dataset.init = "1";
     }
     histObjective.hidden = pcObjective.hidden = sliceObjective.hidden = cObjective.hidden = objectives().length < 2;
+    const nowApplicable = views.filter((view) => view.applies?.() ?? true).map((view) => view.id).join(",");
+    if (nowApplicable !== applicable) {
+      showActive(); // a view came to apply (the first report, a second parameter)
+      return;
+    }
     views.find((x) => x.id === active)?.draw(interactive);
     interactive = false;
   }
@@ -330,6 +401,7 @@ export function renderPanel(model: Model, el: HTMLElement, plotter: Plotter | nu
   }, 1000);
   const resize = typeof ResizeObserver !== "undefined" && plotter
     ? new ResizeObserver(() => {
+        layoutTabs();
         table.drawWindow();
         for (const p of plots) if (p.isConnected && !p.hidden && p.childElementCount) plotter.resize(p);
       })
@@ -370,4 +442,14 @@ export function renderPanel(model: Model, el: HTMLElement, plotter: Plotter | nu
     parcoords?.dispose();
     root.remove();
   };
+}
+
+/** The state of a view's controls (selects and checkboxes), as one string. */
+function controlState(controls: HTMLElement[]): string {
+  const parts: string[] = [];
+  for (const c of controls) {
+    const inputs = c instanceof HTMLSelectElement || c instanceof HTMLInputElement ? [c] : Array.from(c.querySelectorAll("select, input"));
+    for (const i of inputs) parts.push(i instanceof HTMLInputElement && i.type === "checkbox" ? String(i.checked) : (i as HTMLSelectElement).value);
+  }
+  return parts.join("|");
 }

@@ -81,7 +81,9 @@ export function createHeader(onStop: () => void): Header {
     bar.dataset.state = s;
     barFill.style.width = `${Math.min(100, Math.max(0, fraction * 100)).toFixed(1)}%`;
     setText(best, bestText(meta, status));
+    best.title = best.textContent ?? ""; // the whole line where it is cut short
     const signal = improvingSignal(status, since);
+    improving.title = signal?.text ?? "";
     setText(improving, signal?.text ?? "");
     if (signal) improving.dataset.state = signal.state;
     else delete improving.dataset.state;

@@ -43,7 +43,15 @@ export function createPlotter(): Plotter {
         xaxis: { ...axis, ...(figure.layout.xaxis as object | undefined) },
         yaxis: { ...axis, ...(figure.layout.yaxis as object | undefined) },
       };
-      void Plotly.react(el, figure.data, layout, { displaylogo: false, responsive: true });
+      void Plotly.react(el, figure.data, layout, { displaylogo: false, responsive: true }).then(() => {
+        // Tell the panel while the pointer rests on a point: a redraw then would move the
+        // tooltip to another trial (see paintedView in panel.ts).
+        const gd = el as HTMLElement & { on?: (event: string, cb: () => void) => void };
+        if (el.dataset.hoverHooked || !gd.on) return;
+        el.dataset.hoverHooked = "1";
+        gd.on("plotly_hover", () => el.dispatchEvent(new CustomEvent("om-hover", { detail: true })));
+        gd.on("plotly_unhover", () => el.dispatchEvent(new CustomEvent("om-hover", { detail: false })));
+      });
     },
     purge: (el) => Plotly.purge(el),
     resize: (el) => Plotly.Plots.resize(el),

@@ -20,12 +20,19 @@ export const CSS = `
   padding: 8px 10px;
   box-sizing: border-box;
   max-width: 100%;
+  /* One height from the first paint to the end of the run, whatever the tab or the trials:
+     the notebook below never jumps. The view area takes what the header leaves. */
+  height: var(--om-height, 640px);
+  display: flex;
+  flex-direction: column;
 }
+.optuna-magic > .om-header, .optuna-magic > .om-tabs { flex: none; }
 .optuna-magic * { box-sizing: border-box; }
 .optuna-magic .om-row { display: flex; gap: 12px; align-items: center; flex-wrap: wrap; margin: 2px 0; }
 .optuna-magic .om-spacer { flex: 1; }
 .optuna-magic .om-title { font-weight: 600; font-size: 1.1em; overflow-wrap: anywhere; }
-.optuna-magic .om-chip { border: 1px solid var(--om-border); border-radius: 10px; padding: 0 8px; margin-right: 4px; color: var(--om-muted); overflow-wrap: anywhere; }
+.optuna-magic .om-chips { display: flex; flex-wrap: wrap; gap: 2px 4px; }
+.optuna-magic .om-chip { border: 1px solid var(--om-border); border-radius: 10px; padding: 0 8px; color: var(--om-muted); white-space: nowrap; max-width: 100%; overflow: hidden; text-overflow: ellipsis; }
 .optuna-magic .om-state { border-radius: 3px; padding: 0 6px; font-weight: 600; background: var(--om-bg2); }
 .optuna-magic .om-state[data-state=running] { color: #2ca02c; }
 .optuna-magic .om-state[data-state=stopping] { color: #ff7f0e; }
@@ -34,9 +41,8 @@ export const CSS = `
 .optuna-magic .om-rate, .optuna-magic .om-counts, .optuna-magic .om-muted { color: var(--om-muted); }
 .optuna-magic .om-bar { height: 4px; background: var(--om-bg2); border-radius: 2px; margin: 4px 0; overflow: hidden; }
 .optuna-magic .om-bar-fill { height: 100%; background: var(--om-accent); width: 0; transition: width 0.2s; }
-.optuna-magic .om-best { margin: 2px 0; overflow-wrap: anywhere; }
-.optuna-magic .om-improving { margin: 2px 0; color: var(--om-muted); }
-.optuna-magic .om-improving:empty { display: none; }
+.optuna-magic .om-best { margin: 2px 0; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.optuna-magic .om-improving { margin: 2px 0; color: var(--om-muted); min-height: 1.3em; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .optuna-magic .om-improving[data-state=stalled] { color: var(--om-warn); }
 .optuna-magic .om-error:empty, .optuna-magic .om-note:empty { display: none; }
 .optuna-magic .om-note { color: var(--om-muted); }
@@ -46,10 +52,13 @@ export const CSS = `
   border-radius: 3px; padding: 1px 8px; cursor: pointer;
 }
 .optuna-magic button:disabled { opacity: 0.5; cursor: default; }
-.optuna-magic .om-tabs { display: flex; flex-wrap: wrap; gap: 2px; border-bottom: 1px solid var(--om-border); margin-top: 6px; }
-.optuna-magic .om-tab { border: none; border-bottom: 2px solid transparent; border-radius: 0; background: none; color: var(--om-muted); }
+.optuna-magic .om-tabs { display: flex; flex-wrap: nowrap; align-items: flex-end; gap: 6px; border-bottom: 1px solid var(--om-border); margin-top: 6px; overflow: hidden; }
+.optuna-magic .om-tab-strip { display: flex; flex-wrap: nowrap; gap: 2px; min-width: 0; }
+.optuna-magic .om-tab { border: none; border-bottom: 2px solid transparent; border-radius: 0; background: none; color: var(--om-muted); white-space: nowrap; flex: none; }
+.optuna-magic .om-tab[hidden], .optuna-magic .om-more[hidden] { display: none; }
+.optuna-magic .om-more { flex: none; margin-bottom: 2px; }
 .optuna-magic .om-tab[aria-selected=true] { color: var(--om-fg); border-bottom-color: var(--om-accent); }
-.optuna-magic .om-view { padding-top: 6px; }
+.optuna-magic .om-view { padding-top: 6px; flex: 1 1 0; min-height: 0; overflow: auto; }
 .optuna-magic .om-controls { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; margin-bottom: 4px; }
 .optuna-magic .om-note:empty { display: none; }
 .optuna-magic .om-note { color: var(--om-muted); margin: 2px 0; }
