@@ -171,7 +171,7 @@ describe("panel", () => {
     log.checked = true;
     log.dispatchEvent(new Event("change"));
     vi.advanceTimersByTime(50);
-    expect(figures.at(-1)?.uirevision).not.toBe(revisions[0]);
+    expect(figures[figures.length - 1]?.uirevision).not.toBe(revisions[0]);
   });
 
   it("new data waits while the pointer is pressed or rests on a point", () => {
@@ -197,6 +197,25 @@ describe("panel", () => {
     plot.dispatchEvent(new CustomEvent("om-hover", { detail: false }));
     vi.advanceTimersByTime(200);
     expect(draws.length).toBe(before + 2);
+  });
+
+  it("a row click opens the trial's detail and asks the kernel for its attributes", () => {
+    const { model, el } = setup();
+    model.message(...encode("full", 0, [], { params: PARAMS }));
+    model.message(...encode("delta", 1, [{ number: 0, state: 1, values: [0.5], params: [0.1, 1] }], { params: PARAMS }));
+    model.set("status", { state: "running", n_done: 1, n_trials: 10, counts: { COMPLETE: 1 } });
+    vi.advanceTimersByTime(200);
+    (el.querySelector('.om-tr[data-number="0"] .om-td') as HTMLElement).click();
+    const detail = el.querySelector("[data-role=trial-detail]") as HTMLElement;
+    expect(detail.hidden).toBe(false);
+    expect(detail.textContent).toContain("Trial 0");
+    expect(model.sent).toContainEqual({ type: "trial", number: 0 });
+    model.message({ type: "trial", number: 0, traceback: "", user_attrs: { fold: 2 } }, []);
+    expect(detail.querySelector("[data-role=trial-attrs]")?.textContent).toContain("fold");
+    // A point of a plot opens it the same way (the plotter says which trial: om-trial).
+    (detail.querySelector(".om-detail-close") as HTMLElement).click();
+    el.querySelector(".om-view")?.dispatchEvent(new CustomEvent("om-trial", { detail: 0, bubbles: true }));
+    expect(detail.hidden).toBe(false);
   });
 
   it("cleanup removes the view and its listeners", () => {

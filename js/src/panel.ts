@@ -15,6 +15,7 @@ import {
   timelineFigure,
   type Figure,
 } from "./views/figures";
+import { createTrialDetail } from "./views/detail";
 import { createHeader, trialsSinceBest } from "./views/header";
 import { createEventLog, createSpaceTable } from "./views/lists";
 import { createParcoordsView, type ParcoordsView } from "./views/parcoordsView";
@@ -104,10 +105,15 @@ export function renderPanel(model: Model, el: HTMLElement, plotter: Plotter | nu
   const header = createHeader(() => model.send(stopRequest()));
   root.append(header.el);
 
-  const table = createTrialsTable();
+  const trialDetail = createTrialDetail((n) => model.send(trialRequest(n)));
+  const openTrial = (n: number) => trialDetail.open(rec(), meta(), n);
+  const table = createTrialsTable(openTrial);
   const events = createEventLog((n) => model.send(trialRequest(n)));
   const space = createSpaceTable();
-  const detail: DetailListener = (n, tb, attrs) => events.showDetail(n, tb, attrs);
+  const detail: DetailListener = (n, tb, attrs) => {
+    events.showDetail(n, tb, attrs);
+    trialDetail.receive(n, tb, attrs);
+  };
   store.details.add(detail);
 
   /** The plotly plots (resized and purged with the panel). */
@@ -230,7 +236,7 @@ export function renderPanel(model: Model, el: HTMLElement, plotter: Plotter | nu
   const v = () => String(rec().version);
 
   const views: ViewSpec[] = [
-    { id: "trials", label: "Trials", el: table.el, draw: () => table.update(rec(), meta()) },
+    { id: "trials", label: "Trials", el: table.el, draw: () => table.update(rec(), meta(), status().best?.number ?? null) },
     plotView("history", "History", [histObjective, h("label", {}, logToggle, " log scale")],
       () => historyFigure(rec(), meta(), { objective: num(histObjective), log: logToggle.checked }),
       () => `${v()}|${histObjective.value}|${logToggle.checked}`),
@@ -270,6 +276,12 @@ export function renderPanel(model: Model, el: HTMLElement, plotter: Plotter | nu
     choose(more.value);
   });
   const body = h("div", { class: "om-view" });
+  // The view, and the trial detail over its right side (opened from a row, a point, a line).
+  const viewArea = h("div", { class: "om-view-area" }, body, trialDetail.el);
+  viewArea.addEventListener("om-trial", (e) => {
+    const n = (e as CustomEvent<unknown>).detail;
+    if (typeof n === "number" && Number.isInteger(n) && n >= 0 && n < rec().size) openTrial(n);
+  });
   const tabButtons = views.map((view) => {
     const b = h("button", { class: "om-tab", role: "tab", type: "button", "data-view": view.id }, view.label);
     b.addEventListener("click", () => choose(view.id));
@@ -277,7 +289,7 @@ export function renderPanel(model: Model, el: HTMLElement, plotter: Plotter | nu
   });
   tabStrip.append(...tabButtons);
   tabs.append(tabStrip, more);
-  root.append(tabs, body);
+  root.append(tabs, viewArea);
   el.append(root);
 
   function choose(id: string): void {

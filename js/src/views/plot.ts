@@ -51,6 +51,12 @@ export function createPlotter(): Plotter {
         el.dataset.hoverHooked = "1";
         gd.on("plotly_hover", () => el.dispatchEvent(new CustomEvent("om-hover", { detail: true })));
         gd.on("plotly_unhover", () => el.dispatchEvent(new CustomEvent("om-hover", { detail: false })));
+        // A click on a point that is a trial (its customdata is the trial's number) opens it.
+        const click = gd.on as unknown as (event: string, cb: (e: { points?: Array<{ customdata?: unknown }> }) => void) => void;
+        click("plotly_click", (e) => {
+          const n = e.points?.[0]?.customdata;
+          if (typeof n === "number") el.dispatchEvent(new CustomEvent("om-trial", { detail: n, bubbles: true }));
+        });
       });
     },
     purge: (el) => Plotly.purge(el),

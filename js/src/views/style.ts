@@ -58,7 +58,33 @@ export const CSS = `
 .optuna-magic .om-tab[hidden], .optuna-magic .om-more[hidden] { display: none; }
 .optuna-magic .om-more { flex: none; margin-bottom: 2px; }
 .optuna-magic .om-tab[aria-selected=true] { color: var(--om-fg); border-bottom-color: var(--om-accent); }
+.optuna-magic .om-view-area { position: relative; flex: 1 1 0; min-height: 0; display: flex; flex-direction: column; }
 .optuna-magic .om-view { padding-top: 6px; flex: 1 1 0; min-height: 0; overflow: auto; }
+.optuna-magic .om-detail {
+  position: absolute; top: 4px; right: 0; bottom: 0; width: min(420px, 70%); z-index: 2; overflow: auto;
+  background: var(--om-bg); border: 1px solid var(--om-border); border-radius: 4px; padding: 6px 10px;
+  box-shadow: 0 2px 8px rgba(0, 0, 0, 0.25);
+}
+.optuna-magic .om-detail[hidden] { display: none; }
+.optuna-magic .om-detail-head { display: flex; align-items: center; gap: 8px; font-weight: 600; margin-bottom: 4px; }
+.optuna-magic .om-detail-close { padding: 0 6px; }
+.optuna-magic .om-detail-section { font-weight: 600; margin: 8px 0 2px; }
+.optuna-magic table.om-detail-table { border-collapse: collapse; width: 100%; }
+.optuna-magic table.om-detail-table th { text-align: left; font-weight: normal; color: var(--om-muted); padding: 1px 10px 1px 0; white-space: nowrap; vertical-align: top; }
+.optuna-magic table.om-detail-table td { padding: 1px 0; overflow-wrap: anywhere; font-variant-numeric: tabular-nums; }
+.optuna-magic .om-dict { font-family: var(--jp-code-font-family, monospace); font-size: 12px; overflow-wrap: anywhere; }
+.optuna-magic .om-curve { width: 100%; height: 70px; background: var(--om-bg2); border-radius: 3px; }
+.optuna-magic .om-curve-line { fill: none; stroke: var(--om-accent); stroke-width: 1.5; }
+.optuna-magic .om-search { font: inherit; color: var(--om-fg); background: var(--om-bg); border: 1px solid var(--om-border); border-radius: 3px; padding: 1px 6px; width: 12em; }
+.optuna-magic details.om-columns { position: relative; }
+.optuna-magic details.om-columns > summary { cursor: pointer; color: var(--om-muted); }
+.optuna-magic .om-columns-list {
+  position: absolute; z-index: 3; background: var(--om-bg); border: 1px solid var(--om-border); border-radius: 3px;
+  padding: 4px 8px; max-height: 240px; overflow: auto; display: flex; flex-direction: column; white-space: nowrap;
+}
+.optuna-magic .om-tr { cursor: pointer; }
+.optuna-magic .om-tr[data-best=true] { font-weight: 600; }
+.optuna-magic .om-tr[data-best=true] .om-td:first-child { color: var(--om-accent); }
 .optuna-magic .om-controls { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; margin-bottom: 4px; }
 .optuna-magic .om-note:empty { display: none; }
 .optuna-magic .om-note { color: var(--om-muted); margin: 2px 0; }
@@ -83,7 +109,7 @@ export const CSS = `
 .optuna-magic .om-pc-tip[hidden] { display: none; }
 .optuna-magic .om-pc-tip > div { overflow: hidden; text-overflow: ellipsis; }
 .optuna-magic .om-pc-tip-head { font-weight: 600; }
-.optuna-magic .om-toolbar { display: flex; gap: 8px; align-items: center; margin-bottom: 4px; }
+.optuna-magic .om-toolbar { display: flex; gap: 8px; align-items: center; margin-bottom: 4px; flex-wrap: wrap; }
 .optuna-magic .om-thead, .optuna-magic .om-tr { display: grid; grid-template-columns: var(--om-columns); height: 24px; align-items: center; }
 .optuna-magic .om-thead { font-weight: 600; border-bottom: 1px solid var(--om-border); }
 .optuna-magic .om-th { cursor: pointer; user-select: none; padding: 0 6px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
