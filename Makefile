@@ -7,7 +7,7 @@ PIP    := $(PY) -m pip --disable-pip-version-check -q
 # `examples` extra states a range that this install already satisfies (no multi-GB download).
 TORCH  ?= torch==2.13.0
 
-.PHONY: install install-test demo test test-fast bench lint js clean browser-deps pg-deps
+.PHONY: install install-test demo test test-fast bench lint js clean browser-deps pg-deps vscode-host
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,16 @@ pg-deps:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
 	  || echo "WARNING: could not install postgresql; PostgreSQL tests will be skipped"; }
 
+# The npm packages of the browser tests' VS Code host (VS Code's ipywidgets 8 widget manager,
+# RequireJS, @jupyterlab/services, esbuild): their own folder, not the panel's js/. Re-run
+# only when its lock file changes.
+VSCODE_HOST := tests/browser/vscode_host
+$(VSCODE_HOST)/node_modules/.installed: $(VSCODE_HOST)/package-lock.json
+	cd $(VSCODE_HOST) && npm ci --no-audit --no-fund
+	touch $@
+
+vscode-host: $(VSCODE_HOST)/node_modules/.installed
+
 # Rebuild the panel bundle (the package build does this too, once).
 js:
 	cd js && npm ci --no-audit --no-fund && npm run build
@@ -48,7 +58,7 @@ js:
 demo: install
 	$(PY) examples/run_demo.py
 
-test: install-test js
+test: install-test js vscode-host
 	cd js && npx vitest run
 	$(PY) -m pytest
 
@@ -73,4 +83,4 @@ lint: $(VENV)/.installed-dev
 	cd js && npx tsc --noEmit
 
 clean:
-	rm -rf $(VENV) js/node_modules optuna_magic/static build dist
+	rm -rf $(VENV) js/node_modules $(VSCODE_HOST)/node_modules optuna_magic/static build dist

@@ -21,6 +21,8 @@ from jupyter_harness import (
     stop_server,
     write_notebook,
 )
+from vscode_harness import StaticOrigins, VscodeHost, build_kernel_bundle, static_origins
+from vscode_harness import missing_reason as vscode_missing_reason
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m "not browser"` deselects by marker
@@ -108,7 +110,7 @@ def page(browser: Any, console: Console, request: pytest.FixtureRequest) -> Iter
     yield pg
     rep = getattr(request.node, "rep_call", None)
     if rep is not None and rep.failed:
-        for name in ("lab_server", "notebook_server"):
+        for name in ("lab_server", "notebook_server", "vscode_server"):
             if name in request.fixturenames:
                 server: JupyterServer = request.getfixturevalue(name)
                 request.node.add_report_section(
@@ -138,3 +140,47 @@ def notebook_factory(
     yield open_
     for nbp in opened:
         nbp.server.shutdown_kernels()
+
+
+# ------------------------------------------------------------------ VS Code host
+@pytest.fixture(scope="session")
+def vscode_origins(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StaticOrigins]:
+    """The VS Code host's two loopback origins (workbench, webview); see ``vscode_harness``."""
+    reason = vscode_missing_reason()
+    if reason:
+        pytest.skip(reason)
+    kernel_js = build_kernel_bundle(tmp_path_factory.mktemp("vscode-host"))
+    with static_origins(kernel_js) as origins:
+        yield origins
+
+
+@pytest.fixture(scope="session")
+def vscode_server(
+    vscode_origins: StaticOrigins, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[JupyterServer]:
+    """A bare Jupyter server that lets the workbench origin open kernel websockets."""
+    server = start_server(
+        "server",
+        tmp_path_factory.mktemp("vscode-server"),
+        extra_args=[f"--ServerApp.allow_origin={vscode_origins.workbench}"],
+    )
+    yield server
+    stop_server(server)
+
+
+@pytest.fixture
+def vscode_host(
+    page: Any, vscode_origins: StaticOrigins, vscode_server: JupyterServer
+) -> Iterator[Callable[..., VscodeHost]]:
+    """``open(kernel=True, csp="") -> VscodeHost`` in the test's page; kernels stopped after."""
+    opened: list[VscodeHost] = []
+
+    def open_(*, kernel: bool = True, csp: str = "") -> VscodeHost:
+        host = VscodeHost(page, vscode_origins, vscode_server, csp=csp)
+        host.open(kernel=kernel)
+        opened.append(host)
+        return host
+
+    yield open_
+    for host in opened:
+        host.shutdown()

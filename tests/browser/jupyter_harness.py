@@ -126,7 +126,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(kind: str, base: Path) -> JupyterServer:
+def start_server(kind: str, base: Path, extra_args: list[str] | None = None) -> JupyterServer:
+    """Start a server of ``kind``: ``"lab"``, ``"notebook"``, or ``"server"`` (a bare Jupyter
+    server, no front end: the VS Code host talks to it through its kernel websocket)."""
     root = base / "root"
     root.mkdir(parents=True, exist_ok=True)
     settings = base / "settings"
@@ -149,22 +151,27 @@ def start_server(kind: str, base: Path) -> JupyterServer:
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
         PYTHONUNBUFFERED="1",
     )
-    app = "LabApp" if kind == "lab" else "JupyterNotebookApp"
+    app = {"lab": "LabApp", "notebook": "JupyterNotebookApp"}.get(kind)
+    module = {"lab": "jupyterlab", "notebook": "notebook"}.get(kind, "jupyter_server")
     cmd = [
         sys.executable,
         "-m",
-        "jupyterlab" if kind == "lab" else "notebook",
+        module,
         "--no-browser",
         "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.port={port}",
         "--ServerApp.port_retries=0",
         f"--IdentityProvider.token={token}",
         f"--ServerApp.root_dir={root}",
-        # Tests drive the app through window.jupyterapp (commands, the notebook model).
-        f"--{app}.expose_app_in_browser=True",
-        f"--{app}.user_settings_dir={settings}",
-        f"--{app}.workspaces_dir={base / 'workspaces'}",
     ]
+    if app:
+        cmd += [
+            # Tests drive the app through window.jupyterapp (commands, the notebook model).
+            f"--{app}.expose_app_in_browser=True",
+            f"--{app}.user_settings_dir={settings}",
+            f"--{app}.workspaces_dir={base / 'workspaces'}",
+        ]
+    cmd += extra_args or []
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")  # containers and CI run as root
     if kind == "lab":

@@ -1,4 +1,7 @@
-"""How the panel's output and the snapshot's output behave in a real JupyterLab.
+"""How the panel's output and the snapshot's output behave in JupyterLab, Notebook 7 and nbconvert.
+
+One output per run, in every host: the live panel where widgets render, the snapshot where they
+cannot. (VS Code's widget manager: ``test_vscode_host.py``.)
 
 The layout under test (``optuna_magic.outputs.snapshot.html``): the cell's first output is the
 panel's widget view (``panel_bundle``), its last the static snapshot (``snapshot_bundle``). A
@@ -129,6 +132,21 @@ def test_live_panel_hides_snapshot_and_reopened_notebook_shows_it(
     assert console.relevant() == []
 
 
+def test_notebook7_live_panel_hides_snapshot(
+    notebook_server: JupyterServer, page: Any, notebook_factory: Any, console: Console
+) -> None:
+    nb = notebook_factory(notebook_server, page, [CELL])
+    nb.run_cell(0)
+    out = nb.output(0)
+    out.locator(".optuna-magic").wait_for(state="visible")
+    assert out.locator(SNAPSHOT).count() == 1
+    assert not out.locator(SNAPSHOT).is_visible(), "the live panel already shows the snapshot"
+    assert out.get_by_text("a line a trial printed").is_visible()
+    assert [t for t in _visible_outputs(nb) if t] == ["LIVE PANEL", "a line a trial printed"]
+    shot(page, "snapshot/nb7-live")
+    assert console.relevant() == []
+
+
 def test_untrusted_notebook_and_nbconvert_show_the_snapshot(
     lab_server: JupyterServer, page: Any, tmp_path: Any
 ) -> None:
@@ -195,5 +213,13 @@ def test_untrusted_notebook_and_nbconvert_show_the_snapshot(
     (tmp_path / "nbconvert.html").write_text(html)
     page.goto((tmp_path / "nbconvert.html").as_uri())
     page.locator(SNAPSHOT).wait_for(state="visible")
+    # Exactly one of them: the panel's output shows nothing, the snapshot shows the run.
+    texts: list[str] = list(
+        page.eval_on_selector_all(
+            ".jp-OutputArea-output",
+            "els => els.map(e => e.innerText.trim()).filter(t => t).map(t => t.slice(0, 40))",
+        )
+    )
+    assert len(texts) == 1 and texts[0].startswith("snapshot-test"), texts
     assert page.evaluate("() => window.__xss") is None
     shot(page, "snapshot/nbconvert", page.locator(SNAPSHOT))

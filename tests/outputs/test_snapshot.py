@@ -384,11 +384,16 @@ def test_scoped_css_only_touches_its_own_cell() -> None:
     assert css
     rules = re.findall(r"([^{}]+)\{([^{}]*)\}", css.group(1))
     assert len(rules) == 3
-    for selector, body in rules:
+    for selectors, body in rules:
         assert body == "display:none"
-        # Every rule is anchored on this run's snapshot and on an output of the same area.
-        assert '.optuna-magic-snapshot[data-run="abc-1"]' in selector
-        assert selector.startswith(".jp-OutputArea-child")
+        for selector in selectors.split(","):
+            # Every selector is anchored on this run's snapshot and on an output wrapper of
+            # the same cell: JupyterLab's / Notebook 7's, or VS Code's webview's.
+            assert '.optuna-magic-snapshot[data-run="abc-1"]' in selector
+            assert selector.startswith((".jp-OutputArea-child", ".output_container"))
+    # Beneath a live panel the snapshot hides in every host that renders both outputs.
+    mine = '.optuna-magic-snapshot[data-run="abc-1"]'
+    assert f".output_container:has(.optuna-magic) ~ .output_container:has({mine})" in css.group(1)
     assert "<style" not in render_snapshot(study, None, _result(study))  # no run id: no CSS
 
 

@@ -222,16 +222,21 @@ def _render_chart(s: SnapshotInfo) -> str:
 def _scoped_css(run_id: str) -> str:
     """CSS that lets the live panel and the snapshot stand in for each other, without a script.
 
-    Every selector is scoped to this run's snapshot (``[data-run=...]``) and to the output area
-    of its own cell, so nothing leaks into the page. Rendered only where outputs are trusted
+    Every selector is scoped to this run's snapshot (``[data-run=...]``) and to the output list
+    of its own cell, so nothing leaks into the page. Each host wraps every output of a cell in
+    a sibling element of its own, and the rules name those wrappers: ``.jp-OutputArea-child``
+    (JupyterLab, Notebook 7) and ``.output_container`` (VS Code's notebook webview, where every
+    output of the page shares one document). Rendered only where outputs are trusted
     (JupyterLab and Notebook 7 drop ``<style>`` from untrusted HTML; there the widget view is
     not chosen either, so there is nothing to hide):
 
     - while a live panel (``.optuna-magic``) is shown in an earlier output of the cell, the
-      snapshot's output is hidden: the panel already shows all of it;
-    - when the cell's widget view cannot render (notebook reopened, kernel restarted: the
-      widget manager shows "Error displaying widget: model not found", or "Loading widget..."
-      forever without a kernel), that output is hidden and the snapshot shows instead.
+      snapshot's output is hidden: the panel already shows all of it (every host);
+    - when the cell's widget view cannot render in JupyterLab or Notebook 7 (notebook
+      reopened, kernel restarted: the widget manager shows "Error displaying widget: model not
+      found", or "Loading widget..." forever without a kernel), that output is hidden and the
+      snapshot shows instead. VS Code needs no rule for it: its widget renderer falls back to
+      the output's next MIME type (the empty ``text/plain``) when the kernel has no such model.
 
     ``:has()`` cannot be nested, hence the last rule hides the stuck renderer node itself.
     Browsers without ``:has()`` (Firefox < 121) ignore the rules: both outputs show.
@@ -240,9 +245,13 @@ def _scoped_css(run_id: str) -> str:
         raise ValueError(f"run_id must be a short token of letters, digits, - or _: {run_id!r}")
     mine = f'.optuna-magic-snapshot[data-run="{run_id}"]'
     later = f":has(~ .jp-OutputArea-child {mine})"  # an output before this snapshot's
+    under_live_panel = ",".join(
+        f"{box}:has(.optuna-magic) ~ {box}:has({mine})"
+        for box in (".jp-OutputArea-child", ".output_container")
+    )
     return (
         "<style>"
-        f".jp-OutputArea-child:has(.optuna-magic) ~ .jp-OutputArea-child:has({mine})"
+        f"{under_live_panel}"
         "{display:none}"
         f".jp-OutputArea-child:has(> .jp-OutputArea-output.jupyter-widgets){later}"
         "{display:none}"
@@ -300,7 +309,10 @@ def snapshot_bundle(
     The panel's output is left as it is: updating it would make JupyterLab rebuild the live
     view. Who shows what:
 
-    - live JupyterLab / Notebook 7: the panel; the snapshot's output is hidden by its CSS;
+    - live JupyterLab / Notebook 7 / VS Code: the panel; the snapshot's output is hidden by
+      its CSS (VS Code's widget manager renders every output of the cell, the snapshot too);
+    - VS Code with a notebook reopened without the kernel (or another kernel): its widget
+      renderer falls back to the panel output's empty ``text/plain``; the snapshot shows;
     - notebook reopened by the same user (trusted), or kernel restarted: the widget manager
       cannot find the panel's model ("Error displaying widget: model not found"); the CSS
       hides that output and the snapshot shows;
