@@ -245,9 +245,10 @@ export function renderPanel(model: Model, el: HTMLElement, plotter: Plotter | nu
       parcoords ??= createParcoordsView(plot);
       // Shown before drawing: the view sizes its canvas from its element.
       plot.hidden = false;
-      return parcoords.update(rec(), meta(), num(pcObjective));
-    }, () => `${v()}|${pcObjective.value}`),
-    plotView("importance", "Importance", [], () => importanceFigure(importance()), () => JSON.stringify(importance())),
+      return parcoords.update(rec(), meta(), num(pcObjective), importance().values);
+    }, () => `${v()}|${pcObjective.value}|${JSON.stringify(importance().values ?? {})}`),
+    plotView("importance", "Importance", [], () => importanceFigure(importance(), params()),
+      () => `${JSON.stringify(importance())}|${params().join("\u0000")}`),
     plotView("slice", "Slice", [sliceParam, sliceObjective], () => sliceFigure(rec(), meta(), num(sliceParam), num(sliceObjective)),
       () => `${v()}|${sliceParam.value}|${sliceObjective.value}`),
     {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { TrialRecord } from "../model/record";
+import { TrialRecord, type ParamHeader } from "../model/record";
 import { encode, PARAMS } from "../testing";
+import { contrast, SEQUENTIAL_SCALE, sequentialRgb } from "./colours";
 import { escapePlotly } from "./dom";
 import {
   contourFigure, historyFigure, importanceFigure, intermediateFigure, paretoFigure,
@@ -39,11 +40,17 @@ describe("figures", () => {
     expect(text).toContain("&lt;img src=x onerror=alert(1)&gt;");
   });
 
-  it("history has values and best-so-far, with a log toggle", () => {
+  it("history has values and best-so-far, with a log toggle that says when it cannot apply", () => {
+    // Values 10 - i: trial 10's is 0, which no log axis can show.
     const f = historyFigure(rec(), meta, { objective: 0, log: true });
     expect(f.data).toHaveLength(2);
     expect(f.data[1].y).toEqual([10, 9, 8, 6, 5, 4, 2, 1, 0]);
-    expect((f.layout.yaxis as { type: string }).type).toBe("log");
+    expect((f.layout.yaxis as { type: string }).type).toBe("linear");
+    expect(f.note).toBe("Log scale needs positive values: 1 of 9 values are zero or negative, so the axis stays linear");
+    const positive = studyOf([{ name: "x", kind: "float", log: false, choices: null }], (i) => [i], (i) => 1 + i);
+    const g = historyFigure(positive, meta, { objective: 0, log: true });
+    expect((g.layout.yaxis as { type: string }).type).toBe("log");
+    expect(g.note).toBeUndefined();
   });
 
   it("history hover names the trial, its value and its parameters, the same text each redraw", () => {
@@ -132,9 +139,138 @@ describe("figures", () => {
 
   it("timeline has a bar per trial, running ones up to now", () => {
     const f = timelineFigure(rec(), 1.7e9 + 20);
-    const bars = f.data.flatMap((d) => d.y as number[]);
-    expect(bars.sort((a, b) => a - b)).toEqual([...Array(12).keys()]);
+    const trials = f.data.flatMap((d) => (d.hovertext as string[]).map((t) => Number(/trial (\d+)/.exec(t)?.[1])));
+    expect(trials.sort((a, b) => a - b)).toEqual([...Array(12).keys()]);
     const running = f.data.find((d) => d.name === "running") as { x: number[] };
     expect(running.x).toEqual([9000]);
+    // Trials 1.5 s long starting 1 s apart: two overlap at a time, two lanes.
+    expect(new Set(f.data.flatMap((d) => d.y as number[]))).toEqual(new Set([1, 2]));
+  });
+});
+
+/** A study of `n` completed trials over `params`, trial i's values `param(i)` and `value(i)`. */
+function studyOf(params: ParamHeader[], param: (i: number) => number[], value: (i: number) => number, n = 20, start?: (i: number) => number): TrialRecord {
+  const r = new TrialRecord();
+  const rows = Array.from({ length: n }, (_, i) => ({
+    number: i, state: 1, values: [value(i)], params: param(i), prunedStep: -1, start: start?.(i), duration: start ? 1 : undefined,
+  }));
+  r.apply(...encode("delta", 1, rows, { params, nValues: 1 }));
+  return r;
+}
+
+const LOG_INT: ParamHeader = { name: "max_depth", kind: "int", log: true, choices: null };
+const LOG_LR: ParamHeader = { name: "lr", kind: "float", log: true, choices: null };
+const INT: ParamHeader = { name: "n_estimators", kind: "int", log: false, choices: null };
+type Axis = { type?: string; range?: number[]; tickvals?: number[]; ticktext?: string[]; dtick?: number; tick0?: number; tickformat?: string; exponentformat?: string };
+
+describe("readable axes (issue 15.3)", () => {
+  // max_depth: a log int in [3, 20]; lr: 1e-4 .. 0.1; n_estimators: an int 10 .. 13.
+  const r = studyOf([LOG_INT, LOG_LR, INT], (i) => [3 + Math.round((17 * i) / 19), 1e-4 * 10 ** ((3 * i) / 19), 10 + (i % 4)], (i) => (i - 7) ** 2);
+
+  it("a log int in [3, 20] sits on a log axis over its own range, whole-number ticks", () => {
+    for (const f of [sliceFigure(r, meta, 0, 0), contourFigure(r, meta, 0, 1, 0)]) {
+      const x = f.layout.xaxis as Axis;
+      expect(x.type).toBe("log");
+      expect(x.range?.[0]).toBeGreaterThanOrEqual(Math.log10(3) - 0.05);
+      expect(x.range?.[1]).toBeLessThanOrEqual(Math.log10(20) + 0.05);
+      expect(x.tickvals?.length).toBeGreaterThanOrEqual(2);
+      expect(x.tickvals?.every((v) => Number.isInteger(v) && v >= 3 && v <= 20)).toBe(true);
+    }
+  });
+
+  it("log floats tick as plain numbers or exponents, never SI prefixes", () => {
+    const f = sliceFigure(r, meta, 1, 0);
+    const x = f.layout.xaxis as Axis;
+    expect(x.type).toBe("log");
+    expect(x.ticktext).toEqual(["1e-4", "1e-3", "0.01", "0.1"]);
+    const all = [f, contourFigure(r, meta, 0, 1, 0), historyFigure(r, meta, { objective: 0, log: false }), intermediateFigure(rec())];
+    for (const g of all) {
+      const text = json(g.layout) + json(g.data);
+      expect(text).not.toMatch(/µ/);
+      for (const axis of [g.layout.xaxis, g.layout.yaxis] as Axis[]) {
+        // Every numeric axis opts out of plotly's SI default, or lists its own tick labels.
+        if (axis.type !== "date") expect(axis.exponentformat === "e" || axis.ticktext !== undefined || axis.tickformat === "d").toBe(true);
+      }
+    }
+  });
+
+  it("int parameters, trial numbers and steps get whole-number ticks", () => {
+    const slice = sliceFigure(r, meta, 2, 0);
+    const x = slice.layout.xaxis as Axis;
+    expect(x.type).toBe("linear");
+    expect([x.tick0, x.dtick, x.tickformat]).toEqual([0, 1, "d"]);
+    const bar = (slice.data[0].marker as { colorbar: Axis }).colorbar;
+    expect(Number.isInteger(bar.dtick)).toBe(true);
+    const hist = historyFigure(r, meta, { objective: 0, log: false }).layout.xaxis as Axis;
+    expect([hist.tickformat, Number.isInteger(hist.dtick)]).toEqual(["d", true]);
+    const steps = intermediateFigure(rec()).layout.xaxis as Axis;
+    expect([steps.tick0, steps.dtick, steps.tickformat]).toEqual([0, 1, "d"]);
+  });
+
+  it("the sequential scale shows on white and on dark themes, and slice and contour use it", () => {
+    const backgrounds: Array<[number, number, number]> = [[255, 255, 255], [17, 17, 17], [30, 30, 30]];
+    for (let i = 0; i <= 100; i++) {
+      for (const bg of backgrounds) expect(contrast(sequentialRgb(i / 100), bg)).toBeGreaterThanOrEqual(3);
+    }
+    const slice = sliceFigure(r, meta, 0, 0).data[0].marker as { colorscale: unknown };
+    expect(slice.colorscale).toEqual(SEQUENTIAL_SCALE);
+    const [fill, dots] = contourFigure(r, meta, 0, 1, 0).data as Array<{ colorscale?: unknown; marker?: { color: string; line: { width: number } } }>;
+    expect(fill.colorscale).toEqual(SEQUENTIAL_SCALE);
+    // Light dots with a dark rim: the rim shows on white, the dot on the dark theme.
+    expect(dots.marker?.line.width).toBeGreaterThan(0);
+  });
+});
+
+describe("finished views (issue 15.4)", () => {
+  it("contour fills to the edge of the data: grid ends and axis ranges are the data's extent", () => {
+    const r = studyOf([LOG_INT, INT], (i) => [3 + Math.round((17 * i) / 19), 10 + (i % 4)], (i) => i);
+    const f = contourFigure(r, meta, 0, 1, 0);
+    const fill = f.data[0] as { x: number[]; y: number[]; z: (number | null)[][] };
+    expect(fill.x[0]).toBeCloseTo(3);
+    expect(fill.x[fill.x.length - 1]).toBeCloseTo(20);
+    expect([fill.y[0], fill.y[fill.y.length - 1]]).toEqual([10, 13]);
+    const x = f.layout.xaxis as Axis;
+    const y = f.layout.yaxis as Axis;
+    expect(x.range?.[0]).toBeCloseTo(Math.log10(3));
+    expect(x.range?.[1]).toBeCloseTo(Math.log10(20));
+    expect(y.range).toEqual([10, 13]);
+    // The corners hold data (a sample sits at the lowest x and y), not a blank margin.
+    expect(fill.z[0][0]).not.toBeNull();
+  });
+
+  it("importance lists zero-importance and unrated parameters, long names shortened with the full name kept", () => {
+    const long = "a_very_long_parameter_name_from_a_config_dict";
+    const f = importanceFigure({ values: { [long]: 0.9, b: 0, c: 0.1 }, note: "PED-ANOVA", n_trials: 9 }, [long, "b", "c", "d"]);
+    const bar = f.data[0] as { y: string[]; x: number[]; text: string[]; customdata: string[] };
+    expect(bar.y).toEqual(["d", "b", "c", long]);
+    expect(bar.text).toEqual(["not rated", "0", "0.100", "0.900"]);
+    const y = f.layout.yaxis as Axis;
+    expect(y.ticktext?.[3]).toBe(`${long.slice(0, 27)}…`);
+    expect(bar.customdata[3]).toBe(`${long}: 0.900`);
+    expect(f.note).toBe("PED-ANOVA on 9 completed trials; 1 not rated: not set in every trial");
+  });
+
+  it("timeline: one lane for a sequential study at 3,000 trials, no shrunken bar text", () => {
+    const r = studyOf([INT], (i) => [i], (i) => i, 3000, (i) => 1.7e9 + 2 * i);
+    const f = timelineFigure(r, 1.7e9 + 6000);
+    const lanes = new Set(f.data.flatMap((d) => d.y as number[]));
+    expect([...lanes]).toEqual([1]);
+    for (const d of f.data) {
+      expect(d.textposition).toBe("none");
+      expect(d.width).toBeGreaterThanOrEqual(0.5); // bars fill their lane, however many trials
+    }
+    const bars = f.data.reduce((k, d) => k + (d.x as number[]).length, 0);
+    expect(bars).toBe(1000);
+    expect(f.note).toBe("latest 1000 of 3000 trials");
+  });
+
+  it("timeline: parallel trials get lanes, as many as ran at once", () => {
+    // Four workers: trial i starts at 10 * floor(i / 4) and runs 1 s.
+    const r = studyOf([INT], (i) => [i], (i) => i, 40, (i) => 1.7e9 + 10 * Math.floor(i / 4));
+    const f = timelineFigure(r, 1.7e9 + 1000);
+    const lanes = f.data.flatMap((d) => d.y as number[]);
+    expect(Math.max(...lanes)).toBe(4);
+    expect(f.note).toBe("4 lanes: trials that ran at the same time");
+    expect((f.layout.yaxis as Axis).ticktext).toEqual(["lane 1", "lane 2", "lane 3", "lane 4"]);
   });
 });

@@ -14,24 +14,14 @@ import {
   type Importance,
   type Meta,
 } from "../model/derive";
-import { COMPLETE, FAIL, PRUNED, RUNNING, STATE_NAMES, type TrialRecord } from "../model/record";
+import { COMPLETE, PRUNED, RUNNING, STATE_NAMES, type TrialRecord } from "../model/record";
+import { SAMPLE_MARKER, SEQUENTIAL_SCALE } from "./colours";
 import { escapePlotly as esc } from "./dom";
+import { finiteExtent, integerTicks, NUMBER_FORMAT, paramAxisLayout, toAxisUnits } from "./figureAxes";
+import { STATE_COLORS, type Figure, type Trace } from "./figureTypes";
 
-export type Trace = Record<string, unknown>;
-export interface Figure {
-  data: Trace[];
-  layout: Record<string, unknown>;
-  /** Shown above the plot instead of (or besides) it, e.g. why there is nothing to draw. */
-  note?: string;
-}
-
-export const STATE_COLORS: Record<number, string> = {
-  [COMPLETE]: "#1f77b4",
-  [PRUNED]: "#ff7f0e",
-  [FAIL]: "#d62728",
-  [RUNNING]: "#2ca02c",
-  4: "#7f7f7f",
-};
+export { STATE_COLORS, type Figure, type Trace } from "./figureTypes";
+export { timelineFigure } from "./timeline";
 
 /** SVG for small data (no WebGL needed), WebGL past a few thousand points. */
 export function scatterType(points: number): string {
@@ -47,7 +37,6 @@ const MAX_LINES = 2000;
  * trials, more than SVG takes for this many markers.
  */
 const MAX_HISTORY_POINTS = 1500;
-const MAX_BARS = 1000;
 const GRID = 30;
 
 function empty(note: string): Figure {
@@ -103,6 +92,18 @@ export function historyFigure(rec: TrialRecord, meta: Meta, o: HistoryOptions): 
   const hover = cachedHover(rec, name);
   // The step line needs only its corners: the trials that improved the best, and the last one.
   const steps = keep.filter((i, k) => k === 0 || k === keep.length - 1 || best[i] !== best[keep[k - 1]]);
+  // A log axis drops values <= 0 without a word (all of them: an empty plot); say so instead.
+  let nonPositive = 0;
+  if (o.log) for (const x of all.values) if (!(x > 0)) nonPositive++;
+  const log = o.log && nonPositive === 0;
+  const notes = [
+    keep.length < all.numbers.length
+      ? `${keep.length.toLocaleString()} of ${all.numbers.length.toLocaleString()} trials drawn: each stretch's lowest and highest, and every new best`
+      : "",
+    nonPositive
+      ? `Log scale needs positive values: ${nonPositive.toLocaleString()} of ${all.values.length.toLocaleString()} values are zero or negative, so the axis stays linear`
+      : "",
+  ].filter(Boolean);
   return {
     data: [
       {
@@ -116,12 +117,10 @@ export function historyFigure(rec: TrialRecord, meta: Meta, o: HistoryOptions): 
         line: { color: "#d62728", shape: "hv", width: 2 }, hoverinfo: "skip",
       },
     ],
-    note: keep.length < all.numbers.length
-      ? `${keep.length.toLocaleString()} of ${all.numbers.length.toLocaleString()} trials drawn: each stretch's lowest and highest, and every new best`
-      : undefined,
+    note: notes.join("; ") || undefined,
     layout: {
-      xaxis: { title: { text: "trial" } },
-      yaxis: { title: { text: esc(name) }, type: o.log ? "log" : "linear" },
+      xaxis: { title: { text: "trial" }, ...integerTicks(all.numbers[0], all.numbers[all.numbers.length - 1]) },
+      yaxis: { title: { text: esc(name) }, type: log ? "log" : "linear", ...NUMBER_FORMAT },
     },
   };
 }
@@ -176,6 +175,13 @@ export function intermediateFigure(rec: TrialRecord): Figure {
     }
   }
   const total = trials.length;
+  let minStep = Infinity;
+  let maxStep = -Infinity;
+  for (let i = 0; i < rec.intCount; i++) {
+    if (rec.intTrial[i] < cutoff) continue;
+    minStep = Math.min(minStep, rec.intStep[i]);
+    maxStep = Math.max(maxStep, rec.intStep[i]);
+  }
   // SVG, not WebGL: the lines of one state are one trace (plotly draws each trial's stretch as
   // its own path and styles each, ~25 ms of a ~130 ms redraw at 2,000 lines in a profile), while
   // a WebGL context costs ~0.7 s a redraw where the GPU is emulated.
@@ -190,118 +196,157 @@ export function intermediateFigure(rec: TrialRecord): Figure {
   });
   return {
     data,
-    layout: { xaxis: { title: { text: "step" } }, yaxis: { title: { text: "intermediate value" } } },
+    layout: {
+      xaxis: { title: { text: "step" }, ...integerTicks(minStep, maxStep) },
+      yaxis: { title: { text: "intermediate value" }, ...NUMBER_FORMAT },
+    },
     note: distinct > total ? `latest ${total} of ${distinct} trials` : undefined,
   };
 }
 
-/**
- * A parameter's axis values and ticks: categorical as indexes with their labels (escaped:
- * plotly reads cartesian tick labels as HTML).
- */
-function paramAxis(rec: TrialRecord, j: number, rows: number[]): { values: number[]; tickvals?: number[]; ticktext?: string[]; log: boolean } {
-  const p = rec.params[j];
-  const raw = rows.map((n) => rec.paramValues[j][n]);
-  if (p.choices) {
-    return { values: raw, tickvals: p.choices.map((_, i) => i), ticktext: p.choices.map(esc), log: false };
-  }
-  return { values: raw, log: p.log };
-}
+/** Importance names longer than this are cut short on the axis (the hover has them whole). */
+const IMPORTANCE_LABEL = 28;
 
-export function importanceFigure(imp: Importance): Figure {
-  const entries = Object.entries(imp.values ?? {}).sort((a, b) => a[1] - b[1]);
-  if (entries.length === 0) return empty(imp.note ?? "Importance comes after a few completed trials.");
+/**
+ * A bar per parameter, the most important on top. `params` are the record's parameter names:
+ * those the evaluator left out (PED-ANOVA rates only the parameters every trial has, so a
+ * conditional one is missing) are listed too, as "not rated", and a zero is labelled "0", not
+ * left as an invisible bar.
+ */
+export function importanceFigure(imp: Importance, params: string[] = []): Figure {
+  const values = imp.values ?? {};
+  const rated = Object.entries(values).sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? 1 : -1));
+  if (rated.length === 0) return empty(imp.note ?? "Importance comes after a few completed trials.");
+  // Own keys only: a parameter named "constructor" is not rated by Object.prototype.
+  const isRated = new Set(rated.map((e) => e[0]));
+  const unrated = params.filter((p) => !isRated.has(p));
+  // Bottom to top: unrated first (at the bottom), then from the least to the most important.
+  const names = [...[...unrated].reverse(), ...rated.map((e) => e[0])];
+  const x = [...unrated.map(() => 0), ...rated.map((e) => e[1])];
+  const text = [...unrated.map(() => "not rated"), ...rated.map((e) => (e[1] === 0 ? "0" : e[1] < 0.001 ? "<0.001" : e[1].toFixed(3)))];
+  const short = (s: string) => (s.length > IMPORTANCE_LABEL ? `${s.slice(0, IMPORTANCE_LABEL - 1)}…` : s);
+  const longest = Math.max(...names.map((s) => short(s).length));
+  const top = Math.max(...x, 0);
   return {
     data: [
       {
-        type: "bar", orientation: "h", x: entries.map((e) => e[1]), y: entries.map((e) => esc(e[0])),
-        text: entries.map((e) => e[1].toFixed(3)), textposition: "auto",
-        marker: { color: STATE_COLORS[COMPLETE] }, hovertemplate: "%{y}: %{x:.3f}<extra></extra>",
+        type: "bar", orientation: "h", x, y: names.map(esc), text, textposition: "outside", cliponaxis: false,
+        marker: { color: names.map((n) => (isRated.has(n) ? STATE_COLORS[COMPLETE] : "#7f7f7f")) },
+        customdata: names.map((n, i) => `${esc(n)}: ${text[i]}`), hovertemplate: "%{customdata}<extra></extra>",
       },
     ],
-    layout: { xaxis: { title: { text: "importance" } }, margin: { l: 140 } },
-    note: `${imp.note ?? ""}${imp.n_trials ? ` on ${imp.n_trials} completed trials` : ""}`,
+    layout: {
+      // Room for the text right of the longest bar.
+      xaxis: { title: { text: "importance" }, range: [0, (top || 1) * 1.18], ...NUMBER_FORMAT },
+      yaxis: { tickmode: "array", tickvals: names.map(esc), ticktext: names.map((n) => esc(short(n))), automargin: true },
+      // Room for the labels (plotly's automargin is bounded by the plot's size).
+      margin: { l: Math.min(260, Math.max(60, 12 + longest * 7)), r: 20, t: 20, b: 50 },
+      bargap: names.length > 20 ? 0.1 : 0.25,
+    },
+    note: [
+      `${imp.note ?? ""}${imp.n_trials ? ` on ${imp.n_trials} completed trials` : ""}`,
+      unrated.length ? `${unrated.length} not rated: not set in every trial` : "",
+    ].filter(Boolean).join("; "),
   };
 }
 
-export function sliceFigure(rec: TrialRecord, meta: Meta, param: number, objective: number): Figure {
+/** Trials with a finite value of `objective` and a value of every parameter in `params`. */
+function rowsWith(rec: TrialRecord, objective: number, params: number[]): { rows: number[]; values: number[] } {
   const { numbers, values } = completed(rec, objective);
-  const p = rec.params[param];
-  if (!p) return empty("No parameters.");
   const rows: number[] = [];
-  const ys: number[] = [];
+  const out: number[] = [];
   numbers.forEach((n, i) => {
-    if (!Number.isNaN(rec.paramValues[param][n])) {
+    if (params.every((j) => !Number.isNaN(rec.paramValues[j][n]))) {
       rows.push(n);
-      ys.push(values[i]);
+      out.push(values[i]);
     }
   });
+  return { rows, values: out };
+}
+
+export function sliceFigure(rec: TrialRecord, meta: Meta, param: number, objective: number): Figure {
+  const p = rec.params[param];
+  if (!p) return empty("No parameters.");
+  const { rows, values: ys } = rowsWith(rec, objective, [param]);
   if (rows.length === 0) return empty("No completed trials with this parameter yet.");
-  const axis = paramAxis(rec, param, rows);
+  const xs = rows.map((n) => rec.paramValues[param][n]);
   const name = objectiveName(meta, objective);
   return {
     data: [
       {
-        type: scatterType(rows.length), mode: "markers", x: axis.values, y: ys,
-        marker: { color: rows, colorscale: "Blues", showscale: true, colorbar: { title: { text: "trial" } }, size: 7, opacity: 0.8 },
+        type: scatterType(rows.length), mode: "markers", x: xs, y: ys,
+        // The trial's number: a scale whose both ends show on white and on the dark theme
+        // (plotly's Blues ended in light grey: the latest trials vanished on white).
+        marker: {
+          color: rows, colorscale: SEQUENTIAL_SCALE, showscale: true, size: 7, opacity: 0.85,
+          colorbar: { title: { text: "trial" }, ...integerTicks(rows[0], rows[rows.length - 1]) },
+        },
         text: rows.map((n, i) => hoverTrial(rec, n, ys[i], name)), hovertemplate: "%{text}<extra></extra>",
       },
     ],
     layout: {
-      xaxis: { title: { text: esc(p.name) }, type: axis.log ? "log" : "linear", ...(axis.tickvals ? { tickvals: axis.tickvals, ticktext: axis.ticktext } : {}) },
-      yaxis: { title: { text: esc(name) } },
+      xaxis: paramAxisLayout(p, xs, { title: p.name }),
+      yaxis: { title: { text: esc(name) }, ...NUMBER_FORMAT },
     },
+  };
+}
+
+/**
+ * The mean objective on a GRID x GRID lattice whose outer nodes lie on the data's extent, so
+ * the fill reaches the axes (cell centres left a blank margin of half a cell, and plotly's
+ * padded range another one). Empty nodes are left for plotly to bridge.
+ */
+function contourGrid(xs: number[], ys: number[], zs: number[], xr: [number, number], yr: [number, number]): { gx: number[]; gy: number[]; z: (number | null)[][] } {
+  const sum = new Float64Array(GRID * GRID);
+  const cnt = new Uint32Array(GRID * GRID);
+  const node = (v: number, [lo, hi]: [number, number]) => (hi > lo ? Math.round(((v - lo) / (hi - lo)) * (GRID - 1)) : 0);
+  xs.forEach((x, i) => {
+    const k = node(ys[i], yr) * GRID + node(x, xr);
+    sum[k] += zs[i];
+    cnt[k] += 1;
+  });
+  const at = ([lo, hi]: [number, number], i: number) => lo + ((hi - lo) * i) / (GRID - 1);
+  return {
+    gx: Array.from({ length: GRID }, (_, i) => at(xr, i)),
+    gy: Array.from({ length: GRID }, (_, i) => at(yr, i)),
+    z: Array.from({ length: GRID }, (_, r) => Array.from({ length: GRID }, (_, c) => (cnt[r * GRID + c] ? sum[r * GRID + c] / cnt[r * GRID + c] : null))),
   };
 }
 
 export function contourFigure(rec: TrialRecord, meta: Meta, px: number, py: number, objective: number): Figure {
   if (rec.params.length < 2) return empty("A contour plot needs two parameters.");
   if (px === py) return empty("Choose two different parameters.");
-  const { numbers, values } = completed(rec, objective);
-  const rows: number[] = [];
-  const zs: number[] = [];
-  numbers.forEach((n, i) => {
-    if (!Number.isNaN(rec.paramValues[px][n]) && !Number.isNaN(rec.paramValues[py][n])) {
-      rows.push(n);
-      zs.push(values[i]);
-    }
-  });
+  const { rows, values: zs } = rowsWith(rec, objective, [px, py]);
   if (rows.length < 3) return empty("A contour plot needs 3 completed trials with both parameters.");
-  const ax = paramAxis(rec, px, rows);
-  const ay = paramAxis(rec, py, rows);
-  const tx = (v: number) => (ax.log ? Math.log10(v) : v);
-  const ty = (v: number) => (ay.log ? Math.log10(v) : v);
-  const xs = ax.values.map(tx);
-  const ys = ay.values.map(ty);
-  const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
-  const [y0, y1] = [Math.min(...ys), Math.max(...ys)];
-  // Mean objective per cell of a GRID x GRID grid; empty cells are left for plotly to bridge.
-  const sum = new Float64Array(GRID * GRID);
-  const cnt = new Uint32Array(GRID * GRID);
-  const cell = (v: number, lo: number, hi: number) => (hi > lo ? Math.min(GRID - 1, Math.floor(((v - lo) / (hi - lo)) * GRID)) : 0);
-  xs.forEach((x, i) => {
-    const k = cell(ys[i], y0, y1) * GRID + cell(x, x0, x1);
-    sum[k] += zs[i];
-    cnt[k] += 1;
-  });
-  const centre = (lo: number, hi: number, i: number) => lo + ((hi - lo) * (i + 0.5)) / GRID;
-  const gx = Array.from({ length: GRID }, (_, i) => centre(x0, x1, i)).map((v) => (ax.log ? 10 ** v : v));
-  const gy = Array.from({ length: GRID }, (_, i) => centre(y0, y1, i)).map((v) => (ay.log ? 10 ** v : v));
-  const z = Array.from({ length: GRID }, (_, r) => Array.from({ length: GRID }, (_, c) => (cnt[r * GRID + c] ? sum[r * GRID + c] / cnt[r * GRID + c] : null)));
+  const [p, q] = [rec.params[px], rec.params[py]];
+  const xv = rows.map((n) => rec.paramValues[px][n]);
+  const yv = rows.map((n) => rec.paramValues[py][n]);
+  const xaxis = paramAxisLayout(p, xv, { title: p.name, edge: true });
+  const yaxis = paramAxisLayout(q, yv, { title: q.name, edge: true });
+  // The lattice lies in the axes' own units (log10 on a log axis), over the range they show.
+  const xr = xaxis.range as [number, number];
+  const yr = yaxis.range as [number, number];
+  const grid = contourGrid(xv.map((v) => toAxisUnits(xaxis, v)), yv.map((v) => toAxisUnits(yaxis, v)), zs, xr, yr);
+  const back = (layout: Record<string, unknown>, v: number) => (layout.type === "log" ? 10 ** v : v);
   const name = objectiveName(meta, objective);
-  const reverse = (meta.directions?.[objective] ?? "minimize") === "minimize";
+  const minimize = (meta.directions?.[objective] ?? "minimize") === "minimize";
+  const zr = finiteExtent(zs);
   return {
     data: [
-      { type: "contour", x: gx, y: gy, z, connectgaps: true, colorscale: "Blues", reversescale: !reverse, colorbar: { title: { text: esc(name) } }, hoverinfo: "skip" },
       {
-        type: "scatter", mode: "markers", x: ax.values, y: ay.values, marker: { color: "#000", size: 4, opacity: 0.5 },
+        type: "contour", x: grid.gx.map((v) => back(xaxis, v)), y: grid.gy.map((v) => back(yaxis, v)), z: grid.z, connectgaps: true,
+        // The best values get the bright (orange) end, as in parallel coordinates.
+        colorscale: SEQUENTIAL_SCALE, reversescale: minimize,
+        ...(zr ? { zmin: zr[0], zmax: zr[1] } : {}),
+        colorbar: { title: { text: esc(name) }, ...NUMBER_FORMAT }, hoverinfo: "skip",
+      },
+      {
+        // White dots with a dark rim: seen on any fill and either theme (black ones were not).
+        type: "scatter", mode: "markers", x: xv, y: yv, marker: SAMPLE_MARKER, cliponaxis: false,
         text: rows.map((n, i) => hoverTrial(rec, n, zs[i], name)), hovertemplate: "%{text}<extra></extra>", showlegend: false,
       },
     ],
-    layout: {
-      xaxis: { title: { text: esc(rec.params[px].name) }, type: ax.log ? "log" : "linear", ...(ax.tickvals ? { tickvals: ax.tickvals, ticktext: ax.ticktext } : {}) },
-      yaxis: { title: { text: esc(rec.params[py].name) }, type: ay.log ? "log" : "linear", ...(ay.tickvals ? { tickvals: ay.tickvals, ticktext: ay.ticktext } : {}) },
-    },
+    layout: { xaxis, yaxis },
   };
 }
 
@@ -334,31 +379,7 @@ export function paretoFigure(rec: TrialRecord, meta: Meta, ix: number, iy: numbe
   };
   return {
     data: [trace(false), trace(true)],
-    layout: { xaxis: { title: { text: esc(nx) } }, yaxis: { title: { text: esc(ny) } } },
+    layout: { xaxis: { title: { text: esc(nx) }, ...NUMBER_FORMAT }, yaxis: { title: { text: esc(ny) }, ...NUMBER_FORMAT } },
     note: `${front.size} trials on the Pareto front of ${rows.length}${directions.length > 2 ? " (all objectives; two shown)" : ""}`,
   };
 }
-
-export function timelineFigure(rec: TrialRecord, now: number): Figure {
-  const rows = rec.rows().filter((n) => Number.isFinite(rec.start[n])).slice(-MAX_BARS);
-  if (rows.length === 0) return empty("No trials yet.");
-  const byState = new Map<number, number[]>();
-  for (const n of rows) {
-    const list = byState.get(rec.state[n]) ?? [];
-    list.push(n);
-    byState.set(rec.state[n], list);
-  }
-  const data: Trace[] = [...byState.entries()].map(([state, ns]) => ({
-    type: "bar", orientation: "h", name: STATE_NAMES[state]?.toLowerCase() ?? "",
-    y: ns, base: ns.map((n) => new Date(rec.start[n] * 1000).toISOString()),
-    x: ns.map((n) => 1000 * (Number.isFinite(rec.duration[n]) ? rec.duration[n] : Math.max(0, now - rec.start[n]))),
-    marker: { color: STATE_COLORS[state] ?? "#7f7f7f" },
-    text: ns.map((n) => `trial ${n}`), hovertemplate: "%{text}<extra></extra>",
-  }));
-  return {
-    data,
-    layout: { barmode: "overlay", xaxis: { type: "date", title: { text: "time" } }, yaxis: { title: { text: "trial" } } },
-    note: rec.rows().length > rows.length ? `latest ${rows.length} trials` : undefined,
-  };
-}
-

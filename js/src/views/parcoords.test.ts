@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { ParamHeader } from "../model/record";
 import { TrialRecord } from "../model/record";
 import { encode, PARAMS } from "../testing";
+import { contrast, sequentialRgb } from "./colours";
 import {
   axisTicks,
   brushMask,
@@ -9,6 +10,7 @@ import {
   decadeLabel,
   hoverLines,
   keepBrushes,
+  lineColour,
   linearTicks,
   logTicks,
   nearestLine,
@@ -16,7 +18,6 @@ import {
   parcoordsData,
   position,
   unitAt,
-  viridis,
   type Brushes,
 } from "./parcoords";
 import { createParcoordsView } from "./parcoordsView";
@@ -63,7 +64,8 @@ describe("parcoords ticks and scales", () => {
 
   it("log axes tick at decades, 1e-3 style far from 1", () => {
     expect(labels(logTicks(-4, 1, 10))).toEqual(["1e-4", "1e-3", "0.01", "0.1", "1", "10"]);
-    expect(decadeLabel(3)).toBe("1e3");
+    expect(decadeLabel(3)).toBe("1000");
+    expect(decadeLabel(4)).toBe("1e4");
     expect(decadeLabel(-2)).toBe("0.01");
     // Too many decades for the height: every n-th.
     expect(logTicks(-12, 0, 3).length).toBeLessThanOrEqual(4);
@@ -75,8 +77,10 @@ describe("parcoords ticks and scales", () => {
     const act = d.axes[1];
     expect(labels(axisTicks(act, 300))).toEqual(["relu", EVIL]);
     const lr = d.axes[2];
-    expect([lr.lo, lr.hi]).toEqual([-3, 0]); // 1e-3 .. 1e-3 * 1.8^9 = 0.198, in whole decades
-    expect(labels(axisTicks(lr, 300))).toEqual(["1e-3", "0.01", "0.1", "1"]);
+    // The data's extent (1e-3 .. 1e-3 * 1.8^10 = 0.357), not whole decades; 1-2-5 ticks in it.
+    expect(lr.lo).toBe(-3);
+    expect(lr.hi).toBeCloseTo(Math.log10(1e-3 * 1.8 ** 10));
+    expect(labels(axisTicks(lr, 300))).toEqual(["1e-3", "2e-3", "5e-3", "0.01", "0.02", "0.05", "0.1", "0.2"]);
     expect(labels(axisTicks(d.axes[3], 300)).every((l) => /^\d+$/.test(l))).toBe(true);
   });
 
@@ -104,12 +108,19 @@ describe("parcoords data", () => {
     expect(parcoordsData(rec(), { directions: ["maximize"] }, 0).reverse).toBe(false);
   });
 
-  it("leaves out trials lacking a parameter, with a note, and samples past the limit", () => {
+  it("draws trials lacking a parameter through its 'not set' band, and samples past the limit", () => {
     const r = rec();
     r.paramValues[0][5] = NaN;
     const d = parcoordsData(r, meta, 0, 4);
-    expect(d.rows).not.toContain(5);
-    expect(d.note).toBe("1 trials without every parameter left out; 4 of 9 trials drawn: the best tenth and an even sample");
+    expect([...d.rows]).toContain(5);
+    const x = d.axes[0];
+    expect(x.missing).toBe(true);
+    expect(Number.isNaN(x.values[d.rows.indexOf(5)])).toBe(true);
+    expect(position(x, NaN)).toBe(0);
+    expect(position(x, x.lo)).toBeCloseTo(0.1);
+    expect(labels(axisTicks(x, 300)).slice(-1)).toEqual(["not set"]);
+    expect(d.axes[1].missing).toBe(false);
+    expect(d.note).toBe("4 of 10 trials drawn: the best tenth and an even sample");
     expect(d.drawn.length).toBe(4);
   });
 
@@ -146,10 +157,15 @@ describe("parcoords brushing", () => {
 });
 
 describe("parcoords colour and hit test", () => {
-  it("viridis runs from dark purple to yellow", () => {
-    expect(viridis(0)).toBe("rgb(68,1,84)");
-    expect(viridis(1)).toBe("rgb(253,231,37)");
-    expect(viridis(NaN)).toBe(viridis(0));
+  it("lines run from blue (worst) to orange (best), every colour readable on white and dark", () => {
+    expect(lineColour(0)).toBe("rgb(55,115,215)");
+    expect(lineColour(1)).toBe("rgb(228,112,18)");
+    expect(lineColour(NaN)).toBe(lineColour(0));
+    // Viridis' best end (yellow) had a contrast of 1.2 on white, its worst end 2.0 on #111.
+    for (let i = 0; i <= 20; i++) {
+      expect(contrast(sequentialRgb(i / 20), [255, 255, 255])).toBeGreaterThanOrEqual(3);
+      expect(contrast(sequentialRgb(i / 20), [17, 17, 17])).toBeGreaterThanOrEqual(3);
+    }
     expect(colourBucket(1, 48)).toBe(47);
     expect(colourBucket(0, 48)).toBe(0);
   });
@@ -189,5 +205,134 @@ describe("parcoords view (jsdom: no canvas)", () => {
     expect(view.update(new TrialRecord(), meta, 0)).toEqual({ note: "No completed trials yet.", empty: true });
     view.dispose();
     expect(el.childElementCount).toBe(0);
+  });
+});
+
+/** The PyTorch example's shape: n_layers in 1..3, then n_units_l{i} / dropout_l{i} per layer. */
+function conditional(k = 16): TrialRecord {
+  const params: ParamHeader[] = [
+    { name: "n_layers", kind: "int", log: false, choices: null },
+    ...[0, 1, 2].flatMap((i): ParamHeader[] => [
+      { name: `n_units_l${i}`, kind: "int", log: true, choices: null },
+      { name: `dropout_l${i}`, kind: "float", log: false, choices: null },
+    ]),
+    { name: "lr", kind: "float", log: true, choices: null },
+  ];
+  const r = new TrialRecord();
+  const rows = Array.from({ length: k }, (_, t) => {
+    const layers = 1 + (t % 3);
+    const values = [layers];
+    for (let i = 0; i < 3; i++) values.push(i < layers ? 16 + ((t * 7 + i * 13) % 113) : NaN, i < layers ? 0.2 + 0.01 * t : NaN);
+    values.push(1e-4 * 1.5 ** t);
+    return { number: t, state: 1, values: [1 / (1 + t)], params: values };
+  });
+  r.apply(...encode("delta", 1, rows, { params }));
+  return r;
+}
+
+/** A 2D context that counts the lines stroked (one moveTo each). */
+function countingContext(): { ctx: CanvasRenderingContext2D; lines: () => number } {
+  let moves = 0;
+  const noop = () => undefined;
+  const ctx = {
+    setTransform: noop, clearRect: noop, beginPath: noop, stroke: noop, lineTo: noop,
+    moveTo: () => void moves++,
+  } as unknown as CanvasRenderingContext2D;
+  return { ctx, lines: () => moves };
+}
+
+describe("parcoords: conditional parameters, log ints, titles, axis chooser (issue 15.3, 15.4)", () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+    document.body.replaceChildren();
+  });
+
+  it("draws every trial of a conditional space, unset ones through the 'not set' band", () => {
+    const r = conditional(16);
+    const d = parcoordsData(r, meta, 0);
+    expect(d.rows.length).toBe(16);
+    expect(d.drawn.length).toBe(16);
+    const l2 = d.axes.find((a) => a.key === "p:n_units_l2");
+    expect(l2?.missing).toBe(true);
+    expect(l2?.kind).toBe("log"); // unset values no longer turn a log axis linear
+    // The view strokes one line per trial, 16 of 16 (the old code dropped 14 of them here).
+    const counting = countingContext();
+    vi.spyOn(HTMLCanvasElement.prototype, "getContext").mockReturnValue(counting.ctx);
+    const el = document.createElement("div");
+    document.body.append(el);
+    createParcoordsView(el).update(r, meta, 0);
+    expect(counting.lines()).toBe(16);
+    expect(el.querySelectorAll("[data-notset]").length).toBe(4); // n_units_l1, dropout_l1, n_units_l2, dropout_l2
+  });
+
+  it("a brush reaching into the band selects the unset trials; one above it does not", () => {
+    const d = parcoordsData(conditional(16), meta, 0);
+    const axis = d.axes.find((a) => a.key === "p:dropout_l2");
+    if (!axis) throw new Error("no axis");
+    const unset = [...axis.values].filter(Number.isNaN).length;
+    expect(unitAt(axis, 0)).toBe(-Infinity);
+    expect(brushMask(d, new Map([[axis.key, [unitAt(axis, 0), axis.hi]]])).count).toBe(16);
+    expect(brushMask(d, new Map([[axis.key, [axis.lo, axis.hi]]])).count).toBe(16 - unset);
+  });
+
+  it("a log int in [3, 20] spans 3..20 with whole-number ticks, not 1..100", () => {
+    const params: ParamHeader[] = [{ name: "max_depth", kind: "int", log: true, choices: null }];
+    const r = new TrialRecord();
+    const rows = Array.from({ length: 18 }, (_, i) => ({ number: i, state: 1, values: [i], params: [3 + i] }));
+    r.apply(...encode("delta", 1, rows, { params }));
+    const axis = parcoordsData(r, meta, 0).axes[0];
+    expect([axis.lo, axis.hi]).toEqual([Math.log10(3), Math.log10(20)].map((v) => Number(v.toPrecision(12))));
+    const ticks = axisTicks(axis, 300);
+    expect(labels(ticks).every((l) => /^\d+$/.test(l))).toBe(true);
+    expect(ticks.every((t) => t.at >= axis.lo - 1e-9 && t.at <= axis.hi + 1e-9)).toBe(true);
+    expect(ticks.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it("long titles are shortened with the full name as a tooltip and stay inside the plot", () => {
+    vi.spyOn(HTMLCanvasElement.prototype, "getContext").mockReturnValue(null);
+    const long = "classifier__estimator__min_samples_split_fraction";
+    const params: ParamHeader[] = [long, "b", "c", "d", "e", "f"].map((name) => ({ name, kind: "float", log: false, choices: null }));
+    const r = new TrialRecord();
+    r.apply(...encode("delta", 1, Array.from({ length: 5 }, (_, i) => ({ number: i, state: 1, values: [i], params: params.map(() => i) })), { params }));
+    const el = document.createElement("div");
+    document.body.append(el);
+    createParcoordsView(el).update(r, meta, 0);
+    const title = el.querySelector(".om-pc-title") as SVGTextElement;
+    expect(title.firstChild?.textContent?.endsWith("…")).toBe(true);
+    // Seven axes ~77 px apart: the titles alternate over two rows, so this one has ~2 spacings.
+    expect(title.firstChild?.textContent?.length).toBeGreaterThan(15);
+    expect(title.querySelector("title")?.textContent).toBe(long);
+    const x = Number(title.getAttribute("x"));
+    const half = ((title.firstChild?.textContent ?? "").length * 12 * 0.62) / 2;
+    expect(x - half).toBeGreaterThanOrEqual(0);
+    expect(x + half).toBeLessThanOrEqual(600);
+  });
+
+  it("past 8 parameters: the first 8 (or the most important) by default, the chooser adds others", () => {
+    vi.spyOn(HTMLCanvasElement.prototype, "getContext").mockReturnValue(null);
+    const params: ParamHeader[] = Array.from({ length: 12 }, (_, j) => ({ name: `p${j}`, kind: "float", log: false, choices: null }));
+    const r = new TrialRecord();
+    r.apply(...encode("delta", 1, Array.from({ length: 6 }, (_, i) => ({ number: i, state: 1, values: [i], params: params.map((_, j) => i + j) })), { params }));
+    expect(parcoordsData(r, meta, 0).shown).toEqual(["p0", "p1", "p2", "p3", "p4", "p5", "p6", "p7"]);
+    const importance = Object.fromEntries(params.map((p, j) => [p.name, j / 66]));
+    expect(parcoordsData(r, meta, 0, undefined, { importance }).shown).toEqual(["p4", "p5", "p6", "p7", "p8", "p9", "p10", "p11"]);
+    const el = document.createElement("div");
+    document.body.append(el);
+    const view = createParcoordsView(el);
+    const out = view.update(r, meta, 0);
+    expect(out.note).toBeUndefined();
+    const titles = () => Array.from(el.querySelectorAll(".om-pc-title")).map((t) => t.querySelector("title")?.textContent ?? t.textContent);
+    expect(titles()).toHaveLength(9); // 8 parameters and the objective
+    const button = el.querySelector("[data-role=pc-axes]") as HTMLButtonElement;
+    expect(button.textContent).toBe("Axes: 8 of 12 ▾");
+    const boxes = el.querySelectorAll<HTMLInputElement>("[data-role=pc-axes-list] input[type=checkbox]");
+    expect(boxes).toHaveLength(12);
+    boxes[10].checked = true;
+    boxes[10].dispatchEvent(new Event("change"));
+    expect(titles()).toEqual(["p0", "p1", "p2", "p3", "p4", "p5", "p6", "p7", "p10", "value"]);
+    expect((el.querySelector("[data-role=pc-axes]") as HTMLElement).textContent).toBe("Axes: 9 of 12 ▾");
+    // The choice survives the next update (new trials).
+    view.update(r, meta, 0);
+    expect(titles()).toHaveLength(10);
   });
 });

@@ -4,39 +4,47 @@
 
 import { completed, formatNumber, objectiveName, paramText, sampleRows, type Meta } from "../model/derive";
 import type { TrialRecord } from "../model/record";
+import { categoryTicks, clean, linearTicks, logTicks, niceDomain, type Tick } from "./ticks";
+
+export { sequential as lineColour } from "./colours";
+export { categoryTicks, decadeLabel, linearTicks, logTicks, niceDomain, niceStep, type Tick } from "./ticks";
 
 export type AxisKind = "linear" | "int" | "log" | "categorical";
 
-export interface Tick {
-  /** Where, in axis units. */
-  at: number;
-  label: string;
-}
-
 /**
  * One vertical axis. Values are in axis units: log10 of the value on a log axis, the choice
- * index on a categorical one, the value itself otherwise. Brush ranges are kept in the same
- * units, so they stay put when new trials move the data's extent.
+ * index on a categorical one, the value itself otherwise; NaN where the trial has no value
+ * (a conditional parameter it never reached). Brush ranges are kept in the same units, so they
+ * stay put when new trials move the data's extent.
  */
 export interface Axis {
   /** Stable across redraws: `p:<param name>` or `o:<objective index>`. */
   key: string;
   title: string;
   kind: AxisKind;
+  /** The extent of the values that are set (log10 units on a log axis). */
   lo: number;
   hi: number;
-  /** Per row, in axis units. */
+  /** Per row, in axis units; NaN: not set. */
   values: Float64Array;
   choices?: string[];
+  /** A log axis of an int parameter: whole-number ticks only. */
+  int?: boolean;
+  /**
+   * Some rows have no value: the axis keeps a "not set" band at its bottom for them, so a trial
+   * of a conditional space is drawn, not dropped (in the PyTorch example 14 of 16 trials lacked
+   * some layer's parameters and vanished).
+   */
+  missing: boolean;
 }
 
 export interface ParcoordsData {
   axes: Axis[];
-  /** Trial number of each row (the completed trials with every drawn parameter). */
+  /** Trial number of each row: every completed trial with a finite objective value. */
   rows: Int32Array;
   /** Objective value of each row. */
   objective: Float64Array;
-  /** Colour position of each row in [0, 1]; 1 is the best end (Viridis' yellow). */
+  /** Colour position of each row in [0, 1]; 1 is the best end (the scale's orange). */
   colour: Float64Array;
   /** The rows drawn (indexes into `rows`), worst first so the best are drawn on top. */
   drawn: Int32Array;
@@ -45,12 +53,25 @@ export interface ParcoordsData {
   objectiveRange: [number, number];
   /** Minimize: low values get the bright end. */
   reverse: boolean;
+  /** Every parameter some completed trial has, in the record's order: what the axis chooser offers. */
+  available: string[];
+  /** The parameters drawn as axes, in the record's order. */
+  shown: string[];
   note?: string;
   /** Why nothing is drawn, when nothing is. */
   empty?: string;
 }
 
-/** Brush ranges by axis key, [low, high] in axis units. */
+/**
+ * Which parameter axes to draw: `names` as the user chose them (null: the default), and the
+ * importance trait's values, which pick the default past MAX_DEFAULT_AXES.
+ */
+export interface AxisChoice {
+  names?: string[] | null;
+  importance?: Record<string, number>;
+}
+
+/** Brush ranges by axis key, [low, high] in axis units; a low of -Infinity takes in "not set". */
 export type Brushes = Map<string, [number, number]>;
 
 /**
@@ -61,100 +82,56 @@ export type Brushes = Map<string, [number, number]>;
 export const MAX_PARCOORDS_LINES = 5000;
 /** Axes at most: past this they are too close to read. */
 export const MAX_AXES = 40;
+/**
+ * Parameter axes shown by default: past this, ~80 px apart in a notebook-wide panel, titles and
+ * lines get too close, so the chooser offers the rest and the default is the most important.
+ */
+export const MAX_DEFAULT_AXES = 8;
+/** The part of an axis' height, at its bottom, that the "not set" band takes. */
+export const NOT_SET_BAND = 0.1;
+export const NOT_SET = "not set";
 
 // ---------------------------------------------------------------------------------- ticks
 
-/** A 1, 2 or 5 times a power of ten near `span / count`. */
-export function niceStep(span: number, count: number): number {
-  if (!(span > 0) || !Number.isFinite(span)) return 1;
-  const raw = span / Math.max(1, count);
-  const mag = 10 ** Math.floor(Math.log10(raw));
-  const norm = raw / mag;
-  return (norm < 1.5 ? 1 : norm < 3 ? 2 : norm < 7 ? 5 : 10) * mag;
-}
-
-/** The extent widened to whole steps, so the axis ends on labelled ticks. */
-export function niceDomain(lo: number, hi: number, integer: boolean): [number, number] {
-  if (lo === hi) {
-    const pad = integer ? 1 : Math.abs(lo) * 0.1 || 1;
-    [lo, hi] = [lo - pad, hi + pad];
-  }
-  let step = niceStep(hi - lo, 5);
-  if (integer) step = Math.max(1, Math.round(step));
-  return [clean(Math.floor(lo / step + 1e-9) * step), clean(Math.ceil(hi / step - 1e-9) * step)];
-}
-
-/** Drops floating-point dust (0.30000000000000004 -> 0.3) and negative zero. */
-function clean(v: number): number {
-  const r = Number(v.toPrecision(12));
-  return r === 0 ? 0 : r;
-}
-
-function tickLabel(v: number, step: number): string {
-  const a = Math.abs(v);
-  if (a !== 0 && (a >= 1e6 || a < 1e-4)) return v.toExponential(Math.max(0, Math.min(3, -Math.floor(Math.log10(step / a)) - 1)));
-  const decimals = Math.max(0, Math.min(10, -Math.floor(Math.log10(step) + 1e-9)));
-  return v.toFixed(decimals);
-}
-
-/** About `count` ticks at round values in [lo, hi]; whole numbers only when `integer`. */
-export function linearTicks(lo: number, hi: number, count: number, integer = false): Tick[] {
-  if (!(hi > lo)) return [{ at: lo, label: tickLabel(lo, 1) }];
-  let step = niceStep(hi - lo, count);
-  if (integer) step = Math.max(1, Math.round(step));
-  const out: Tick[] = [];
-  const first = Math.ceil(lo / step - 1e-9);
-  const last = Math.floor(hi / step + 1e-9);
-  for (let k = first; k <= last; k++) {
-    const at = clean(k * step);
-    out.push({ at, label: tickLabel(at, step) });
-  }
-  return out;
-}
-
-/** `0.01`, `0.1`, `1`, `10`, `100`, and `1e-3` / `1e3` style further out. */
-export function decadeLabel(k: number): string {
-  return Math.abs(k) <= 2 ? String(clean(10 ** k)) : `1e${k}`;
-}
-
-/** Decades between lo and hi (log10 units), every `n`-th when there are too many. */
-export function logTicks(lo: number, hi: number, count: number): Tick[] {
-  const stride = Math.max(1, Math.ceil((hi - lo) / Math.max(1, count)));
-  const out: Tick[] = [];
-  for (let k = Math.ceil(lo - 1e-9); k <= hi + 1e-9; k += stride) out.push({ at: k, label: decadeLabel(k) });
-  return out;
-}
-
-/** Every choice, or every n-th when their labels would overlap. */
-export function categoryTicks(choices: string[], count: number): Tick[] {
-  const stride = Math.max(1, Math.ceil(choices.length / Math.max(1, count)));
-  const out: Tick[] = [];
-  for (let i = 0; i < choices.length; i += stride) out.push({ at: i, label: choices[i] });
-  return out;
-}
-
-/** Ticks for an axis `px` pixels tall (labels about 36 px apart, 16 for choices). */
+/**
+ * Ticks for an axis `px` pixels tall (labels about 36 px apart, 16 for choices), and the
+ * "not set" band's label (at NaN) where the axis has one.
+ */
 export function axisTicks(axis: Axis, px: number): Tick[] {
-  const count = Math.max(2, Math.floor(px / 36));
+  const room = axis.missing ? px * (1 - NOT_SET_BAND) : px;
+  const count = Math.max(2, Math.floor(room / 36));
+  let ticks: Tick[];
   switch (axis.kind) {
     case "categorical":
-      return categoryTicks(axis.choices ?? [], Math.max(2, Math.floor(px / 16)));
+      ticks = categoryTicks(axis.choices ?? [], Math.max(2, Math.floor(room / 16)));
+      break;
     case "log":
-      return logTicks(axis.lo, axis.hi, count);
+      ticks = logTicks(axis.lo, axis.hi, count, axis.int);
+      break;
     default:
-      return linearTicks(axis.lo, axis.hi, count, axis.kind === "int");
+      ticks = linearTicks(axis.lo, axis.hi, count, axis.kind === "int");
   }
+  return axis.missing ? [...ticks, { at: NaN, label: NOT_SET }] : ticks;
 }
 
 // ---------------------------------------------------------------------------------- scales
 
-/** Where `u` (axis units) sits on the axis: 0 at the bottom, 1 at the top. */
+/**
+ * Where `u` (axis units) sits on the axis: 0 at the bottom, 1 at the top. On an axis with a
+ * "not set" band, NaN (and the band's -Infinity) is at 0 and the values above the band.
+ */
 export function position(axis: Axis, u: number): number {
-  return axis.hi > axis.lo ? (u - axis.lo) / (axis.hi - axis.lo) : 0.5;
+  if (axis.missing && !(u >= -Number.MAX_VALUE)) return 0;
+  const p = axis.hi > axis.lo ? (u - axis.lo) / (axis.hi - axis.lo) : 0.5;
+  return axis.missing ? NOT_SET_BAND + p * (1 - NOT_SET_BAND) : p;
 }
 
-/** The axis unit at position `p` (0 bottom, 1 top): the inverse of `position`. */
+/** The axis unit at position `p` (0 bottom, 1 top): the inverse of `position`; -Infinity in the band. */
 export function unitAt(axis: Axis, p: number): number {
+  if (axis.missing) {
+    if (p < NOT_SET_BAND / 2) return -Infinity;
+    p = (p - NOT_SET_BAND) / (1 - NOT_SET_BAND);
+  }
   return axis.lo + p * (axis.hi - axis.lo);
 }
 
@@ -165,23 +142,32 @@ function paramAxis(rec: TrialRecord, j: number, rows: number[]): Axis {
   const col = rec.paramValues[j];
   const values = new Float64Array(rows.length);
   const key = `p:${p.name}`;
+  let missing = false;
+  let positive = true;
+  for (const n of rows) {
+    const v = col[n];
+    if (Number.isNaN(v)) missing = true;
+    else if (!(v > 0)) positive = false;
+  }
   if (p.choices) {
     rows.forEach((n, i) => (values[i] = col[n]));
-    return { key, title: p.name, kind: "categorical", lo: 0, hi: Math.max(0, p.choices.length - 1), values, choices: p.choices.slice() };
+    return { key, title: p.name, kind: "categorical", lo: 0, hi: Math.max(0, p.choices.length - 1), values, choices: p.choices.slice(), missing };
   }
-  const log = p.log && rows.every((n) => col[n] > 0);
+  // Unset values are NaN, not a reason to give up the log scale.
+  const log = p.log && positive;
   rows.forEach((n, i) => (values[i] = log ? Math.log10(col[n]) : col[n]));
   const [min, max] = extent(values);
-  if (log) {
-    const lo = clean(Math.floor(min + 1e-9));
-    const hi = clean(Math.max(lo + 1, Math.ceil(max - 1e-9)));
-    return { key, title: p.name, kind: "log", lo, hi, values };
-  }
   const integer = p.kind === "int";
+  if (log) {
+    // The data's extent, not whole decades: a log int in [3, 20] was drawn over 1..100.
+    const [lo, hi] = max > min ? [min, max] : [min - 0.5, max + 0.5];
+    return { key, title: p.name, kind: "log", int: integer, lo: clean(lo), hi: clean(hi), values, missing };
+  }
   const [lo, hi] = niceDomain(min, max, integer);
-  return { key, title: p.name, kind: integer ? "int" : "linear", lo, hi, values };
+  return { key, title: p.name, kind: integer ? "int" : "linear", lo, hi, values, missing };
 }
 
+/** The lowest and highest of the values that are not NaN. */
 function extent(values: ArrayLike<number>): [number, number] {
   let lo = Infinity;
   let hi = -Infinity;
@@ -190,7 +176,7 @@ function extent(values: ArrayLike<number>): [number, number] {
     if (v < lo) lo = v;
     if (v > hi) hi = v;
   }
-  return [lo, hi];
+  return lo <= hi ? [lo, hi] : [0, 0];
 }
 
 /** Colour positions: 0..1 over the extent, flipped for minimize so the best is 1. */
@@ -210,44 +196,64 @@ export function drawOrder(objective: number[], colour: Float64Array, direction: 
   return pick.sort((a, b) => colour[a] - colour[b] || a - b);
 }
 
-/** What the view draws for one objective: axes for the used parameters, then the objective. */
-export function parcoordsData(rec: TrialRecord, meta: Meta, objective: number, limit = MAX_PARCOORDS_LINES): ParcoordsData {
+/**
+ * Which of the used parameters (indexes) get an axis: the user's choice; else all of them up
+ * to MAX_DEFAULT_AXES; else the most important ones (by the importance trait), or the first.
+ * Always in the record's order, so axes do not jump when importance is refreshed.
+ */
+export function chooseAxes(rec: TrialRecord, used: number[], choice: AxisChoice = {}): number[] {
+  if (choice.names) {
+    const want = new Set(choice.names);
+    return used.filter((j) => want.has(rec.params[j].name)).slice(0, MAX_AXES);
+  }
+  if (used.length <= MAX_DEFAULT_AXES) return used;
+  const imp = choice.importance ?? {};
+  const score = (j: number) => {
+    const name = rec.params[j].name;
+    return Object.prototype.hasOwnProperty.call(imp, name) ? imp[name] : -1;
+  };
+  const ranked = Object.keys(imp).length
+    ? [...used].sort((a, b) => score(b) - score(a) || a - b)
+    : used;
+  const keep = new Set(ranked.slice(0, MAX_DEFAULT_AXES));
+  return used.filter((j) => keep.has(j));
+}
+
+/** What the view draws for one objective: axes for the chosen parameters, then the objective. */
+export function parcoordsData(
+  rec: TrialRecord, meta: Meta, objective: number, limit = MAX_PARCOORDS_LINES, choice: AxisChoice = {},
+): ParcoordsData {
   const name = objectiveName(meta, objective);
   const direction = meta.directions?.[objective] ?? "minimize";
   const reverse = direction !== "maximize";
   const { numbers, values } = completed(rec, objective);
   const used = rec.params.map((_, j) => j).filter((j) => numbers.some((n) => !Number.isNaN(rec.paramValues[j][n])));
-  const shown = used.slice(0, MAX_AXES);
-  const rows: number[] = [];
-  const vals: number[] = [];
-  numbers.forEach((n, i) => {
-    if (used.every((j) => !Number.isNaN(rec.paramValues[j][n]))) {
-      rows.push(n);
-      vals.push(values[i]);
-    }
-  });
+  const shown = chooseAxes(rec, used, choice);
+  const axes = shown.map((j) => paramAxis(rec, j, numbers));
+  // Only what the axis choice does not change: the view's note is set when new data is drawn,
+  // not when the user picks axes (the chooser's button says how many are shown, and the "not
+  // set" label's tooltip what the band is).
   const notes = [
-    rows.length < numbers.length ? `${numbers.length - rows.length} trials without every parameter left out` : "",
-    shown.length < used.length ? `the first ${shown.length} of ${used.length} parameters shown` : "",
-    rows.length > limit ? `${limit.toLocaleString()} of ${rows.length.toLocaleString()} trials drawn: the best tenth and an even sample` : "",
+    numbers.length > limit ? `${limit.toLocaleString()} of ${numbers.length.toLocaleString()} trials drawn: the best tenth and an even sample` : "",
   ].filter(Boolean);
-  const objectiveValues = Float64Array.from(vals);
+  const objectiveValues = Float64Array.from(values);
   const colour = colourPositions(objectiveValues, reverse);
-  const [min, max] = rows.length ? extent(objectiveValues) : [0, 0];
+  const [min, max] = numbers.length ? extent(objectiveValues) : [0, 0];
   const [lo, hi] = niceDomain(min, max, false);
-  const axes = shown.map((j) => paramAxis(rec, j, rows));
-  axes.push({ key: `o:${objective}`, title: name, kind: "linear", lo, hi, values: objectiveValues });
+  axes.push({ key: `o:${objective}`, title: name, kind: "linear", lo, hi, values: objectiveValues, missing: false });
   return {
     axes,
-    rows: Int32Array.from(rows),
+    rows: Int32Array.from(numbers),
     objective: objectiveValues,
     colour,
-    drawn: drawOrder(vals, colour, direction, limit),
+    drawn: drawOrder(values, colour, direction, limit),
     objectiveName: name,
     objectiveRange: [min, max],
     reverse,
+    available: used.map((j) => rec.params[j].name),
+    shown: shown.map((j) => rec.params[j].name),
     note: notes.join("; ") || undefined,
-    empty: numbers.length === 0 ? "No completed trials yet." : rows.length === 0 ? "No completed trial has every parameter." : undefined,
+    empty: numbers.length === 0 ? "No completed trials yet." : undefined,
   };
 }
 
@@ -268,9 +274,11 @@ export function brushMask(data: ParcoordsData, brushes: Brushes): { mask: Uint8A
     const range = brushes.get(axis.key);
     if (!range) continue;
     const [lo, hi] = range;
+    // A range reaching into the "not set" band (low -Infinity) takes in the unset rows.
+    const unset = lo === -Infinity;
     const v = axis.values;
     for (let i = 0; i < n; i++) {
-      if (mask[i] && !(v[i] >= lo && v[i] <= hi)) {
+      if (mask[i] && !(Number.isNaN(v[i]) ? unset : v[i] >= lo && v[i] <= hi)) {
         mask[i] = 0;
         count--;
       }
@@ -280,20 +288,6 @@ export function brushMask(data: ParcoordsData, brushes: Brushes): { mask: Uint8A
 }
 
 // ---------------------------------------------------------------------------------- colour
-
-// Viridis at ten even stops (matplotlib's colour map, as plotly's "Viridis").
-const VIRIDIS = ["#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#35b779", "#6ece58", "#b5de2b", "#fde725"]
-  .map((hex) => [1, 3, 5].map((k) => parseInt(hex.slice(k, k + 2), 16)));
-
-/** Viridis at t in [0, 1] (0 dark purple, 1 yellow) as `rgb(r,g,b)`. */
-export function viridis(t: number): string {
-  const x = Math.min(1, Math.max(0, Number.isFinite(t) ? t : 0)) * (VIRIDIS.length - 1);
-  const i = Math.min(VIRIDIS.length - 2, Math.floor(x));
-  const f = x - i;
-  const [a, b] = [VIRIDIS[i], VIRIDIS[i + 1]];
-  const c = a.map((v, k) => Math.round(v + (b[k] - v) * f));
-  return `rgb(${c[0]},${c[1]},${c[2]})`;
-}
 
 /** Which of `buckets` colour bands a colour position falls in. */
 export function colourBucket(t: number, buckets: number): number {
@@ -342,13 +336,18 @@ export function nearestLine(
   return best;
 }
 
-/** The hover text of one row: trial, objective and parameter values, one line each. */
+/**
+ * The hover text of one row: trial, objective and parameter values, one line each; "not set"
+ * for a drawn axis the trial has no value on.
+ */
 export function hoverLines(rec: TrialRecord, data: ParcoordsData, row: number): string[] {
   const n = data.rows[row];
+  const shown = new Set(data.shown);
   const lines = [`trial ${n}`, `${data.objectiveName}: ${formatNumber(data.objective[row])}`];
   rec.params.forEach((p, j) => {
     const t = paramText(rec, j, n);
     if (t) lines.push(`${p.name}: ${t}`);
+    else if (shown.has(p.name)) lines.push(`${p.name}: ${NOT_SET}`);
   });
   return lines;
 }

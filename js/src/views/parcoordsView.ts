@@ -14,27 +14,25 @@ import {
   colourBucket,
   hoverLines,
   keepBrushes,
-  linearTicks,
+  lineColour,
   nearestLine,
   parcoordsData,
   position,
   unitAt,
-  viridis,
   type Axis,
   type Brushes,
   type ParcoordsData,
 } from "./parcoords";
+import { createAxisChooser } from "./parcoordsChooser";
+import { axisGroup, CHAR, colourBar, staggered, svg } from "./parcoordsSvg";
 import { themeColors } from "./plot";
 
 export interface ParcoordsView {
   /** Rebuilds from the record and draws; what to show in the view's note, and whether empty. */
-  update(rec: TrialRecord, meta: Meta, objective: number): { note?: string; empty: boolean };
+  update(rec: TrialRecord, meta: Meta, objective: number, importance?: Record<string, number>): { note?: string; empty: boolean };
   dispose(): void;
 }
 
-const SVG = "http://www.w3.org/2000/svg";
-const FONT = 11;
-const CHAR = FONT * 0.6; // a rough glyph width: labels are fitted by length, not measured
 const TOP = 46;
 const BOTTOM = 30;
 const BAR_AREA = 100; // the colour bar, its labels and its title, right of the last axis
@@ -43,7 +41,6 @@ const HOVER = 5; // how near a line (px) the pointer picks it
 const BUCKETS = 48; // colour bands: one canvas path each, so 50,000 lines are ~50 strokes
 const CHUNK = 400; // lines per stroke within a band, so dense bands still show their density
 
-let gradients = 0;
 
 interface Layout {
   w: number;
@@ -53,26 +50,6 @@ interface Layout {
   xs: number[];
   /** ys[axis][k]: the pixel y of drawn line k on the axis. */
   ys: Float32Array[];
-}
-
-function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>, text?: string): SVGElementTagNameMap[K] {
-  const el = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
-  if (text !== undefined) el.textContent = text;
-  return el;
-}
-
-function fit(text: string, px: number): string {
-  const max = Math.max(3, Math.floor(px / CHAR));
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
-}
-
-/** A label that may be cut short, with the whole text as its tooltip. */
-function label(text: string, px: number, attrs: Record<string, string | number>): SVGTextElement {
-  const shown = fit(text, px);
-  const el = svg("text", attrs, shown);
-  if (shown !== text) el.append(svg("title", {}, text));
-  return el;
 }
 
 export function createParcoordsView(el: HTMLElement): ParcoordsView {
@@ -85,10 +62,17 @@ export function createParcoordsView(el: HTMLElement): ParcoordsView {
   const tip = document.createElement("div");
   tip.className = "om-pc-tip";
   tip.hidden = true;
-  el.replaceChildren(canvas, overlay, selection, tip);
+  // The user's choice of parameter axes (null: the default), kept across redraws.
+  let chosen: string[] | null = null;
+  const chooser = createAxisChooser((names) => {
+    chosen = names;
+    rebuild();
+  });
+  el.replaceChildren(canvas, overlay, selection, tip, chooser.el);
 
   let context: CanvasRenderingContext2D | null | undefined;
   let rec: TrialRecord | null = null;
+  let last: { meta: Meta; objective: number; importance?: Record<string, number> } | null = null;
   let data: ParcoordsData | null = null;
   let layout: Layout | null = null;
   let mask: Uint8Array | null = null; // per drawn line: inside every brush
@@ -164,7 +148,7 @@ export function createParcoordsView(el: HTMLElement): ParcoordsView {
         if (inPath) ctx.stroke();
         band = b;
         inPath = 0;
-        ctx.strokeStyle = viridis((b + 0.5) / BUCKETS);
+        ctx.strokeStyle = lineColour((b + 0.5) / BUCKETS);
         ctx.beginPath();
       }
       trace(k);
@@ -204,51 +188,13 @@ export function createParcoordsView(el: HTMLElement): ParcoordsView {
     overlay.style.setProperty("--om-pc-accent", accent);
     const spacing = xs.length > 1 ? xs[1] - xs[0] : w - BAR_AREA;
     const parts: SVGElement[] = [];
-    data.axes.forEach((axis, i) => parts.push(axisGroup(axis, xs[i], top, bottom, spacing)));
+    const stagger = staggered(data, spacing);
+    data.axes.forEach((axis, i) => parts.push(axisGroup(axis, xs[i], top, bottom, spacing, w, stagger ? i % 2 : -1)));
     parts.push(colourBar(data, w - BAR_AREA + 24, top, bottom));
     brushGroup = svg("g", { class: "om-pc-brushes" });
     highlight = svg("path", { class: "om-pc-highlight", d: "" });
     overlay.replaceChildren(...parts, highlight, brushGroup);
     paintBrushes();
-  }
-
-  function axisGroup(axis: Axis, x: number, top: number, bottom: number, spacing: number): SVGGElement {
-    const g = svg("g", { class: "om-pc-axis", "data-axis": axis.key });
-    g.append(svg("line", { x1: x, x2: x, y1: top, y2: bottom, class: "om-pc-line" }));
-    const labelRoom = Math.min(16 * CHAR, spacing - 14);
-    for (const t of axisTicks(axis, bottom - top)) {
-      const y = bottom - position(axis, t.at) * (bottom - top);
-      g.append(svg("line", { x1: x - 4, x2: x, y1: y, y2: y, class: "om-pc-line" }));
-      g.append(label(t.label, labelRoom, { x: x - 6, y, class: "om-pc-tick", "text-anchor": "end", "dominant-baseline": "middle" }));
-    }
-    g.append(label(axis.title, Math.max(3 * CHAR, spacing - 8), { x, y: top - 18, class: "om-pc-title", "text-anchor": "middle" }));
-    return g;
-  }
-
-  function colourBar(d: ParcoordsData, x: number, top: number, bottom: number): SVGGElement {
-    const g = svg("g", { class: "om-pc-colorbar" });
-    const id = `om-pc-grad-${++gradients}`; // ids are page-wide: one per drawing
-    const grad = svg("linearGradient", { id, x1: 0, x2: 0, y1: 0, y2: 1 });
-    // Top of the bar is the highest value: the bright end when maximizing.
-    for (let s = 0; s <= 10; s++) {
-      const o = s / 10;
-      grad.append(svg("stop", { offset: o, "stop-color": viridis(d.reverse ? o : 1 - o) }));
-    }
-    const defs = svg("defs", {});
-    defs.append(grad);
-    g.append(defs);
-    g.append(svg("rect", { x, y: top, width: 12, height: bottom - top, fill: `url(#${id})`, class: "om-pc-bar" }));
-    const [lo, hi] = d.objectiveRange;
-    for (const t of linearTicks(lo, hi, Math.max(2, Math.floor((bottom - top) / 40)))) {
-      const y = hi > lo ? bottom - ((t.at - lo) / (hi - lo)) * (bottom - top) : (top + bottom) / 2;
-      g.append(svg("line", { x1: x + 12, x2: x + 16, y1: y, y2: y, class: "om-pc-line" }));
-      g.append(label(t.label, 40, { x: x + 18, y, class: "om-pc-tick", "dominant-baseline": "middle" }));
-    }
-    const mid = (top + bottom) / 2;
-    g.append(label(d.objectiveName, bottom - top, {
-      x: x + 68, y: mid, class: "om-pc-bar-title", "text-anchor": "middle", transform: `rotate(-90 ${x + 68} ${mid})`,
-    }));
-    return g;
   }
 
   function paintBrushes(): void {
@@ -318,8 +264,9 @@ export function createParcoordsView(el: HTMLElement): ParcoordsView {
     brushes.set(axis.key, [Math.min(a, b), Math.max(a, b)]);
   }
 
+  const onChooser = (e: Event) => chooser.el.contains(e.target as Node);
   el.addEventListener("pointerdown", (e) => {
-    if (e.button !== 0) return;
+    if (e.button !== 0 || onChooser(e)) return;
     const { x, y } = local(e);
     const i = axisNear(x, y);
     if (i < 0) return;
@@ -330,6 +277,10 @@ export function createParcoordsView(el: HTMLElement): ParcoordsView {
   });
   el.addEventListener("pointermove", (e) => {
     const { x, y } = local(e);
+    if (!drag && onChooser(e)) {
+      pointer = null;
+      return hideHover();
+    }
     if (drag) {
       if (Math.abs(y - drag.y0) < 3 && !drag.moved) return;
       drag.moved = true;
@@ -387,20 +338,28 @@ export function createParcoordsView(el: HTMLElement): ParcoordsView {
     : null;
   resize?.observe(el);
 
+  /** Builds the data from the latest record and draws it: new trials, or another axis choice. */
+  function rebuild(): { note?: string; empty: boolean } {
+    if (!rec || !last) return { empty: true };
+    data = parcoordsData(rec, last.meta, last.objective, undefined, { names: chosen, importance: last.importance });
+    chooser.update(data.available, data.shown, last.importance);
+    if (data.empty) {
+      layout = null;
+      hideHover();
+      return { note: data.empty, empty: true };
+    }
+    keepBrushes(brushes, data.axes);
+    drawAll();
+    if (pointer && !drag) hover(pointer.x, pointer.y);
+    else hideHover();
+    return { note: data.note, empty: false };
+  }
+
   return {
-    update(r, meta, objective) {
+    update(r, meta, objective, importance) {
       rec = r;
-      data = parcoordsData(r, meta, objective);
-      if (data.empty) {
-        layout = null;
-        hideHover();
-        return { note: data.empty, empty: true };
-      }
-      keepBrushes(brushes, data.axes);
-      drawAll();
-      if (pointer && !drag) hover(pointer.x, pointer.y);
-      else hideHover();
-      return { note: data.note, empty: false };
+      last = { meta, objective, importance };
+      return rebuild();
     },
     dispose() {
       resize?.disconnect();

@@ -88,7 +88,8 @@ export const CSS = `
 .optuna-magic .om-controls { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; margin-bottom: 4px; }
 .optuna-magic .om-note:empty { display: none; }
 .optuna-magic .om-note { color: var(--om-muted); margin: 2px 0; }
-.optuna-magic .om-plot { width: 100%; height: 380px; }
+.optuna-magic .om-view-body { display: flex; flex-direction: column; height: 100%; }
+.optuna-magic .om-plot { width: 100%; flex: 1 1 auto; min-height: 260px; }
 .optuna-magic .om-pc { position: relative; overflow: hidden; user-select: none; -webkit-user-select: none; }
 .optuna-magic .om-pc-lines, .optuna-magic .om-pc-axes { position: absolute; left: 0; top: 0; width: 100%; height: 100%; }
 .optuna-magic .om-pc-axes { pointer-events: none; overflow: visible; font-family: inherit; }
@@ -114,13 +115,14 @@ export const CSS = `
 .optuna-magic .om-thead { font-weight: 600; border-bottom: 1px solid var(--om-border); }
 .optuna-magic .om-th { cursor: pointer; user-select: none; padding: 0 6px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .optuna-magic .om-td { padding: 0 6px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; font-variant-numeric: tabular-nums; }
-.optuna-magic .om-scroll { position: relative; height: 360px; overflow: auto; contain: strict; }
+.optuna-magic .om-table { display: flex; flex-direction: column; height: 100%; }
+.optuna-magic .om-scroll { position: relative; flex: 1 1 auto; min-height: 200px; overflow: auto; contain: strict; }
 .optuna-magic .om-window { position: absolute; top: 0; left: 0; right: 0; will-change: transform; }
 .optuna-magic .om-tr:nth-child(even) { background: var(--om-bg2); }
 .optuna-magic .om-tr[data-state=PRUNED] .om-td:nth-child(2) { color: #ff7f0e; }
 .optuna-magic .om-tr[data-state=FAIL] .om-td:nth-child(2) { color: var(--om-error); }
 .optuna-magic .om-tr[data-state=RUNNING] .om-td:nth-child(2) { color: #2ca02c; }
-.optuna-magic .om-events { max-height: 380px; overflow: auto; margin: 0; padding-left: 0; list-style: none; }
+.optuna-magic .om-events { overflow: auto; margin: 0; padding-left: 0; list-style: none; }
 .optuna-magic .om-event { padding: 2px 0; border-bottom: 1px solid var(--om-border); overflow-wrap: anywhere; }
 .optuna-magic .om-event-failed { color: var(--om-error); }
 .optuna-magic .om-clickable { cursor: pointer; }

@@ -1,0 +1,74 @@
+// The timeline: when each trial ran, one row per lane of trials that ran at the same time. A row
+// per trial (as before) left bars a pixel or two tall past ~150 trials, a diagonal smear, with
+// labels plotly shrank to 5 px; lanes keep the rows as few as the trials that ran at once
+// (one for a sequential study, K for --n-jobs K), so bars stay tall at any trial count.
+
+import { formatDuration } from "../model/derive";
+import { ABSENT, STATE_NAMES, type TrialRecord } from "../model/record";
+import { integerTicks } from "./figureAxes";
+import { STATE_COLORS, type Figure, type Trace } from "./figureTypes";
+
+/** Bars drawn at most: the latest trials (plotly's bars cost ~0.1 ms each a redraw). */
+export const MAX_BARS = 1000;
+
+/**
+ * A lane for each of `rows` (sorted by start): the first lane free when the trial starts, so
+ * trials that overlap in time never share one. `ends[n]` is when trial n ended (or now).
+ */
+export function assignLanes(rows: number[], start: ArrayLike<number>, ends: (n: number) => number): Int32Array {
+  const lanes = new Int32Array(rows.length);
+  const free: number[] = []; // when each lane is free again
+  rows.forEach((n, i) => {
+    const s = start[n];
+    // Parallel trials are few (the number of workers), so a scan over the lanes is cheap.
+    let lane = free.findIndex((t) => t <= s);
+    if (lane < 0) lane = free.push(0) - 1;
+    free[lane] = Math.max(s, ends(n));
+    lanes[i] = lane;
+  });
+  return lanes;
+}
+
+export function timelineFigure(rec: TrialRecord, now: number): Figure {
+  const all: number[] = [];
+  for (let n = 0; n < rec.size; n++) if (rec.state[n] !== ABSENT && Number.isFinite(rec.start[n])) all.push(n);
+  if (all.length === 0) return { data: [], layout: {}, note: "No trials yet." };
+  const rows = all.slice(-MAX_BARS).sort((a, b) => rec.start[a] - rec.start[b] || a - b);
+  const seconds = (n: number) => (Number.isFinite(rec.duration[n]) ? rec.duration[n] : Math.max(0, now - rec.start[n]));
+  const lanes = assignLanes(rows, rec.start, (n) => rec.start[n] + seconds(n));
+  const nLanes = lanes.reduce((m, l) => Math.max(m, l + 1), 0);
+  const byState = new Map<number, number[]>();
+  rows.forEach((n, i) => {
+    const list = byState.get(rec.state[n]) ?? [];
+    list.push(i);
+    byState.set(rec.state[n], list);
+  });
+  const data: Trace[] = [...byState.entries()].map(([state, idx]) => ({
+    type: "bar", orientation: "h", name: STATE_NAMES[state]?.toLowerCase() ?? "",
+    y: idx.map((i) => lanes[i] + 1), base: idx.map((i) => new Date(rec.start[rows[i]] * 1000).toISOString()),
+    x: idx.map((i) => 1000 * seconds(rows[i])), width: 0.8,
+    marker: { color: STATE_COLORS[state] ?? "#7f7f7f", line: { width: rows.length > 200 ? 0 : 0.5, color: "rgba(0,0,0,0.35)" } },
+    // No text in the bars: plotly shrinks it to fit a narrow bar (5 px at a few hundred trials).
+    textposition: "none",
+    hovertext: idx.map((i) => `trial ${rows[i]} (${STATE_NAMES[state]?.toLowerCase() ?? ""})<br>${formatDuration(seconds(rows[i]))}`),
+    hovertemplate: "%{hovertext}<extra></extra>",
+  }));
+  // Ticks at the lanes there are (every n-th past 8), none below the last one.
+  const stride = Number(integerTicks(1, nLanes, 8).dtick);
+  const laneNumbers = Array.from({ length: nLanes }, (_, i) => i + 1).filter((k) => k === 1 || k % stride === 0);
+  const laneTicks = { tickmode: "array", tickvals: laneNumbers, ticktext: laneNumbers.map((k) => (nLanes === 1 ? "trials" : `lane ${k}`)) };
+  const note = [
+    all.length > rows.length ? `latest ${rows.length} of ${all.length} trials` : "",
+    nLanes > 1 ? `${nLanes} lanes: trials that ran at the same time` : "",
+  ].filter(Boolean).join("; ");
+  return {
+    data,
+    layout: {
+      barmode: "overlay", bargap: 0.2,
+      xaxis: { type: "date", title: { text: "time" } },
+      // Lane 1 on top; room for at least four lanes, so one lane is a strip, not a wall.
+      yaxis: { title: { text: nLanes > 1 ? "lane" : "" }, range: [Math.max(nLanes, 4) + 0.5, 0.5], ...laneTicks, zeroline: false, showgrid: false },
+    },
+    note: note || undefined,
+  };
+}
