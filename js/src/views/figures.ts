@@ -111,6 +111,7 @@ export function historyFigure(rec: TrialRecord, meta: Meta, o: HistoryOptions): 
         marker: { color: STATE_COLORS[COMPLETE], size: 6, opacity: 0.7 },
         text: numbers.map((n, i) => hover(n, values[i])),
         hovertemplate: "%{text}<extra></extra>",
+        customdata: numbers, // the trial a click opens (see plot.ts)
       },
       {
         type: "scatter", mode: "lines", name: "best so far", x: steps.map((i) => all.numbers[i]), y: steps.map((i) => best[i]),
@@ -274,7 +275,7 @@ export function sliceFigure(rec: TrialRecord, meta: Meta, param: number, objecti
   return {
     data: [
       {
-        type: scatterType(rows.length), mode: "markers", x: xs, y: ys,
+        type: scatterType(rows.length), mode: "markers", x: xs, y: ys, customdata: rows,
         // The trial's number: a scale whose both ends show on white and on the dark theme
         // (plotly's Blues ended in light grey: the latest trials vanished on white).
         marker: {
@@ -342,7 +343,7 @@ export function contourFigure(rec: TrialRecord, meta: Meta, px: number, py: numb
       },
       {
         // White dots with a dark rim: seen on any fill and either theme (black ones were not).
-        type: "scatter", mode: "markers", x: xv, y: yv, marker: SAMPLE_MARKER, cliponaxis: false,
+        type: "scatter", mode: "markers", x: xv, y: yv, marker: SAMPLE_MARKER, cliponaxis: false, customdata: rows,
         text: rows.map((n, i) => hoverTrial(rec, n, zs[i], name)), hovertemplate: "%{text}<extra></extra>", showlegend: false,
       },
     ],
@@ -371,7 +372,7 @@ export function paretoFigure(rec: TrialRecord, meta: Meta, ix: number, iy: numbe
     if (onFront) idx.sort((a, b) => points[a][ix] - points[b][ix]);
     return {
       type: scatterType(idx.length), mode: onFront ? "lines+markers" : "markers", name: onFront ? "Pareto front" : "dominated",
-      x: idx.map((i) => points[i][ix]), y: idx.map((i) => points[i][iy]),
+      x: idx.map((i) => points[i][ix]), y: idx.map((i) => points[i][iy]), customdata: idx.map((i) => rows[i]),
       text: idx.map((i) => hoverTrial(rec, rows[i], undefined, "")), hovertemplate: "%{text}<br>%{x}, %{y}<extra></extra>",
       marker: { color: onFront ? "#d62728" : STATE_COLORS[COMPLETE], size: onFront ? 8 : 6, opacity: onFront ? 1 : 0.5 },
       line: { shape: "hv", color: "#d62728" },

@@ -307,6 +307,14 @@ export function createParcoordsView(el: HTMLElement): ParcoordsView {
     pointer = null;
     if (!drag) hideHover();
   });
+  // A click on a line (not on an axis, where a click clears its range) opens that trial.
+  el.addEventListener("click", (e) => {
+    if (!data || !layout || onChooser(e)) return;
+    const { x, y } = local(e);
+    if (axisNear(x, y) >= 0) return;
+    const k = nearestLine(layout.xs, layout.ys, mask, x, y, HOVER);
+    if (k >= 0) el.dispatchEvent(new CustomEvent("om-trial", { detail: data.drawn[k], bubbles: true }));
+  });
 
   function hideHover(): void {
     tip.hidden = true;

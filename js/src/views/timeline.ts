@@ -46,7 +46,7 @@ export function timelineFigure(rec: TrialRecord, now: number): Figure {
   const data: Trace[] = [...byState.entries()].map(([state, idx]) => ({
     type: "bar", orientation: "h", name: STATE_NAMES[state]?.toLowerCase() ?? "",
     y: idx.map((i) => lanes[i] + 1), base: idx.map((i) => new Date(rec.start[rows[i]] * 1000).toISOString()),
-    x: idx.map((i) => 1000 * seconds(rows[i])), width: 0.8,
+    x: idx.map((i) => 1000 * seconds(rows[i])), width: 0.8, customdata: idx.map((i) => rows[i]),
     marker: { color: STATE_COLORS[state] ?? "#7f7f7f", line: { width: rows.length > 200 ? 0 : 0.5, color: "rgba(0,0,0,0.35)" } },
     // No text in the bars: plotly shrinks it to fit a narrow bar (5 px at a few hundred trials).
     textposition: "none",
