@@ -7,8 +7,15 @@
 // state grew by the bundle per output. The loader is ~1 kB; the bundle travels once per page, as
 // a binary buffer of a custom message (no JSON encoding of it, and no signing: Jupyter signs
 // message parts, not buffers). The messages are declared in ./protocol (BundleRequest, BundleMessage).
+//
+// A host that drops binary buffers (Colab's widget manager, googlecolab/colab-cdn-widget-manager
+// issue 33) delivers the bundle message without its buffer. The loader then tells the kernel
+// (`no_buffers`) and asks again: the kernel answers with the code as text, and sends this
+// panel's record as base64 from then on. Every later panel of such a page says `no_buffers`
+// before the bundle subscribes to it. A host that keeps buffers never sends it: no extra message,
+// no extra byte.
 
-import { bundleRequest, type BundleMessage } from "./protocol";
+import { bundleRequest, noBuffersRequest, type BundleMessage } from "./protocol";
 
 interface Model {
   on(event: string, cb: (...args: never[]) => void): void;
@@ -27,22 +34,41 @@ const VERSION = "__OPTUNA_MAGIC_BUNDLE__";
 const WAIT_MS = 30_000;
 
 const KEY = `optuna-magic:${VERSION}`;
-const pages = globalThis as unknown as Record<string, Promise<Widget> | undefined>;
+/** Set on a page whose host dropped the bundle's buffer (any version's loader reads it). */
+const NO_BUFFERS = "optuna-magic:no-buffers";
+const pages = globalThis as unknown as Record<string, Promise<Widget> | boolean | undefined>;
+
+/** How the bundle's code becomes a module (a test replaces it: vitest cannot import a Blob URL). */
+export const modules = {
+  load(code: BlobPart): Promise<{ default: Widget }> {
+    const url = URL.createObjectURL(new Blob([code], { type: "text/javascript" }));
+    return import(/* @vite-ignore */ url).finally(() => URL.revokeObjectURL(url));
+  },
+};
 
 function request(model: Model): Promise<Widget> {
   return new Promise((resolve, reject) => {
+    let askedForText = false;
     const timer = setTimeout(() => {
       model.off("msg:custom", onMessage as (...args: never[]) => void);
       reject(new Error("the kernel did not send the panel"));
     }, WAIT_MS);
-    const onMessage = (content: Partial<BundleMessage> | undefined, buffers: Array<ArrayBuffer | DataView> = []) => {
-      if (content?.type !== "bundle" || content.version !== VERSION || !buffers.length) return;
+    const onMessage = (content: Partial<BundleMessage> | undefined, buffers?: Array<ArrayBuffer | DataView> | null) => {
+      if (content?.type !== "bundle" || content.version !== VERSION) return;
+      const code = typeof content.code === "string" ? content.code : buffers?.[0];
+      if (!buffers?.length) pages[NO_BUFFERS] = true;
+      if (code === undefined) {
+        // The host dropped the buffer: ask for the code as text (once; the timer still runs).
+        if (!askedForText) {
+          askedForText = true;
+          model.send(noBuffersRequest());
+          model.send(bundleRequest(VERSION));
+        }
+        return;
+      }
       clearTimeout(timer);
       model.off("msg:custom", onMessage as (...args: never[]) => void);
-      const url = URL.createObjectURL(new Blob([buffers[0] as BlobPart], { type: "text/javascript" }));
-      import(/* @vite-ignore */ url)
-        .then((m: { default: Widget }) => resolve(m.default), reject)
-        .finally(() => URL.revokeObjectURL(url));
+      modules.load(code as BlobPart).then((m) => resolve(m.default), reject);
     };
     model.on("msg:custom", onMessage as (...args: never[]) => void);
     model.send(bundleRequest(VERSION));
@@ -51,7 +77,7 @@ function request(model: Model): Promise<Widget> {
 
 /** The bundle's widget: the page's copy, or asked of this model's kernel. */
 function load(model: Model): Promise<Widget> {
-  let widget = pages[KEY];
+  let widget = pages[KEY] as Promise<Widget> | undefined;
   if (!widget) {
     widget = request(model);
     pages[KEY] = widget;
@@ -71,7 +97,11 @@ export default {
     let closed = false;
     load(model).then(
       (widget) => {
-        if (!closed) cleanup = widget.initialize?.({ model });
+        if (closed) return;
+        // Before the bundle's first sync, so the kernel answers it (and what follows) in a
+        // form this page can read.
+        if (pages[NO_BUFFERS]) model.send(noBuffersRequest());
+        cleanup = widget.initialize?.({ model });
       },
       () => undefined,
     );

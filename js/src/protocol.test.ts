@@ -5,7 +5,9 @@ import { describe, expect, it } from "vitest";
 import wire from "./fixtures/wire.json";
 import { RecordSync } from "./model/record";
 import { storeFor } from "./panel";
-import { bundleRequest, RECORD_BUFFERS, stopRequest, syncRequest, trialRequest, type RecordMessage } from "./protocol";
+import {
+  bundleRequest, noBuffersRequest, RECORD_BUFFERS, stopRequest, syncRequest, trialRequest, type RecordMessage,
+} from "./protocol";
 import { conformance, SCHEMAS } from "./protocolSchema";
 import { FakeModel } from "./testing";
 
@@ -23,10 +25,15 @@ function message(e: Encoded): [RecordMessage, ArrayBuffer[]] {
   return [e.content as unknown as RecordMessage, e.buffers.map(decode)];
 }
 
+type Bundle = { content: Record<string, unknown>; n_buffers: number };
 const { traits, kernel, requests } = wire as unknown as {
   traits: Record<"meta" | "status" | "importance", Record<string, unknown>>;
-  kernel: { delta: Encoded; full: Encoded; trial: { content: Record<string, unknown> }; bundle: { content: Record<string, unknown>; n_buffers: number } };
-  requests: Record<"sync" | "stop" | "trial" | "bundle", Record<string, unknown>>;
+  kernel: {
+    delta: Encoded; full: Encoded; trial: { content: Record<string, unknown> }; bundle: Bundle;
+    // What a host that drops binary buffers gets after the loader said `no_buffers`.
+    full_base64: Encoded; delta_base64: Encoded; bundle_text: Bundle;
+  };
+  requests: Record<"sync" | "stop" | "trial" | "bundle" | "no_buffers", Record<string, unknown>>;
 };
 
 describe("the kernel's examples match protocol.ts", () => {
@@ -68,10 +75,47 @@ describe("the kernel's examples match protocol.ts", () => {
     expect(stopRequest()).toEqual(requests.stop);
     expect(trialRequest(requests.trial.number as number)).toEqual(requests.trial);
     expect(bundleRequest(requests.bundle.version as string)).toEqual(requests.bundle);
+    expect(noBuffersRequest()).toEqual(requests.no_buffers);
+    expect(conformance(requests.no_buffers, SCHEMAS.noBuffersRequest)).toEqual([]);
     expect(conformance(requests.sync, SCHEMAS.syncRequest)).toEqual([]);
     expect(conformance(requests.stop, SCHEMAS.stopRequest)).toEqual([]);
     expect(conformance(requests.trial, SCHEMAS.trialRequest)).toEqual([]);
     expect(conformance(requests.bundle, SCHEMAS.bundleRequest)).toEqual([]);
+  });
+});
+
+describe("the kernel's examples for a host that drops binary buffers", () => {
+  it("has the base64 record messages and the text bundle as declared, with no buffer", () => {
+    for (const kind of ["full_base64", "delta_base64"] as const) {
+      const { content, buffers } = kernel[kind];
+      expect(conformance(content, SCHEMAS.record)).toEqual([]);
+      expect(buffers).toEqual([]);
+      expect(content.base64).toHaveLength(RECORD_BUFFERS.length);
+      for (const s of content.base64 as unknown[]) expect(typeof s).toBe("string");
+    }
+    expect(conformance(kernel.bundle_text.content, SCHEMAS.bundle)).toEqual([]);
+    expect(typeof kernel.bundle_text.content.code).toBe("string");
+    expect(kernel.bundle_text.n_buffers).toBe(0);
+    expect("code" in kernel.bundle.content).toBe(false);
+  });
+
+  it("decodes to the same record as the binary form, without any buffer", () => {
+    const binary = new RecordSync(() => undefined);
+    binary.receive(...message(kernel.full));
+    const text = new RecordSync(() => undefined);
+    expect(text.receive(kernel.full_base64.content as unknown as RecordMessage, [])).toBe(true);
+    const [b, t] = [binary.record, text.record];
+    expect(t.rows()).toEqual(b.rows());
+    expect(Array.from(t.state.slice(0, 6))).toEqual(Array.from(b.state.slice(0, 6)));
+    expect(t.values.map((c) => Array.from(c.slice(0, 6)))).toEqual(b.values.map((c) => Array.from(c.slice(0, 6))));
+    expect(t.paramValues.map((c) => Array.from(c.slice(0, 6)))).toEqual(b.paramValues.map((c) => Array.from(c.slice(0, 6))));
+    expect(Array.from(t.start.slice(0, 6))).toEqual(Array.from(b.start.slice(0, 6)));
+    expect(Array.from(t.intValue.slice(0, t.intCount))).toEqual(Array.from(b.intValue.slice(0, b.intCount)));
+    expect(t.events).toEqual(b.events);
+    // The delta after it: trial 5, running in the full record, completed.
+    expect(text.receive(kernel.delta_base64.content as unknown as RecordMessage, undefined)).toBe(true);
+    expect(t.state[5]).toBe(1);
+    expect(t.values[0][5]).toBe(0.75);
   });
 });
 

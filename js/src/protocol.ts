@@ -7,7 +7,12 @@
 // Traits (small, bounded): `meta`, `status`, `importance`. Each starts as `{}` until the kernel
 // sets it, so the views read them as `Partial<...>`.
 // Custom messages from the kernel: record `delta` / `full` (with RECORD_BUFFERS), `trial`, `bundle`.
-// Custom messages to the kernel: `sync`, `stop`, `trial`, `bundle`.
+// Custom messages to the kernel: `sync`, `stop`, `trial`, `bundle`, `no_buffers`.
+//
+// Hosts that drop binary buffers (Colab's widget manager): the loader sees the bundle arrive
+// without its buffer and sends `no_buffers`; from then on the kernel sends the bundle as text
+// (`BundleMessage.code`) and the record's buffers as base64 strings (`RecordMessage.base64`),
+// which every front end reads. Elsewhere nothing changes: binary buffers, no extra message.
 
 // ------------------------------------------------------------------ traits
 export interface SpaceRow {
@@ -91,6 +96,8 @@ export interface RecordMessage {
   params: ParamHeader[];
   /** Deltas carry the status, so one message a flush keeps the header fresh. */
   status?: StatusTrait;
+  /** For a host that drops binary buffers: RECORD_BUFFERS as base64 strings, and no buffers. */
+  base64?: string[];
 }
 
 /** The buffers of a record message, in order, with their element types. */
@@ -118,6 +125,8 @@ export interface TrialDetailMessage {
 export interface BundleMessage {
   type: "bundle";
   version: string;
+  /** For a host that drops binary buffers: the ES module as text, and no buffer. */
+  code?: string;
 }
 
 export type KernelMessage = RecordMessage | TrialDetailMessage | BundleMessage;
@@ -137,9 +146,15 @@ export interface BundleRequest {
   type: "bundle";
   version: string;
 }
-export type FrontendRequest = SyncRequest | StopRequest | TrialRequest | BundleRequest;
+/** This page's host drops binary buffers: the kernel sends this panel's bundle and record
+ * without them from now on. */
+export interface NoBuffersRequest {
+  type: "no_buffers";
+}
+export type FrontendRequest = SyncRequest | StopRequest | TrialRequest | BundleRequest | NoBuffersRequest;
 
 export const syncRequest = (): SyncRequest => ({ type: "sync" });
 export const stopRequest = (): StopRequest => ({ type: "stop" });
 export const trialRequest = (number: number): TrialRequest => ({ type: "trial", number });
 export const bundleRequest = (version: string): BundleRequest => ({ type: "bundle", version });
+export const noBuffersRequest = (): NoBuffersRequest => ({ type: "no_buffers" });

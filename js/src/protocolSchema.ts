@@ -8,6 +8,7 @@ import type {
   BundleRequest,
   ImportanceTrait,
   MetaTrait,
+  NoBuffersRequest,
   ParamHeader,
   RecordEvent,
   RecordMessage,
@@ -59,14 +60,15 @@ export const SCHEMAS = {
   record: {
     type: f("string"), seq: f("number"), n_trials: f("number"), n_values: f("number"),
     n_params: f("number"), n_intermediate: f("number"), events: f("array"), params: f("array"),
-    status: opt("object"),
+    status: opt("object"), base64: opt("array"),
   } satisfies Schema<RecordMessage>,
   trial: { type: f("string"), number: f("number"), traceback: f("string"), user_attrs: f("object") } satisfies Schema<TrialDetailMessage>,
-  bundle: { type: f("string"), version: f("string") } satisfies Schema<BundleMessage>,
+  bundle: { type: f("string"), version: f("string"), code: opt("string") } satisfies Schema<BundleMessage>,
   syncRequest: { type: f("string") } satisfies Schema<SyncRequest>,
   stopRequest: { type: f("string") } satisfies Schema<StopRequest>,
   trialRequest: { type: f("string"), number: f("number") } satisfies Schema<TrialRequest>,
   bundleRequest: { type: f("string"), version: f("string") } satisfies Schema<BundleRequest>,
+  noBuffersRequest: { type: f("string") } satisfies Schema<NoBuffersRequest>,
 } as const;
 
 /** The JS type of a decoded JSON value, as the schemas name them. */

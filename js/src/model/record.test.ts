@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { encode, PARAMS } from "../testing";
-import { ABSENT, RecordSync, TrialRecord, typed } from "./record";
+import { ABSENT, fromBase64, RecordSync, TrialRecord, typed, type RecordMessage } from "./record";
+
+/** A message in the form the kernel sends to a host that drops binary buffers. */
+function asBase64([msg, buffers]: [RecordMessage, ArrayBuffer[]]): [RecordMessage, ArrayBuffer[]] {
+  const text = (b: ArrayBuffer) => btoa(String.fromCharCode(...new Uint8Array(b)));
+  return [{ ...msg, base64: buffers.map(text) }, []];
+}
 
 describe("TrialRecord.apply", () => {
   const cases: Array<[string, () => TrialRecord, (r: TrialRecord) => void]> = [
@@ -94,6 +100,68 @@ describe("RecordSync", () => {
     s.sync();
     s.sync();
     expect(asked).toBe(1);
+  });
+});
+
+describe("RecordSync on a host that drops binary buffers", () => {
+  it("reads the base64 form as the binary one", () => {
+    const msgs = [
+      encode("delta", 1, [{ number: 0, state: 1, values: [0.5], params: [1.5, 1] }, { number: 2, state: 2, prunedStep: 3 }],
+        { params: PARAMS, intermediate: [[2, 3, 0.25]], events: [{ kind: "pruned", trial: 2, time: 1 }] }),
+      encode("delta", 2, [{ number: 1, state: 3 }], { params: PARAMS }),
+    ];
+    const binary = new RecordSync(() => {});
+    const text = new RecordSync(() => {});
+    for (const m of msgs) {
+      expect(binary.receive(...m)).toBe(true);
+      expect(text.receive(...asBase64(m))).toBe(true);
+    }
+    const b = binary.record, t = text.record;
+    expect(t.rows()).toEqual([0, 1, 2]);
+    expect(t.rows()).toEqual(b.rows());
+    expect(Array.from(t.state.slice(0, 3))).toEqual(Array.from(b.state.slice(0, 3)));
+    expect(t.paramValues.map((c) => Array.from(c.slice(0, 3)))).toEqual(b.paramValues.map((c) => Array.from(c.slice(0, 3))));
+    expect(t.values[0][0]).toBe(0.5);
+    expect(t.prunedStep[2]).toBe(3);
+    expect(Array.from(t.intValue.slice(0, t.intCount))).toEqual([0.25]);
+    expect(t.events).toEqual(b.events);
+    expect(t.seq).toBe(2);
+  });
+
+  it("takes a message whose buffers were dropped as lost: nothing applied, the whole record asked for", () => {
+    let asked = 0;
+    const s = new RecordSync(() => asked++);
+    const [msg] = encode("delta", 1, [{ number: 0, state: 1, values: [0.5] }]);
+    for (const dropped of [[], undefined, null]) expect(s.receive(msg, dropped)).toBe(false);
+    expect(asked).toBe(1);
+    expect(s.record.rows()).toEqual([]);
+    expect(s.record.size).toBe(0); // not NaN: the dropped message's rows were never read
+    // The answer, in the base64 form, brings the lost trial; later deltas apply on top.
+    expect(s.receive(...asBase64(encode("full", 1, [{ number: 0, state: 1, values: [0.5] }])))).toBe(true);
+    expect(s.receive(...asBase64(encode("delta", 2, [{ number: 1, state: 1, values: [0.25] }])))).toBe(true);
+    expect(s.record.rows()).toEqual([0, 1]);
+    expect(s.record.values[0][1]).toBe(0.25);
+    expect(asked).toBe(1);
+  });
+
+  it("asks once more when its own whole record comes without buffers, then stops asking", () => {
+    let asked = 0;
+    const s = new RecordSync(() => asked++);
+    s.sync();
+    const [full] = encode("full", 3, [{ number: 0, state: 1 }]);
+    expect(s.receive(full, [])).toBe(false);
+    expect(asked).toBe(2);
+    expect(s.receive(full, [])).toBe(false);
+    expect(asked).toBe(2); // a kernel that was not told would only repeat the whole record
+    expect(s.receive(...asBase64(encode("full", 3, [{ number: 0, state: 1 }])))).toBe(true);
+    expect(s.record.rows()).toEqual([0]);
+  });
+
+  it("decodes base64 to the same bytes", () => {
+    const bytes = Uint8Array.from({ length: 256 }, (_, i) => i);
+    const text = btoa(String.fromCharCode(...bytes));
+    expect(Array.from(new Uint8Array(fromBase64(text)))).toEqual(Array.from(bytes));
+    expect(fromBase64("").byteLength).toBe(0);
   });
 });
 

@@ -3,7 +3,8 @@
 Every panel's ``_esm`` is the ~1 kB loader (js/src/loader.ts), not the 1.6 MB bundle: a page asks
 the kernel for the bundle once, by a ``bundle`` request, and shares it between its panels. The
 loader carries a hash of the bundle, so a page that kept an older bundle (the package was
-rebuilt, the kernel restarted) asks for the new one.
+rebuilt, the kernel restarted) asks for the new one. Where the page's host drops binary
+buffers, the code goes as text instead (see :mod:`.wire`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class Bundle:
         self.code = b""
         self.esm = _MISSING_ESM
         self.version = ""
+        self._text: str | None = None  # the code decoded, once a host needs it as text
         if _BUNDLE_PATH.is_file() and _LOADER_PATH.is_file():
             import hashlib
 
@@ -44,11 +46,21 @@ class Bundle:
             loader = _LOADER_PATH.read_text(encoding="utf-8")
             self.esm = loader.replace(_LOADER_VERSION, self.version)
 
-    def reply(self, request: BundleRequest) -> tuple[BundleMessage, list[bytes]] | None:
+    def reply(
+        self, request: BundleRequest, *, buffers: bool = True
+    ) -> tuple[BundleMessage, list[bytes]] | None:
         """The answer to a page's ``bundle`` request: the code, if the page asks for this
-        version (a page that names another keeps waiting for its own kernel)."""
+        version (a page that names another keeps waiting for its own kernel).
+
+        ``buffers=False`` (a host that drops binary buffers): the code as text in the message.
+        """
         if request.get("version") != self.version:
             return None
+        if not buffers:
+            text = self._text
+            if text is None:
+                text = self._text = self.code.decode("utf-8")  # esbuild writes UTF-8
+            return {"type": "bundle", "version": self.version, "code": text}, []
         return {"type": "bundle", "version": self.version}, [self.code]
 
 

@@ -5,7 +5,9 @@ Traits carry only small, bounded state (``meta``: what the run is; ``status``: w
 :class:`~optuna_magic.outputs.panel.record.TrialRecord`, batched by a daemon flusher thread:
 each flush sends at most one delta and one trait update, and flushes are ``flush_interval`` apart,
 so the panel gets at most ~10 messages a second whatever the trial rate. A view that opens later
-asks for the whole record (``{"type": "sync"}``); Stop sends ``{"type": "stop"}``.
+asks for the whole record (``{"type": "sync"}``); Stop sends ``{"type": "stop"}``. A page whose
+host drops binary buffers says so (``{"type": "no_buffers"}``), and from then on this panel sends
+its record with base64 strings in place of buffers (see :mod:`.wire`).
 
 What goes on the wire is declared in :mod:`optuna_magic.outputs.panel.wire`; the importance
 refreshes are :mod:`optuna_magic.outputs.panel.importance`; the front end's code and its loader
@@ -34,6 +36,7 @@ from optuna_magic.outputs.panel.status import run_status
 from optuna_magic.outputs.panel.wire import (
     ImportanceTrait,
     StatusTrait,
+    inline_buffers,
     meta_of,
     parse_request,
 )
@@ -104,6 +107,9 @@ class StudyPanel(anywidget.AnyWidget):
             importance_interval, publish=self._publish_importance, adopt=self._link.adopt_parent
         )
         self._changed_at = 0.0  # when a polled trial last changed (a watch's activity)
+        # False once a front end said its host drops binary buffers: the record and the bundle
+        # then go as text, which every front end reads (a page that keeps buffers too).
+        self._buffers = True
         self.on_msg(self._on_message)
 
     # ------------------------------------------------------------ construction
@@ -252,7 +258,7 @@ class StudyPanel(anywidget.AnyWidget):
                 # The delta carries the status too, so one message a flush keeps the header
                 # (progress, counts, best) as fresh as the trials.
                 content["status"] = status
-                self.send(content, buffers)
+                self._send_record(content, buffers)
                 sent = True
             # The status trait is what a late view and a saved widget state read: it follows at
             # once on a new run state or error, else at most once a second.
@@ -337,17 +343,28 @@ class StudyPanel(anywidget.AnyWidget):
             return
         if request["type"] == "bundle":
             # A view of this page has no panel code yet (its first panel): send it once.
-            reply = BUNDLE.reply(request)
+            reply = BUNDLE.reply(request, buffers=self._buffers)
             if reply is not None:
                 self.send(*reply)
         elif request["type"] == "sync":
             with self._send_lock:
-                self.send(*self.record.full())
+                self._send_record(*self.record.full())
+        elif request["type"] == "no_buffers":
+            with self._send_lock:  # a message being sent keeps the form it was made in
+                self._buffers = False
         elif request["type"] == "stop":
             self.request_stop()
         elif request["type"] == "trial":
             with self._send_lock:
                 self.send({"type": "trial", **self.record.trial_detail(request["number"])})
+
+    def _send_record(self, content: dict[str, Any], buffers: list[bytes]) -> None:
+        """Send a record message (``delta`` / ``full``): binary buffers, or base64 in the
+        message where a front end's host drops buffers (the caller holds the send lock)."""
+        if self._buffers:
+            self.send(content, buffers)
+        else:
+            self.send(inline_buffers(content, buffers))
 
     def request_stop(self) -> None:
         """What the Stop button does: ask the run to stop; the state reads "stopping"."""

@@ -10,7 +10,14 @@ Everything :class:`~optuna_magic.outputs.panel.widget.StudyPanel` puts on the wi
   trial's traceback and attributes, on a click) and :class:`BundleMessage` (the panel's code,
   one buffer);
 - custom messages from the front end (:data:`FrontendRequest`): ``sync`` (send the whole record),
-  ``stop`` (the Stop button), ``trial`` (a trial's detail) and ``bundle`` (the panel's code).
+  ``stop`` (the Stop button), ``trial`` (a trial's detail), ``bundle`` (the panel's code) and
+  ``no_buffers`` (this page's host drops binary buffers).
+
+Hosts that drop binary buffers (Colab's widget manager): the loader sees the bundle arrive
+without its buffer and sends ``no_buffers``; from then on the panel sends the bundle as text
+(``BundleMessage.code``) and the record's buffers as base64 strings (``RecordMessage.base64``,
+:func:`inline_buffers`), which every front end reads. Elsewhere nothing changes: binary buffers,
+no extra message.
 
 js/src/protocol.ts declares the same; tests/test_wire.py writes one real example of each to
 js/src/fixtures/wire.json, which the front end's tests read, so a change on one side fails a test
@@ -19,6 +26,7 @@ on the other. Keys of a ``total=False`` part may be left out.
 
 from __future__ import annotations
 
+import base64
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 if TYPE_CHECKING:
@@ -32,6 +40,7 @@ __all__ = [
     "FrontendRequest",
     "ImportanceTrait",
     "MetaTrait",
+    "NoBuffersRequest",
     "ParamHeader",
     "RecordEvent",
     "RecordMessage",
@@ -41,6 +50,7 @@ __all__ = [
     "SyncRequest",
     "TrialDetailMessage",
     "TrialRequest",
+    "inline_buffers",
     "meta_of",
     "parse_request",
 ]
@@ -159,6 +169,8 @@ class RecordMessage(_RecordMessageBase, total=False):
     """What changed (``delta``) or the whole record (``full``), with RECORD_BUFFERS."""
 
     status: StatusTrait  # deltas carry the status, so one message a flush keeps the header fresh
+    # For a host that drops binary buffers: RECORD_BUFFERS as base64 strings, and no buffers.
+    base64: list[str]
 
 
 class TrialDetailMessage(TypedDict):
@@ -170,11 +182,17 @@ class TrialDetailMessage(TypedDict):
     user_attrs: dict[str, Any]
 
 
-class BundleMessage(TypedDict):
-    """The answer to a ``bundle`` request; its one buffer is the panel's ES module."""
-
+class _BundleMessageBase(TypedDict):
     type: Literal["bundle"]
     version: str
+
+
+class BundleMessage(_BundleMessageBase, total=False):
+    """The answer to a ``bundle`` request; its one buffer is the panel's ES module."""
+
+    # For a host that drops binary buffers: the ES module as text, and no buffer. Text, not
+    # base64: JSON-encoding the 1.6 MB module costs the kernel ~14 ms as text, ~23 ms as base64.
+    code: str
 
 
 # ------------------------------------------------------ from the front end
@@ -204,7 +222,14 @@ class BundleRequest(TypedDict):
     version: str
 
 
-FrontendRequest = SyncRequest | StopRequest | TrialRequest | BundleRequest
+class NoBuffersRequest(TypedDict):
+    """The page's host drops binary buffers (the bundle came without its buffer): from now on
+    this panel sends its bundle and its record without buffers."""
+
+    type: Literal["no_buffers"]
+
+
+FrontendRequest = SyncRequest | StopRequest | TrialRequest | BundleRequest | NoBuffersRequest
 
 
 # ------------------------------------------------------------------ builders
@@ -235,6 +260,15 @@ def space_row(spec: ParamSpec) -> SpaceRow:
     }
 
 
+def inline_buffers(content: dict[str, Any], buffers: list[bytes]) -> dict[str, Any]:
+    """A record message for a host that drops binary buffers: ``content`` carrying its
+    ``buffers`` as base64 strings (``RecordMessage.base64``), to send with no buffers.
+
+    Base64, not JSON numbers: a float is 8 bytes binary, ~11 characters as base64 and up to
+    24 as a JSON number."""
+    return {**content, "base64": [base64.b64encode(b).decode("ascii") for b in buffers]}
+
+
 def parse_request(content: Any) -> FrontendRequest | None:
     """A front end's message as the request it is; None for anything else (ignored)."""
     if not isinstance(content, dict):
@@ -244,6 +278,8 @@ def parse_request(content: Any) -> FrontendRequest | None:
         return SyncRequest(type="sync")
     if kind == "stop":
         return StopRequest(type="stop")
+    if kind == "no_buffers":
+        return NoBuffersRequest(type="no_buffers")
     number = content.get("number")
     if kind == "trial" and isinstance(number, int) and not isinstance(number, bool):
         return TrialRequest(type="trial", number=number)

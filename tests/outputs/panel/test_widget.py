@@ -18,6 +18,7 @@ import pytest
 from comm.base_comm import BaseComm
 
 from optuna_magic.cell.space import ParamSpec
+from optuna_magic.outputs.panel import wire as wire_module
 from optuna_magic.outputs.panel.widget import StudyPanel
 from optuna_magic.run.runner import RunInfo, Runner, RunResult, TrialError
 
@@ -555,3 +556,136 @@ def test_parallel_trials_are_recorded_once_each(wire: Wire) -> None:
     assert live["values"] == want["values"]
     assert panel.status["counts"]["COMPLETE"] == 150
     assert panel.status["counts"]["RUNNING"] == 0
+
+
+# ------------------------------------------- hosts that drop binary buffers (Colab)
+def record_messages(wire: Wire, since: int = 0) -> list[Sent]:
+    return [
+        m
+        for m in wire.messages[since:]
+        if m.msg_type == "comm_msg" and m.custom and m.custom["type"] in ("delta", "full")
+    ]
+
+
+def as_binary(message: Sent) -> tuple[dict[str, Any], list[bytes]]:
+    """A record message in the binary form, whichever form it was sent in."""
+    import base64
+
+    content = dict(message.custom or {})
+    if "base64" in content:
+        assert message.buffers == []  # nothing for the host to drop
+        return content, [base64.b64decode(s) for s in content.pop("base64")]
+    return content, message.buffers
+
+
+def same_record(a: Sent, b: Sent) -> bool:
+    """Same header and buffers, but for the start column: ``feed``'s trials start at the
+    wall clock (``create_trial``), not at a clock the test fixes."""
+    (ca, ba), (cb, bb) = as_binary(a), as_binary(b)
+    start = [name for name, _ in wire_module.RECORD_BUFFERS].index("start")
+    return ca == cb and ba[:start] + ba[start + 1 :] == bb[:start] + bb[start + 1 :]
+
+
+def fed_panel(wire: Wire, n: int, *, no_buffers: bool) -> tuple[StudyPanel, int]:
+    """A panel fed ``n`` trials (as in test_bytes_per_trial_stay_constant), told first, if
+    ``no_buffers``, that its front end's host drops buffers; returns it and where its deltas
+    begin in ``wire.messages``."""
+    panel = StudyPanel()
+    panel.run_started(info_for(optuna.create_study(), n), Control())
+    panel._stop_flusher.set()  # flush by hand: the same batching for both panels
+    if no_buffers:
+        receive(panel, {"type": "no_buffers"})
+    start = len(wire.messages)
+    feed(panel, n)
+    return panel, start
+
+
+def test_a_host_without_buffers_gets_the_same_record_as_base64(
+    wire: Wire, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After ``no_buffers``, deltas and the whole record carry their buffers as base64 and no
+    buffer: decoded, the same bytes and the same header as a panel that keeps buffers sends."""
+    monkeypatch.setattr(time, "time", lambda: 1_700_000_000.0)  # same timestamps for both
+    binary, b_start = fed_panel(wire, 300, no_buffers=False)
+    b_deltas = record_messages(wire, b_start)
+    text, t_start = fed_panel(wire, 300, no_buffers=True)
+    t_deltas = record_messages(wire, t_start)
+    assert all(m.buffers and "base64" not in (m.custom or {}) for m in b_deltas)
+    assert all(not m.buffers and "base64" in (m.custom or {}) for m in t_deltas)
+    assert len(t_deltas) == len(b_deltas) > 5
+    for b, t in zip(b_deltas, t_deltas, strict=True):
+        assert same_record(t, b)
+    # A view that opens later (sync) gets the whole record in the same form.
+    for panel in (binary, text):
+        receive(panel, {"type": "sync"})
+    b_full, t_full = record_messages(wire)[-2:]
+    assert b_full.custom is not None and b_full.custom["type"] == "full"
+    assert t_full.custom is not None and t_full.custom["type"] == "full"
+    assert t_full.buffers == [] and same_record(t_full, b_full)
+    assert as_binary(t_full)[0]["n_trials"] == 300
+
+
+def test_a_host_without_buffers_gets_the_bundle_as_text(wire: Wire) -> None:
+    from optuna_magic.outputs.panel.bundle import BUNDLE
+
+    panel = StudyPanel()
+    receive(panel, {"type": "bundle", "version": BUNDLE.version})
+    receive(panel, {"type": "no_buffers"})
+    receive(panel, {"type": "bundle", "version": BUNDLE.version})
+    first, second = (m for m in wire.comm_msgs() if m.custom and m.custom["type"] == "bundle")
+    assert first.buffers == [BUNDLE.code] and "code" not in (first.custom or {})
+    assert second.buffers == []
+    assert second.custom == {"type": "bundle", "version": BUNDLE.version, "code": ANY_TEXT}
+    assert second.custom["code"].encode("utf-8") == BUNDLE.code
+
+
+class _AnyText:
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str)
+
+
+ANY_TEXT = _AnyText()
+
+
+def test_stop_and_trial_detail_work_after_no_buffers(wire: Wire) -> None:
+    panel = StudyPanel()
+    control = Control()
+    panel.run_started(info_for(optuna.create_study(), 10), control)
+    receive(panel, {"type": "no_buffers"})
+    t = optuna.trial.create_trial(
+        state=optuna.trial.TrialState.FAIL, params={}, distributions={}, user_attrs={"k": 1}
+    )
+    t.number = 0
+    panel.trial_finished(t, TrialError("ValueError: bad", "Traceback (most recent call last):"))
+    receive(panel, {"type": "stop"})
+    assert control.stops == 1 and panel.status["state"] == "stopping"
+    receive(panel, {"type": "trial", "number": 0})
+    assert wire.customs("trial")[-1]["user_attrs"] == {"k": 1}
+    panel.run_ended(RunResult("stopped", optuna.create_study(), 1, 0.1))
+    last = record_messages(wire)[-1]
+    content, buffers = as_binary(last)
+    assert last.buffers == [] and [e["kind"] for e in content["events"]][-1] == "run stopped"
+    assert np.frombuffer(buffers[1], "u1").tolist() == []  # the failed trial went out before
+    states = [
+        s for m in record_messages(wire) for s in np.frombuffer(as_binary(m)[1][1], "u1").tolist()
+    ]
+    assert 3 in states  # FAIL reached the front end in the base64 form
+
+
+@pytest.mark.parametrize("n", [1_000, 5_000], ids=["1k", "5k"])
+def test_bytes_per_trial_without_buffers(wire: Wire, n: int) -> None:
+    """What the fallback costs on the wire: base64 is 4/3 of the buffers' bytes, and the
+    header (JSON) is the same. Printed for the record (run with -s)."""
+    _binary, b_start = fed_panel(wire, n, no_buffers=False)
+    b_deltas = record_messages(wire, b_start)
+    _text, t_start = fed_panel(wire, n, no_buffers=True)
+    t_deltas = record_messages(wire, t_start)
+    binary = sum(m.size for m in b_deltas) / n
+    text = sum(m.size for m in t_deltas) / n
+    buffers = sum(len(b) for m in b_deltas for b in m.buffers) / n
+    print(
+        f"\n{n} trials: binary {binary:.1f} bytes/trial ({buffers:.1f} in buffers), "
+        f"base64 {text:.1f} bytes/trial ({text / binary:.2f}x)"
+    )
+    assert buffers * 4 / 3 <= text - (binary - buffers) <= buffers * 4 / 3 + 40
+    assert text <= 200

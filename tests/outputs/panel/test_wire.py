@@ -170,11 +170,16 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> Sent:
     return recorded
 
 
+def deliver(panel: StudyPanel, content: Any) -> None:
+    """Deliver a front end's request the way the kernel's comm manager does."""
+    message = {"content": {"data": {"method": "custom", "content": content}}, "buffers": []}
+    panel.comm.handle_msg(message)
+
+
 def receive(panel: StudyPanel, sent: Sent, content: Any) -> tuple[dict[str, Any], list[bytes]]:
     """Deliver a front end's request and return the panel's reply."""
     before = len(sent.customs)
-    message = {"content": {"data": {"method": "custom", "content": content}}, "buffers": []}
-    panel.comm.handle_msg(message)
+    deliver(panel, content)
     (reply,) = sent.customs[before:]
     return reply
 
@@ -216,12 +221,26 @@ def build_examples(sent: Sent) -> dict[str, Any]:
         full = receive(panel, sent, wire.SyncRequest(type="sync"))
         detail = receive(panel, sent, wire.TrialRequest(type="trial", number=2))
         bundle = receive(panel, sent, wire.BundleRequest(type="bundle", version=BUNDLE.version))
+        # A front end whose host drops binary buffers says so: the same messages, as text.
+        before = len(sent.customs)
+        deliver(panel, wire.NoBuffersRequest(type="no_buffers"))
+        assert sent.customs[before:] == []  # nothing to answer
+        full_text = receive(panel, sent, wire.SyncRequest(type="sync"))
+        bundle_text = receive(
+            panel, sent, wire.BundleRequest(type="bundle", version=BUNDLE.version)
+        )
+        panel.trial_finished(trial(5, "COMPLETE", 0.75), None)
+        before = len(sent.customs)
+        panel.flush()
+        (delta_text,) = sent.customs[before:]
         panel.run_ended(RunResult("finished", optuna.create_study(), 5, 60.0))
         panel.wait_importance(60)
         traits = {"meta": panel.meta, "status": panel.status, "importance": panel.importance}
     finally:
         panel.close()
     bundle_content = dict(bundle[0], version="<version>")  # the version of the built bundle
+    assert bundle_text[0].get("code", "").encode("utf-8") == BUNDLE.code
+    bundle_text_content = dict(bundle_text[0], version="<version>", code="<code>")
     return {
         "traits": traits,
         "kernel": {
@@ -229,12 +248,17 @@ def build_examples(sent: Sent) -> dict[str, Any]:
             "full": encoded(full),
             "trial": {"content": detail[0]},
             "bundle": {"content": bundle_content, "n_buffers": len(bundle[1])},
+            # After no_buffers: the buffers are base64 strings in the message, and none is sent.
+            "full_base64": encoded(full_text),
+            "delta_base64": encoded(delta_text),
+            "bundle_text": {"content": bundle_text_content, "n_buffers": len(bundle_text[1])},
         },
         "requests": {
             "sync": wire.SyncRequest(type="sync"),
             "stop": wire.StopRequest(type="stop"),
             "trial": wire.TrialRequest(type="trial", number=2),
             "bundle": wire.BundleRequest(type="bundle", version="<version>"),
+            "no_buffers": wire.NoBuffersRequest(type="no_buffers"),
         },
     }
 
@@ -247,10 +271,14 @@ TYPES: dict[str, Any] = {
     "kernel.full.content": wire.RecordMessage,
     "kernel.trial.content": wire.TrialDetailMessage,
     "kernel.bundle.content": wire.BundleMessage,
+    "kernel.full_base64.content": wire.RecordMessage,
+    "kernel.delta_base64.content": wire.RecordMessage,
+    "kernel.bundle_text.content": wire.BundleMessage,
     "requests.sync": wire.SyncRequest,
     "requests.stop": wire.StopRequest,
     "requests.trial": wire.TrialRequest,
     "requests.bundle": wire.BundleRequest,
+    "requests.no_buffers": wire.NoBuffersRequest,
 }
 
 
@@ -271,6 +299,15 @@ def test_what_the_panel_sends_is_what_wire_py_declares(sent: Sent) -> None:
     kinds = [e["kind"] for e in examples["kernel"]["full"]["content"]["events"]]
     assert kinds == ["run started", "pruned", "failed"]
     assert examples["kernel"]["trial"]["content"]["traceback"] == "Traceback...\n"
+    # The base64 form: no buffer on the wire, and the same bytes as the binary form.
+    kernel = examples["kernel"]
+    for kind in ("full_base64", "delta_base64", "bundle_text"):
+        assert kernel[kind].get("buffers", []) == [] and kernel[kind].get("n_buffers", 0) == 0
+    full_text = dict(kernel["full_base64"]["content"])
+    assert full_text.pop("base64") == kernel["full"]["buffers"]
+    assert full_text == kernel["full"]["content"]
+    assert kernel["delta_base64"]["content"]["n_trials"] == 1
+    assert "base64" not in kernel["delta"]["content"] and "code" not in kernel["bundle"]["content"]
     assert examples["traits"]["importance"]["note"] == "PED-ANOVA"
     # Every request the front end may send is one the kernel reads as such.
     for request in examples["requests"].values():
