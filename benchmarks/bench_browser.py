@@ -207,6 +207,8 @@ class BrowserBench:
 
     # ------------------------------------------------------------- figure 3
     def updates(self, nb: Any, pg: Any, ctx: Any) -> None:
+        from jupyter_harness import open_view
+
         r = self.r
         r.section = "3. Front-end cost (headless Chromium, JupyterLab)"
         nb.run_code(SETUP, timeout=120)
@@ -240,7 +242,7 @@ class BrowserBench:
             r.note(f"{n:,} trials: study built, sent whole and shown in {shown:.1f} s")
             pg.evaluate(INSTRUMENT, model_id)
             for view in views:
-                loc.locator(f"button[data-view={view}]").click()
+                open_view(loc, view)
                 pg.wait_for_timeout(800)
                 pg.evaluate("() => { window.__om.recs = []; window.__om.draws = []; }")
                 nb.run_code("_updates()", timeout=120)
@@ -266,7 +268,7 @@ class BrowserBench:
                 detail[(n, view)] = costs
                 results[(n, view)] = median(costs) if costs else float("nan")
             if n == sizes[-1]:
-                loc.locator("button[data-view=trials]").click()
+                open_view(loc, "trials")
                 pg.wait_for_timeout(500)
                 self.heap_at = (heap() - base_heap, n)
         for (n, view), ms in results.items():

@@ -468,3 +468,26 @@ def optuna_cell(options: str = "-n 200 --seed 1", *, sleep: float = 0.05, extra:
         f"{extra}"
         "(x - 2) ** 2\n"
     )
+
+
+def panel_views(panel: Any) -> list[str]:
+    """The views the panel offers now: its visible tabs and the entries of its "More" menu (a
+    view that does not apply to the study is hidden, not offered)."""
+    return panel.evaluate(
+        """(root) => [
+            ...Array.from(root.querySelectorAll("[role=tab]")).filter((b) => !b.hidden)
+                .map((b) => b.dataset.view),
+            ...Array.from(root.querySelectorAll("[data-role=more-views] option"))
+                .map((o) => o.value).filter(Boolean),
+        ]"""
+    )
+
+
+def open_view(panel: Any, view: str) -> None:
+    """Show a view: its tab, or its entry in the "More" menu where the tab row is full."""
+    tab = panel.locator(f"[role=tab][data-view={view}]")
+    if tab.is_visible():
+        tab.click()
+    else:
+        panel.locator("[data-role=more-views]").select_option(view)
+    panel.locator(f"[role=tab][data-view={view}][aria-selected=true]").wait_for(state="attached")

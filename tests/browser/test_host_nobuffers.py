@@ -24,6 +24,7 @@ from jupyter_harness import (
     Console,
     JupyterServer,
     NotebookPage,
+    open_view,
     panel_text,
     poll_text_changes,
     shot,
@@ -149,16 +150,6 @@ def _progress(panel: Any) -> int:
     return int(m.group(1).replace(",", "")) if m else 0
 
 
-def _open_view(panel: Any, view: str) -> None:
-    """Show a view: its tab, or its entry in the "More" menu where the tab row is full."""
-    tab = panel.locator(f"[role=tab][data-view={view}]")
-    if tab.is_visible():
-        tab.click()
-    else:
-        panel.locator("[data-role=more-views]").select_option(view)
-    panel.locator(f"[role=tab][data-view={view}][aria-selected=true]").wait_for(state="attached")
-
-
 def _stats(page: Any) -> dict[str, Any]:
     return dict(page.evaluate("() => JSON.parse(JSON.stringify(window.__noBuffers))"))
 
@@ -234,14 +225,14 @@ def test_the_panel_works_on_a_host_that_drops_every_buffer(
     page.locator(".lm-TabBar-tab", has_text="Output View").locator(
         ".lm-TabBar-tabCloseIcon"
     ).click()  # the second view's pane would cover the first view in its screenshot
-    _open_view(panel, "events")
+    open_view(panel, "events")
     failed = panel.locator("[data-role=event-log] [data-kind=failed]").first
     failed.click()
     traceback = failed.locator(".om-traceback")
     _wait_for("the traceback", lambda: "trial three fails" in traceback.inner_text(), 15)
     assert "ValueError" in traceback.inner_text()
     shot(page, "hosts/nobuffers-lab-traceback", panel)
-    _open_view(panel, "trials")
+    open_view(panel, "trials")
     path = shot(page, "hosts/nobuffers-lab", panel)
     assert path.stat().st_size > 10_000
     stats = _stats(page)

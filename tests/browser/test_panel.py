@@ -17,8 +17,10 @@ from jupyter_harness import (
     Console,
     JupyterServer,
     NotebookPage,
+    open_view,
     optuna_cell,
     panel_text,
+    panel_views,
     poll_text_changes,
     shot,
     wait_for_panel,
@@ -91,20 +93,10 @@ PARETO_CELL = (
 )
 
 
-def _plot_views(panel: Any) -> list[str]:
-    tabs = panel.locator("[role=tab]")
-    return [str(tabs.nth(i).get_attribute("data-view")) for i in range(tabs.count())]
-
-
-def _open_view(panel: Any, view: str) -> None:
-    panel.locator(f"[role=tab][data-view={view}]").click()
-    panel.locator(f"[role=tab][data-view={view}][aria-selected=true]").wait_for()
-
-
 @pytest.mark.parametrize(
-    ("cell", "no_plot"),
+    ("cell", "not_offered"),
     [
-        # Single objective: the Pareto view has nothing to draw (it says so instead).
+        # Single objective: no Pareto front to draw, so no Pareto view is offered.
         pytest.param(VIEWS_CELL, {"pareto"}, id="single-objective"),
         # Two objectives: report() is single-objective only, so no intermediate values.
         pytest.param(PARETO_CELL, {"intermediate"}, id="two-objectives"),
@@ -116,15 +108,16 @@ def test_every_view_renders_without_console_errors(
     notebook_factory: Any,
     console: Console,
     cell: str,
-    no_plot: set[str],
+    not_offered: set[str],
 ) -> None:
     nb = notebook_factory(lab_server, page, [LOAD, cell])
     panel = _run_optuna(nb)
     nb.wait_cell_done(1)
-    views = _plot_views(panel)
+    views = panel_views(panel)
     assert {"trials", "history", "parcoords", "importance", "slice", "contour"} <= set(views)
+    assert not (not_offered & set(views)), views
     for view in views:
-        _open_view(panel, view)
+        open_view(panel, view)
         plot = panel.locator(f"[data-role=plot-{view}]")
         if plot.count() == 0:
             # Not a plot view (trials table, event log, search space): it shows content
@@ -134,8 +127,6 @@ def test_every_view_renders_without_console_errors(
             while not body.inner_text().strip() and time.monotonic() < deadline:
                 page.wait_for_timeout(50)
             assert body.inner_text().strip(), f"view {view} is empty"
-            continue
-        if view in no_plot:
             continue
         # Importance is computed in the kernel every few seconds: allow for one round.
         plot.locator(DRAWN).first.wait_for(state="visible", timeout=20_000)
@@ -177,7 +168,7 @@ def test_second_view_opened_mid_run_is_complete_and_live(
     nb.select_cell(1)
     nb.execute_command("notebook:create-output-view")
     second = wait_for_panel(page.locator(".jp-LinkedOutputView"))
-    _open_view(second, "trials")
+    open_view(second, "trials")
     assert second.locator("[data-role=trials-table]").is_visible()
     # Complete: the late view got the whole record at once, so it agrees with the first view
     # on the best trial (usually one that ended before it opened) and on the count.
@@ -222,11 +213,11 @@ def test_hostile_choice_value_is_text_and_runs_nothing(
     nb.wait_cell_done(1)
     for view in ("trials", "space", "history", "parcoords", "slice"):
         if panel.locator(f"[role=tab][data-view={view}]").count():
-            _open_view(panel, view)
+            open_view(panel, view)
             page.wait_for_timeout(300)
             assert page.evaluate("() => window.__xss") is None, f"script ran in view {view}"
     assert panel.locator("img[src=x]").count() == 0
-    _open_view(panel, "trials")
+    open_view(panel, "trials")
     assert XSS in panel.inner_text() or XSS in panel_text(panel, "best")
     assert page.evaluate("() => window.__xss") is None
     assert console.relevant() == []
@@ -241,7 +232,7 @@ def test_notebook7_basic_run(
     assert len(seen) >= 3, seen
     assert "finished" in panel_text(panel, "state").lower()
     assert _progress_count(panel_text(panel, "progress")) == 60
-    _open_view(panel, "trials")
+    open_view(panel, "trials")
     assert page.locator(f"{PANEL} [data-role=trials-table]").first.is_visible()
     shot(page, "panel/notebook7-light", panel)
     assert console.relevant() == []
@@ -254,7 +245,7 @@ def test_plots_follow_a_theme_switch(
     nb = notebook_factory(lab_server, page, [LOAD, VIEWS_CELL])
     panel = _run_optuna(nb)
     nb.wait_cell_done(1)
-    _open_view(panel, "history")
+    open_view(panel, "history")
     plot = panel.locator("[data-role=plot-history]")
     plot.locator(DRAWN).first.wait_for(state="visible", timeout=20_000)
 
