@@ -12,6 +12,9 @@ on the shell the cell blocks (inferred from that routing, not yet checked in a b
 ``await optimize_async(...)`` lets the kernel handle
 the panel's messages while the trials run, so Stop works in every front end; Ctrl-C and the
 kernel's interrupt stop both (finished trials are kept, :class:`RunInterrupted` is raised).
+
+In a marimo notebook (no IPython kernel) the run shows a panel of its own in the cell's output:
+see :mod:`optuna_magic.outputs.panel.marimo` for what marimo delivers while a cell runs.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from optuna_magic.callback import PanelCallback
 if TYPE_CHECKING:
     import optuna
 
+    from optuna_magic.outputs.kernel_output import KernelParent
     from optuna_magic.outputs.panel.widget import StudyPanel
     from optuna_magic.run.contract import RunInfo, RunSink
     from optuna_magic.run.handle import RunHandle
@@ -168,7 +172,6 @@ def _start_run(
     other processes instead (``--workers``, ``--dask``), given the sinks and the thread setup.
     """
     from optuna_magic.outputs.optuna_logs import QuietOptunaLogs
-    from optuna_magic.outputs.progress import progress_sink
     from optuna_magic.run.runner import Runner
 
     output = None
@@ -181,7 +184,7 @@ def _start_run(
     every: list[RunSink] = [*([output] if output else []), QuietOptunaLogs(), *sinks]
     if progress:
         busy = output.parent if output is not None and not background else None
-        every.append(progress_sink(widget, busy))
+        every.append(_progress(widget, busy))
     setup = output.adopt_thread if output is not None else None
     if elsewhere is not None:
         return elsewhere(every, setup)
@@ -200,6 +203,18 @@ def _start_run(
         before_start(runner)
     runner.start()
     return runner
+
+
+def _progress(widget: bool, busy: KernelParent | None = None) -> RunSink:
+    """The run's progress: the live panel in a marimo notebook, else what a kernel or a
+    terminal gets (:func:`~optuna_magic.outputs.progress.progress_sink`)."""
+    from optuna_magic.outputs.panel.marimo import in_marimo, marimo_panel
+    from optuna_magic.outputs.progress import progress_sink
+
+    if widget and in_marimo():
+        return marimo_panel()
+
+    return progress_sink(widget, busy)
 
 
 def _adopt_this_cell() -> Callable[[], Any] | None:
@@ -281,13 +296,12 @@ def watch(
     Raises:
         OptunaMagicError: the storage holds no such study (the message lists those it holds).
     """
-    from optuna_magic.outputs.progress import progress_sink
     from optuna_magic.run.polled import start_watch
 
     return start_watch(
         storage,
         study_name,
-        [progress_sink(panel)],
+        [_progress(panel)],
         interval=interval,
         idle_timeout=idle_timeout,
         thread_setup=_adopt_this_cell(),
