@@ -160,6 +160,8 @@ def test_panel_of_a_stored_study_shows_its_trials_with_the_storage_masked(tmp_pa
         assert panel.meta["study_name"] == "stored" and panel.meta["directions"] == ["maximize"]
         assert panel.meta["storage"] == url
         assert panel.status["state"] == "finished" and panel.status["counts"]["COMPLETE"] == 9
+        # The header tells the study's trials and time span (it read "0 trials in 0.0s").
+        assert panel.status["n_done"] == 9 and panel.status["elapsed"] > 0
     finally:
         panel.close()
 

@@ -128,6 +128,13 @@ class StudyPanel(anywidget.AnyWidget):
         panel = cls()
         panel._start(info, None, state)
         panel._importance.own_study = in_memory(study)  # read in place, not copied
+        # The header tells the study's own trials and time span, not a run's (there is none).
+        finished = [t for t in info.existing_trials if t.state.is_finished()]
+        panel._n_done = len(finished)
+        starts = [t.datetime_start.timestamp() for t in finished if t.datetime_start]
+        ends = [t.datetime_complete.timestamp() for t in finished if t.datetime_complete]
+        if starts and ends:
+            panel._started, panel._ended = min(starts), max(ends)
         panel.flush()
         # Its importance once, in the background (a finished study does not change).
         panel._start_importance(final=True)
