@@ -1,6 +1,6 @@
 """optuna-magic: the ``%%optuna`` cell magic for IPython and Jupyter, and its Python API.
 
-``optimize``, ``optimize_async``, ``panel``, ``watch`` and ``PanelCallback`` (see
+``optimize``, ``optimize_async``, ``panel``, ``watch``, ``compare`` and ``PanelCallback`` (see
 :mod:`optuna_magic.api`) serve code without the magic: a plain kernel cell, marimo, a script.
 ``StudyPanel`` is the widget ``panel`` returns.
 """
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from optuna_magic.api import (
         PanelCallback,
         RunInterrupted,
+        compare,
         optimize,
         optimize_async,
         panel,
@@ -30,6 +31,7 @@ __all__ = [
     "RunInterrupted",
     "StudyPanel",
     "__version__",
+    "compare",
     "load_ipython_extension",
     "optimize",
     "optimize_async",
@@ -39,7 +41,15 @@ __all__ = [
 ]
 
 # Imported on first use: `import optuna_magic` imports neither optuna nor plotly nor IPython.
-_API = {"PanelCallback", "RunInterrupted", "optimize", "optimize_async", "panel", "watch"}
+_API = {
+    "PanelCallback",
+    "RunInterrupted",
+    "compare",
+    "optimize",
+    "optimize_async",
+    "panel",
+    "watch",
+}
 
 
 def __getattr__(name: str) -> Any:

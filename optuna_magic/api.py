@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PanelCallback",
     "RunInterrupted",
+    "compare",
     "optimize",
     "optimize_async",
     "panel",
@@ -228,6 +229,22 @@ def _adopt_this_cell() -> Callable[[], Any] | None:
 
 
 # ------------------------------------------------------------- panel, watch
+def compare(*studies: optuna.Study, names: Sequence[str] | None = None) -> Any:
+    """One panel over several studies: their best values so far overlaid, the empirical
+    distribution functions of their values, and their best trials side by side.
+
+    Args:
+        studies: two or more single-objective studies that go the same way.
+        names: their labels (default the study names).
+
+    Returns the panel to display (a cell's value); its text form, where no widget renders, is
+    a table of the best trials. Raises ``OptunaMagicError`` for what cannot be compared.
+    """
+    from optuna_magic.outputs.panel.compare import compare_panel
+
+    return compare_panel(studies, names)
+
+
 def panel(
     study: optuna.Study,
     *,

@@ -96,6 +96,9 @@ def test_notebook_runs(name: str, workdir: Path, record_property: Any) -> None:
         assert pruned > 0, "the pruning example pruned nothing"
     if name == "mlflow_tracking.ipynb":
         assert "MLflow trial runs for" in out
+    if name == "quickstart.ipynb":
+        # `%optuna compare` shows the compare panel (its text form names both studies).
+        assert "Compare (minimize):" in out and "study_tpe" in out and "study_random" in out
 
 
 def _free_port() -> int:

@@ -313,7 +313,8 @@ export function renderPanel(model: Model, el: HTMLElement, plotter: Plotter | nu
     // Fold from the end, never the active tab, until the row fits.
     const folded: ViewSpec[] = [];
     more.hidden = true;
-    const fits = () => tabs.scrollWidth <= tabs.clientWidth + 1;
+    // The strip shrinks beside the menu, its tabs overflowing it: it fits when they do not.
+    const fits = () => tabStrip.scrollWidth <= tabStrip.clientWidth + 1;
     for (let i = shown.length - 1; i >= 0 && !fits(); i--) {
       if (shown[i].id === active) continue;
       more.hidden = false;

@@ -2,6 +2,7 @@
 // initialize() subscribes to the model's messages as early as possible (before any view), so
 // the record misses as few deltas as it can; render() draws one view and returns its cleanup.
 
+import { renderCompare } from "./compare";
 import { renderPanel, storeFor, type Model } from "./panel";
 import { createPlotter } from "./views/plot";
 
@@ -12,6 +13,8 @@ export default {
   },
   render({ model, el }: { model: Model; el: HTMLElement }) {
     el.classList.add("optuna-magic-host");
+    // One bundle for both widgets: a compare panel says so in its `kind` trait.
+    if (model.get("kind") === "compare") return renderCompare(model, el, createPlotter());
     return renderPanel(model, el, createPlotter());
   },
 };

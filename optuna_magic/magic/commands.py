@@ -1,4 +1,4 @@
-"""The ``%optuna`` line commands: ``wait``, ``stop``, ``export`` and ``watch``."""
+"""The ``%optuna`` line commands: ``wait``, ``stop``, ``export``, ``watch`` and ``compare``."""
 
 from __future__ import annotations
 
@@ -23,11 +23,12 @@ class OptunaMagics(Protocol):
         """The magic itself: its argument parser is the options' parser."""
 
 
-__all__ = ["export", "line_command", "report_background", "stop", "wait", "watch"]
+__all__ = ["compare", "export", "line_command", "report_background", "stop", "wait", "watch"]
 
 _USAGE = (
     "use `%optuna wait` or `%optuna stop` for a --background run, "
-    "`%optuna export [PATH] [--with-secrets]`, or `%%optuna` as a cell magic (see %%optuna?)"
+    "`%optuna export [PATH] [--with-secrets]`, `%optuna compare STUDY STUDY [...]`, "
+    "or `%%optuna` as a cell magic (see %%optuna?)"
 )
 
 
@@ -46,6 +47,8 @@ def line_command(magics: OptunaMagics, line: str) -> Any:
         return export(magics, paths[0] if paths else None, "--with-secrets" in words)
     if cmd == "watch":
         return watch(magics, words[1:])
+    if cmd == "compare":
+        return compare(magics, words[1:])
     raise UsageError(f"%optuna {cmd!r} is not a command; {_USAGE}")
 
 
@@ -128,6 +131,33 @@ def watch(magics: OptunaMagics, words: list[str]) -> None:
     magics.background = [r for r in magics.background if r.running] + [run]
     if magics.shell is not None and not hasattr(magics.shell, "kernel"):
         run.wait()  # a terminal has no live panel: follow it until idle or Ctrl-C
+
+
+def compare(magics: OptunaMagics, names: list[str]) -> Any:
+    """``%optuna compare a b [...]``: one panel over the studies these variables hold."""
+    import optuna
+
+    from optuna_magic.cell.space import OptunaMagicError
+    from optuna_magic.outputs.panel.compare import compare_data, compare_panel, compare_text
+
+    if len(names) < 2:
+        raise UsageError("%optuna compare STUDY STUDY [...]: name two or more study variables")
+    ns = magics.shell.user_ns if magics.shell is not None else {}
+    studies = []
+    for name in names:
+        value = ns.get(name)
+        if not isinstance(value, optuna.Study):
+            kind = type(value).__name__
+            held = "nothing" if name not in ns else f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+            raise UsageError(f"%optuna compare: `{name}` holds {held}, not an Optuna study")
+        studies.append(value)
+    try:
+        if magics.widget and magics.shell is not None and hasattr(magics.shell, "kernel"):
+            return compare_panel(studies, names)
+        print(compare_text(*compare_data(studies, names)))
+    except OptunaMagicError as e:
+        raise UsageError(f"%optuna compare: {e}") from None
+    return None
 
 
 def _words(line: str) -> list[str]:

@@ -56,7 +56,7 @@ export const CSS = `
 .optuna-magic .om-tab-strip { display: flex; flex-wrap: nowrap; gap: 2px; min-width: 0; }
 .optuna-magic .om-tab { border: none; border-bottom: 2px solid transparent; border-radius: 0; background: none; color: var(--om-muted); white-space: nowrap; flex: none; }
 .optuna-magic .om-tab[hidden], .optuna-magic .om-more[hidden] { display: none; }
-.optuna-magic .om-more { flex: none; margin-bottom: 2px; }
+.optuna-magic .om-more { flex: none; margin-bottom: 2px; max-width: 9em; }
 .optuna-magic .om-tab[aria-selected=true] { color: var(--om-fg); border-bottom-color: var(--om-accent); }
 .optuna-magic .om-view-area { position: relative; flex: 1 1 0; min-height: 0; display: flex; flex-direction: column; }
 .optuna-magic .om-view { padding-top: 6px; flex: 1 1 0; min-height: 0; overflow: auto; }

@@ -18,7 +18,7 @@ from optuna_magic.cell.space import OptunaMagicError
 if TYPE_CHECKING:
     import optuna
 
-__all__ = ["EDF_POINTS", "CompareStudy", "compare_data"]
+__all__ = ["EDF_POINTS", "CompareStudy", "compare_data", "compare_panel", "compare_text"]
 
 EDF_POINTS = 512
 
@@ -129,3 +129,81 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "item"):
         return value.item()
     return repr(value)
+
+
+def compare_panel(studies: Sequence[optuna.Study], names: Sequence[str] | None = None) -> Any:
+    """The compare panel of ``studies``, to display (a :class:`ComparePanel`)."""
+    direction, data = compare_data(studies, names)
+    return _panel_class()(direction=direction, studies=data)
+
+
+_PANEL: Any = None
+
+
+def _panel_class() -> Any:
+    """:class:`ComparePanel`, defined on first use (anywidget is imported only then)."""
+    global _PANEL
+    if _PANEL is None:
+        _PANEL = _define_panel()
+    return _PANEL
+
+
+def _define_panel() -> Any:
+    import anywidget
+    import traitlets
+
+    from optuna_magic.outputs.panel.bundle import BUNDLE
+    from optuna_magic.outputs.panel.wire import parse_request
+
+    class ComparePanel(anywidget.AnyWidget):
+        """Several studies in one panel: best-so-far histories, EDFs, best trials.
+
+        Its data is two small traits (bounded whatever the studies' sizes); its code is the
+        panel's bundle, fetched by the same loader as a study's panel.
+        """
+
+        _esm = BUNDLE.esm
+        kind = traitlets.Unicode("compare").tag(sync=True)
+        direction = traitlets.Unicode("minimize").tag(sync=True)
+        studies: traitlets.List[Any] = traitlets.List().tag(sync=True)
+
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self._buffers = True
+            self.on_msg(self._on_message)
+
+        def _on_message(self, widget: Any, content: Any, buffers: Any) -> None:
+            request = parse_request(content)
+            if request is None:
+                return
+            if request["type"] == "no_buffers":
+                self._buffers = False
+            elif request["type"] == "bundle":
+                reply = BUNDLE.reply(request, buffers=self._buffers)
+                if reply is not None:
+                    self.send(*reply)
+
+        def __repr__(self) -> str:
+            # The text/plain of the output: a table where no widget renders (a terminal, a
+            # notebook saved without widget state).
+            return compare_text(self.direction, self.studies)
+
+    return ComparePanel
+
+
+def compare_text(direction: str, studies: Sequence[CompareStudy]) -> str:
+    """The comparison as a few lines of text."""
+    width = max(len(s["name"]) for s in studies)
+    lines = [f"Compare ({direction}):"]
+    for s in studies:
+        best = s["best"]
+        head = f"  {s['name']:<{width}}  {s['n_complete']:>6} complete"
+        if best is None:
+            lines.append(f"{head}  no trial completed")
+            continue
+        params = ", ".join(
+            f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v!r}"
+            for k, v in best["params"].items()
+        )
+        lines.append(f"{head}  best {best['value']:.6g} at trial #{best['number']}  {params}")
+    return "\n".join(lines)

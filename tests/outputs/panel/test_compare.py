@@ -64,3 +64,34 @@ def test_a_large_study_sends_a_bounded_edf() -> None:
 def test_what_cannot_be_compared_is_refused(studies, message: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(OptunaMagicError, match=message):
         compare_data(studies())
+
+
+def test_api_compare_is_a_panel_with_a_text_form() -> None:
+    import optuna_magic
+
+    panel = optuna_magic.compare(study_of([3, 1]), study_of([2]), names=["tpe", "random"])
+    try:
+        assert panel.kind == "compare" and panel.direction == "minimize"
+        assert [s["name"] for s in panel.studies] == ["tpe", "random"]
+        text = repr(panel)
+        assert text.splitlines()[0] == "Compare (minimize):"
+        assert "tpe" in text and "best 1 at trial #1" in text
+    finally:
+        panel.close()
+
+
+def test_magic_compare_names_the_variables_and_refuses_what_is_not_a_study(ip, capsys) -> None:  # type: ignore[no-untyped-def]
+    from IPython.core.error import UsageError
+
+    ip.user_ns["tpe"], ip.user_ns["rnd"] = study_of([3, 1]), study_of([2, 5])
+    ip.run_line_magic("optuna", "compare tpe rnd")
+    out = capsys.readouterr().out
+    assert "Compare (minimize):" in out and "  tpe " in out and "  rnd " in out
+    ip.user_ns["notastudy"] = 3
+    for line, message in (
+        ("compare tpe", "two or more"),
+        ("compare tpe notastudy", "`notastudy` holds an int, not an Optuna study"),
+        ("compare tpe missing", "`missing` holds nothing"),
+    ):
+        with pytest.raises(UsageError, match=message):
+            ip.run_line_magic("optuna", line)
