@@ -52,18 +52,27 @@ class Results:
         *,
         at_most: float | None = None,
         below: float | None = None,
+        at_least: float | None = None,
         note: str = "",
         digits: int = 2,
     ) -> Figure:
         target, ok = "", None
         if value is None or (isinstance(value, float) and math.isnan(value)):
-            if at_most is not None or below is not None:
+            if at_most is not None or below is not None or at_least is not None:
                 ok = False
-                target = f"<= {at_most:g}" if at_most is not None else f"< {below:g}"
+                target = (
+                    f"<= {at_most:g}"
+                    if at_most is not None
+                    else f"< {below:g}"
+                    if below is not None
+                    else f">= {at_least:g}"
+                )
         elif at_most is not None:
             target, ok = f"target <= {at_most:g}{(' ' + unit) if unit else ''}", value <= at_most
         elif below is not None:
             target, ok = f"target < {below:g}{(' ' + unit) if unit else ''}", value < below
+        elif at_least is not None:
+            target, ok = f"target >= {at_least:g}{(' ' + unit) if unit else ''}", value >= at_least
         fig = Figure(self.section, name, value, unit, target, ok, note, digits)
         self.figures.append(fig)
         print(fig.text(), flush=True)

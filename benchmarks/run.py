@@ -4,7 +4,7 @@ Prints each figure as ``name: value unit (target)``, writes ``BENCHMARKS.md`` (t
 machine), and exits 1 when a target is missed (2 when a benchmark could not run).
 
     .venv/bin/python benchmarks/run.py                 # everything (about 8-12 minutes, 2 cores)
-    .venv/bin/python benchmarks/run.py --only kernel   # kernel | browser | size (comma-separated)
+    .venv/bin/python benchmarks/run.py --only kernel   # kernel | browser | size | parallel
     .venv/bin/python benchmarks/run.py --quick         # smaller studies, a smoke run
 """
 
@@ -23,12 +23,12 @@ from _figures import Results  # noqa: E402
 from _machine import machine  # noqa: E402
 
 REPO = HERE.parent
-SUITES = ("kernel", "browser", "size")
+SUITES = ("kernel", "browser", "size", "parallel")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default=",".join(SUITES), help="kernel,browser,size")
+    parser.add_argument("--only", default=",".join(SUITES), help=",".join(SUITES))
     parser.add_argument("--quick", action="store_true", help="smaller studies (a smoke run)")
     parser.add_argument("--out", default=str(REPO / "BENCHMARKS.md"), help="report file")
     parser.add_argument("--no-write", action="store_true", help="do not write the report")
@@ -55,6 +55,10 @@ def main(argv: list[str] | None = None) -> int:
                 import bench_size
 
                 bench_size.run(results, quick=args.quick)
+            elif suite == "parallel":
+                import bench_parallel
+
+                bench_parallel.run(results, quick=args.quick)
         except Exception:
             text = traceback.format_exc()
             results.errors.append(f"{suite}: {text}")

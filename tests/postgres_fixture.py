@@ -7,6 +7,7 @@ binaries are missing and cannot be installed.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -43,15 +44,17 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def postgresql_url() -> Iterator[str]:
-    """``postgresql://postgres@127.0.0.1:PORT/optuna`` of a server that lives for the session."""
-    pytest.importorskip(
-        "psycopg", reason="psycopg (3) is needed: SQLAlchemy 2.1 reads postgresql:// with it"
-    )
+class Unavailable(Exception):
+    """No PostgreSQL server can be started here (the reason is the message)."""
+
+
+@contextlib.contextmanager
+def postgres_server() -> Iterator[str]:
+    """A PostgreSQL server in a temporary folder on a free port, for as long as the block runs:
+    ``postgresql://postgres@127.0.0.1:PORT/optuna``. Raises :class:`Unavailable`."""
     bindir = _bin_dir() or _install()
     if bindir is None:
-        pytest.skip(
+        raise Unavailable(
             "PostgreSQL is not installed and cannot be installed here "
             "(needs root and apt-get: apt-get install postgresql)"
         )
@@ -112,3 +115,20 @@ def postgresql_url() -> Iterator[str]:
             timeout=60,
         )
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgresql_url() -> Iterator[str]:
+    """``postgresql://postgres@127.0.0.1:PORT/optuna`` of a server that lives for the session."""
+    pytest.importorskip(
+        "psycopg", reason="psycopg (3) is needed: SQLAlchemy 2.1 reads postgresql:// with it"
+    )
+    try:
+        server = postgres_server()
+        url = server.__enter__()
+    except Unavailable as e:
+        pytest.skip(str(e))
+    try:
+        yield url
+    finally:
+        server.__exit__(None, None, None)
