@@ -263,7 +263,7 @@ export function renderPanel(model: Model, el: HTMLElement, plotter: Plotter | nu
     plotView("timeline", "Timeline", [], () => timelineFigure(rec(), Date.now() / 1000),
       () => `${v()}|${status().state === "running" ? Math.floor(Date.now() / 1000) : ""}`),
     { id: "events", label: "Event log", el: events.el, draw: () => events.update(rec()) },
-    { id: "space", label: "Search space", el: space.el, draw: () => space.update(meta()) },
+    { id: "space", label: "Search space", el: space.el, draw: () => space.update(meta(), rec().params) },
   ];
 
   // Before the first trial ends the search space is what there is to see.

@@ -20,6 +20,8 @@ export interface SpaceRow {
   kind: string;
   distribution: string;
   line: number | null;
+  /** A name or bounds computed when a trial reaches it (`name=f"units_{i}"`): shown as written. */
+  dynamic?: boolean;
 }
 
 export interface MetaTrait {
@@ -73,6 +75,8 @@ export interface ParamHeader {
   kind: "int" | "float" | "categorical";
   log: boolean;
   choices: string[] | null;
+  /** The distribution in words, e.g. "int [1, 8]" (the search space view); "" from an older kernel. */
+  distribution?: string;
 }
 
 /** One entry of the event log; fields without a value are left out. */

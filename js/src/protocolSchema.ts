@@ -42,7 +42,7 @@ export const SCHEMAS = {
     watch: f("boolean"), space: f("array"),
   } satisfies Schema<MetaTrait>,
   spaceRow: {
-    name: f("string"), kind: f("string"), distribution: f("string"), line: f("number", "null"),
+    name: f("string"), kind: f("string"), distribution: f("string"), line: f("number", "null"), dynamic: f("boolean"),
   } satisfies Schema<SpaceRow>,
   status: {
     at: f("number"), state: f("string"), note: f("string", "null"), error: f("string", "null"),
@@ -52,7 +52,7 @@ export const SCHEMAS = {
   } satisfies Schema<StatusTrait>,
   best: { number: f("number"), values: f("array"), params: f("object") } satisfies Schema<BestTrial>,
   importance: { values: f("object"), note: f("string"), n_trials: f("number") } satisfies Schema<ImportanceTrait>,
-  param: { name: f("string"), kind: f("string"), log: f("boolean"), choices: f("array", "null") } satisfies Schema<ParamHeader>,
+  param: { name: f("string"), kind: f("string"), log: f("boolean"), choices: f("array", "null"), distribution: f("string") } satisfies Schema<ParamHeader>,
   event: {
     kind: f("string"), time: f("number"), trial: opt("number"), step: opt("number"),
     value: opt("number"), message: opt("string"),

@@ -19,6 +19,8 @@ __all__ = [
     "ParamSpec",
     "SearchSpace",
     "check_declaration",
+    "describe",
+    "describe_distribution",
     "plain",
     "signature_of",
 ]
@@ -86,18 +88,46 @@ class ParamSpec:
 
     def describe(self) -> str:
         """The distribution in a few words, e.g. ``int [10, 100] log`` or ``choice (a, b)``."""
-        if self.kind == "categorical":
-            if self.choices is None:
-                return f"choice {self.source}"
-            return "choice (" + ", ".join(repr(c) for c in self.choices) + ")"
-        if self.low is None:
+        if self.kind == "categorical" and self.choices is None:
+            return f"choice {self.source}"
+        if self.kind != "categorical" and self.low is None:
             return f"{self.kind} {self.source}"
-        text = f"{self.kind} [{self.low}, {self.high}]"
-        if self.log:
-            text += " log"
-        if self.step is not None and not (self.kind == "int" and self.step == 1):
-            text += f" step {self.step}"
-        return text
+        return describe(self.kind, self.low, self.high, self.step, self.log, self.choices)
+
+
+def describe(
+    kind: str,
+    low: Any = None,
+    high: Any = None,
+    step: Any = None,
+    log: bool = False,
+    choices: Sequence[Any] | None = None,
+) -> str:
+    """A distribution in a few words, one format for a declaration and for what Optuna stored:
+    ``int [10, 100] log``, ``float [0, 1] step 0.1``, ``choice ('a', 'b')``."""
+    if kind == "categorical":
+        return "choice (" + ", ".join(repr(c) for c in choices or ()) + ")"
+    text = f"{kind} [{low}, {high}]"
+    if log:
+        text += " log"
+    if step is not None and not (kind == "int" and step == 1):
+        text += f" step {step}"
+    return text
+
+
+def describe_distribution(distribution: Any) -> str:
+    """:func:`describe` of an Optuna distribution (a parameter as a trial stored it)."""
+    choices = getattr(distribution, "choices", None)
+    if choices is not None:
+        return describe("categorical", choices=choices)
+    kind = "int" if type(distribution).__name__ == "IntDistribution" else "float"
+    return describe(
+        kind,
+        getattr(distribution, "low", None),
+        getattr(distribution, "high", None),
+        getattr(distribution, "step", None),
+        bool(getattr(distribution, "log", False)),
+    )
 
 
 def signature_of(kind: str, args: dict[str, Any]) -> tuple[Any, ...]:

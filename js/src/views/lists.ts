@@ -2,7 +2,7 @@
 // search space table. All text from the study goes in as textContent.
 
 import { formatNumber, type Meta } from "../model/derive";
-import type { TrialEvent, TrialRecord } from "../model/record";
+import type { ParamHeader, TrialEvent, TrialRecord } from "../model/record";
 import { h } from "./dom";
 
 const MAX_EVENTS = 500;
@@ -75,7 +75,37 @@ export function createEventLog(requestDetail: (n: number) => void): EventLog {
   return { el, update, showDetail };
 }
 
-export function createSpaceTable(): { el: HTMLElement; update(meta: Meta): void } {
+interface SpaceLine {
+  name: string;
+  distribution: string;
+  line: number | null;
+}
+
+/**
+ * The search space as Optuna stores it: one row per parameter of the record (the names the
+ * trials gave, the distribution in the same words for a `def objective` cell as for `hp.*`
+ * declarations), the cell line where the declaration says it, and, until a trial reaches them,
+ * the declarations whose names are computed, as written.
+ */
+export function spaceRows(meta: Meta, params: ParamHeader[]): SpaceLine[] {
+  const declared = meta.space ?? [];
+  const named = new Map(declared.filter((r) => !r.dynamic).map((r) => [r.name, r]));
+  const dynamic = declared.filter((r) => r.dynamic);
+  const rows: SpaceLine[] = params.map((p) => ({
+    name: p.name,
+    distribution: p.distribution || named.get(p.name)?.distribution || p.kind,
+    // A computed name's line is known when one declaration computes names.
+    line: named.get(p.name)?.line ?? (dynamic.length === 1 ? dynamic[0].line : null),
+  }));
+  const seen = new Set(params.map((p) => p.name));
+  for (const r of declared) if (!r.dynamic && !seen.has(r.name)) rows.push(r);
+  if (!params.some((p) => !named.has(p.name))) {
+    for (const r of dynamic) rows.push({ name: r.name, distribution: `${r.distribution} (computed when a trial reaches it)`, line: r.line });
+  }
+  return rows;
+}
+
+export function createSpaceTable(): { el: HTMLElement; update(meta: Meta, params?: ParamHeader[]): void } {
   const body = h("tbody");
   const el = h(
     "table",
@@ -84,8 +114,8 @@ export function createSpaceTable(): { el: HTMLElement; update(meta: Meta): void 
     body,
   );
   let key = "";
-  function update(meta: Meta): void {
-    const rows = meta.space ?? [];
+  function update(meta: Meta, params: ParamHeader[] = []): void {
+    const rows = spaceRows(meta, params);
     const k = JSON.stringify(rows);
     if (k === key) return;
     key = k;

@@ -65,6 +65,8 @@ class ParamColumn:
     kind: str  # "int" | "float" | "categorical"
     log: bool = False
     choices: list[str] | None = None
+    # The distribution in words, as the search space view shows it (cell.space.describe).
+    distribution: str = ""
 
     def encode(self, value: Any) -> float:
         """The float stored for ``value``: itself, or its index in the choices."""
@@ -92,7 +94,13 @@ class ParamColumn:
 
     def to_json(self) -> dict[str, Any]:
         """The header as sent to the panel."""
-        return {"name": self.name, "kind": self.kind, "log": self.log, "choices": self.choices}
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "log": self.log,
+            "choices": self.choices,
+            "distribution": self.distribution,
+        }
 
 
 class Columns:
@@ -143,11 +151,15 @@ def reader(names: tuple[str, ...]) -> Callable[[dict[str, Any]], Any]:
 
 def column_for(name: str, distribution: Any) -> ParamColumn:
     """A column for a parameter first seen in a trial, from its Optuna distribution."""
+    from optuna_magic.cell.space import describe_distribution
+
+    text = describe_distribution(distribution)
     choices = getattr(distribution, "choices", None)
     if choices is not None:
-        return ParamColumn(name, "categorical", choices=[choice_label(c) for c in choices])
+        labels = [choice_label(c) for c in choices]
+        return ParamColumn(name, "categorical", choices=labels, distribution=text)
     kind = "int" if type(distribution).__name__ == "IntDistribution" else "float"
-    return ParamColumn(name, kind, log=bool(getattr(distribution, "log", False)))
+    return ParamColumn(name, kind, log=bool(getattr(distribution, "log", False)), distribution=text)
 
 
 def drain(queue: deque[Any]) -> list[Any]:
@@ -212,5 +224,5 @@ _KINDS = ("int", "float", "categorical")
 def _column(spec: ParamSpec) -> ParamColumn:
     if spec.kind == "categorical":
         labels = [choice_label(c) for c in spec.choices] if spec.choices is not None else []
-        return ParamColumn(spec.name, "categorical", choices=labels)
-    return ParamColumn(spec.name, spec.kind, log=spec.log)
+        return ParamColumn(spec.name, "categorical", choices=labels, distribution=spec.describe())
+    return ParamColumn(spec.name, spec.kind, log=spec.log, distribution=spec.describe())

@@ -78,6 +78,7 @@ class SpaceRow(TypedDict):
     kind: str  # "int" | "float" | "categorical"
     distribution: str
     line: int | None
+    dynamic: bool  # its name or bounds are computed when a trial reaches it (shown as written)
 
 
 class MetaTrait(TypedDict):
@@ -138,6 +139,7 @@ class ParamHeader(TypedDict):
     kind: Literal["int", "float", "categorical"]
     log: bool
     choices: list[str] | None
+    distribution: str  # in words, e.g. "int [1, 8]" (the search space view)
 
 
 class _RecordEventBase(TypedDict):
@@ -257,6 +259,7 @@ def space_row(spec: ParamSpec) -> SpaceRow:
         "kind": spec.kind,
         "distribution": spec.describe(),
         "line": spec.line,
+        "dynamic": spec.dynamic,
     }
 
 

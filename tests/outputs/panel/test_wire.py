@@ -85,8 +85,22 @@ def problems(value: Any, tp: Any, path: str = "$") -> list[str]:
         ({"type": "sync", "extra": 1}, wire.SyncRequest, True),
         ({"kind": "pruned", "time": 1.0}, wire.RecordEvent, False),
         ({"kind": "pruned", "time": 1.0, "step": None}, wire.RecordEvent, True),
-        ({"name": "x", "kind": "float", "log": True, "choices": None}, wire.ParamHeader, False),
-        ({"name": "x", "kind": "grid", "log": True, "choices": None}, wire.ParamHeader, True),
+        (
+            {
+                "name": "x",
+                "kind": "float",
+                "log": True,
+                "choices": None,
+                "distribution": "float [0, 1] log",
+            },
+            wire.ParamHeader,
+            False,
+        ),
+        (
+            {"name": "x", "kind": "grid", "log": True, "choices": None, "distribution": ""},
+            wire.ParamHeader,
+            True,
+        ),
     ],
     ids=[
         "sync",
