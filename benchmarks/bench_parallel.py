@@ -80,7 +80,7 @@ class ParallelBench:
     def close(self) -> None:
         self.k.execute(
             "for _c in [v for k, v in list(globals().items()) if k.startswith('_om_client')]:\n"
-            "    _c.close()\n",
+            "    _om_close(_c)\n",
             check=False,
         )
         self.k.close()
@@ -118,13 +118,19 @@ class ParallelBench:
             "    return Client(LocalCluster(n_workers=k, threads_per_worker=1, processes=True,\n"
             "                  host='127.0.0.1', dashboard_address=None,\n"
             "                  silence_logs=logging.ERROR), set_as_default=False)\n"
+            "def _om_close(client):\n"
+            "    # A Client's close leaves its LocalCluster's worker processes running (and\n"
+            "    # taking CPU from the next measurement): close the cluster too.\n"
+            "    cluster = client.cluster\n"
+            "    client.close()\n"
+            "    cluster.close()\n"
         )
         times = {}
         for k in (1, 2):
             # The newest running Client in the namespace is the one --dask uses.
             self.k.execute(f"_om_client{k} = _om_cluster({k})")
             times[k] = self.cell(f"-n {n} --dask --quiet --storage {journal(f'd{k}')}", CPU_CELL)
-            self.k.execute(f"_om_client{k}.close(); del _om_client{k}")
+            self.k.execute(f"_om_close(_om_client{k}); del _om_client{k}")
         r.add(
             f"Dask 2 workers / 1 worker, {n} CPU-bound trials of ~{one:.1f} s (2 cores; ideal 2x)",
             times[1] / times[2],
@@ -182,7 +188,7 @@ class ParallelBench:
                 for m in (1, 2)
             }
             if kind == "d":
-                k.execute("_om_client_c.close(); del _om_client_c")
+                k.execute("_om_close(_om_client_c); del _om_client_c")
         r.add(
             f"{name}: plain study.optimize(n_jobs=2), per trial (trivial trials)",
             plain_per * 1e3,

@@ -119,6 +119,13 @@ def test_a_zoom_survives_live_updates(
     assert _count_draws(panel) > drawn_before, "no redraw happened while the run went on"
     assert plot.evaluate(ranges) == zoomed, "a live update undid the zoom"
     shot(page, "reading/history-zoomed", panel)
+    # A scrolled table keeps its place while rows keep coming.
+    open_view(panel, "trials")
+    scroller = panel.locator("[data-role=trials-table] .om-scroll")
+    scroller.evaluate("(el) => { el.scrollTop = 240; }")
+    time.sleep(1.0)
+    assert nb.is_running(1)
+    assert scroller.evaluate("(el) => el.scrollTop") == 240
     panel.locator("[data-role=stop]").click()
     nb.wait_cell_done(1, timeout=60)
     assert console.relevant() == []
@@ -165,8 +172,8 @@ def test_the_trials_table_and_a_trial_opened_from_a_row(
     table.locator("[data-role=table-filter]").fill("")
     # A row opens its trial.
     best.wait_for()
-    number = best.get_attribute("data-number")
-    best.click()
+    number = str(best.get_attribute("data-number"))
+    _click_row(page, table, number)
     detail = panel.locator("[data-role=trial-detail]")
     detail.wait_for()
     assert f"Trial {number}" in detail.inner_text()
@@ -177,7 +184,9 @@ def test_the_trials_table_and_a_trial_opened_from_a_row(
     shot(page, "reading/trial-detail", panel)
     # A failed trial shows its traceback, from the kernel.
     detail.locator(".om-detail-close").click()
-    table.locator(".om-tr[data-state=FAIL]").first.click()
+    failed_number = str(table.locator(".om-tr[data-state=FAIL]").first.get_attribute("data-number"))
+    _click_row(page, table, failed_number)
+    assert f"Trial {failed_number}" in detail.inner_text()
     detail.locator("[data-role=trial-traceback]").wait_for()
     deadline = time.monotonic() + 10
     while "ValueError" not in detail.locator("[data-role=trial-traceback]").inner_text():
@@ -190,6 +199,14 @@ def test_the_trials_table_and_a_trial_opened_from_a_row(
 
 
 BODY = "x = hp.float(-5, 5)\n(x - 1) ** 2\n"
+
+
+def _click_row(page: Any, table: Any, number: str) -> None:
+    """Click a trial's row once the virtual table has drawn it in view (a scroll redraws the
+    rows: a row found before it may show another trial after it)."""
+    table.locator(f'.om-tr[data-number="{number}"]').scroll_into_view_if_needed()
+    page.wait_for_timeout(200)
+    table.locator(f'.om-tr[data-number="{number}"]').click()
 
 
 def test_compare_draws_studies_over_one_another(
@@ -216,4 +233,49 @@ def test_compare_draws_studies_over_one_another(
     best = root.locator("[data-role=compare-best]")
     assert "best value" in best.inner_text() and best.locator("[data-winner=true]").count() >= 1
     shot(page, "reading/compare-best", root)
+    assert console.relevant() == []
+
+
+# Conditional parameters (a trial without some of them), more than 8 of them, log and int ones.
+WIDE_CELL = (
+    "%%optuna -n 40 --seed 3 --n-jobs 2\n"
+    "n_layers = hp.int(1, 3)\n"
+    "lr = hp.float(1e-5, 1e-1, log=True)\n"
+    "width = hp.int(3, 20, log=True)\n"
+    "a = hp.float(0, 1)\nb = hp.float(0, 1)\nc = hp.float(0, 1)\nd = hp.float(0, 1)\n"
+    "e = hp.float(0, 1)\n"
+    "units = [hp.int(4, 64, name=f'n_units_l{i}') for i in range(n_layers)]\n"
+    "(lr * 1000 - 3) ** 2 + sum(units) / 100 + width / 10 + a + b + c + d + e\n"
+)
+
+
+def test_views_read_well_with_conditional_log_and_many_parameters(
+    lab_server: JupyterServer, page: Any, notebook_factory: Any, console: Console
+) -> None:
+    nb = notebook_factory(lab_server, page, [LOAD, WIDE_CELL])
+    panel = _panel_after(nb)
+    nb.wait_cell_done(1)
+    open_view(panel, "parcoords")
+    plot = panel.locator("[data-role=plot-parcoords]")
+    plot.locator(".om-pc-title").first.wait_for()
+    # More than 8 parameters: an axis chooser; trials that lack n_units_l2 pass a "not set" band.
+    assert "Axes:" in plot.inner_text()
+    shot(page, "reading/parcoords-conditional", panel)
+    ticks = " ".join(plot.locator(".om-pc-tick").all_text_contents())
+    assert "µ" not in ticks
+    open_view(panel, "contour")
+    panel.locator("[data-role=plot-contour] .main-svg").first.wait_for(timeout=30_000)
+    assert "µ" not in panel.locator("[data-role=plot-contour]").inner_text()
+    open_view(panel, "timeline")
+    timeline = panel.locator("[data-role=plot-timeline]")
+    timeline.locator(".main-svg").first.wait_for(timeout=30_000)
+    # No text squeezed into the bars (it shrank to 5 px past a few hundred trials).
+    assert timeline.locator(".bartext").count() == 0
+    shot(page, "reading/timeline-lanes", panel)
+    open_view(panel, "space")
+    space = panel.locator("[data-role=search-space]").inner_text()
+    # The names as Optuna stores them, not the source text of the computed name.
+    assert "n_units_l0" in space and "f'n_units_l" not in space
+    assert "float [1e-05, 0.1] log" in space
+    shot(page, "reading/search-space", panel)
     assert console.relevant() == []

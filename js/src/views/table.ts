@@ -158,9 +158,18 @@ export function createTrialsTable(onOpen: (n: number) => void = () => {}): Trial
       drawWindow();
     });
   });
-  windowEl.addEventListener("click", (e) => {
-    const row = (e.target as HTMLElement).closest<HTMLElement>(".om-tr");
-    if (row?.dataset.number) onOpen(Number(row.dataset.number));
+  scroller.addEventListener("click", (e) => {
+    // The row under the pointer, from where the pointer is, not from which element got the
+    // click: the virtual window may be redrawn between a scroll and the click. Without a
+    // layout (no height) the clicked row element says it.
+    const rect = scroller.getBoundingClientRect();
+    let n: number | undefined;
+    if (rect.height > 0) n = rows[Math.floor((e.clientY - rect.top + scroller.scrollTop) / ROW_HEIGHT)];
+    else {
+      const row = (e.target as HTMLElement).closest<HTMLElement>(".om-tr");
+      if (row?.dataset.number) n = Number(row.dataset.number);
+    }
+    if (n !== undefined) onOpen(n);
   });
   download.addEventListener("click", () => {
     const blob = new Blob([csv()], { type: "text/csv" });
