@@ -1,10 +1,10 @@
 """The panel in marimo: a real ``marimo edit`` server, its notebooks opened in headless Chromium.
 
 marimo has no magics, so its notebooks call the public API. What marimo does with a widget's
-messages decides what works (see ``optuna_magic.outputs.panel.marimo.marimo_panel``): it handles them only while
-no cell runs. So a run that blocks its cell (``optimize``, or ``await optimize_async``) shows the
-live panel updating during the run, and a run in a ``mo.Thread`` also gets the panel's Stop click
-at once.
+messages decides what works (see ``optuna_magic.outputs.panel.marimo.marimo_panel``): it
+handles them only while no cell runs. So a run that blocks its cell (``optimize``, or
+``await optimize_async``) shows the live panel updating during the run, and a run in a
+``mo.Thread`` also gets the panel's Stop click at once.
 
 Each test writes its own notebook into the server's root and opens it; ``.marimo.toml`` there
 makes marimo run a notebook's cells when it opens (as a user would with "Run all"). One test
