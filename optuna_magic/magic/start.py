@@ -170,7 +170,17 @@ def plan_run_info(study: Study, storage_url: str | None, options: CellOptions, p
         storage=mask_url(storage_url),
         sampler=describe(study.sampler, options.seed),
         pruner=describe(study.pruner, None),
+        names=shown_names(plan),
     )
+
+
+def shown_names(plan: Plan) -> tuple[str, ...] | None:
+    """The objectives' names the cell's last expression gives (`(loss, accuracy)`), unless a
+    value is a parameter itself (a cell ending in `x`)."""
+    names = plan.cell.value_names
+    if names is None or any(p.name in names for p in plan.cell.space.params):
+        return None
+    return names
 
 
 def describe(obj: Any, seed: int | None) -> str:

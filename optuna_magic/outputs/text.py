@@ -10,7 +10,7 @@ import math
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from optuna_magic.run.contract import (
@@ -107,7 +107,7 @@ class TextProgress(BaseSink):
     def run_ended(self, result: RunResult) -> None:
         """Replace the progress line with the run's summary."""
         self._draw(force=True)
-        text = format_summary(result)
+        text = format_summary(result, _given_names(self.info))
         if self._update is not None:
             self._update(text)
         else:
@@ -152,7 +152,16 @@ class TextProgress(BaseSink):
         self._stream.flush()
 
 
-def format_summary(result: RunResult) -> str:
+def _given_names(info: RunInfo | None) -> list[str] | None:
+    """The objectives' names when the run was given some (not ``value`` / ``values_i``)."""
+    from optuna_magic.run.contract import objective_names
+
+    if info is None or info.objective_names == objective_names(len(info.directions)):
+        return None
+    return list(info.objective_names)
+
+
+def format_summary(result: RunResult, names: Sequence[str] | None = None) -> str:
     """A few lines: how the run ended, counts, best trial and its parameters."""
     import optuna
 
@@ -171,14 +180,14 @@ def format_summary(result: RunResult) -> str:
         lines.append("No trial completed.")
     elif len(study.directions) == 1:
         best = study.best_trial
-        name = (study.metric_names or ["value"])[0]
+        name = (study.metric_names or names or ["value"])[0]
         lines.append(f"Best {name} {format_value(best.value)} at trial #{best.number}")
         if best.params:
             lines.append(f"  params: {_params_text(best.params, limit=20)}")
     else:
         front = study.best_trials
         lines.append(f"Pareto front: {len(front)} trial(s)")
-        names = study.metric_names
+        names = study.metric_names or names
         for t in front[:5]:
             values = ", ".join(
                 f"{names[i]}={format_value(v)}" if names else format_value(v)

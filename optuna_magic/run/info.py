@@ -48,6 +48,7 @@ def run_info(
     pruner: str | None = None,
     existing: Sequence[FrozenTrial] | None = None,
     watch: bool = False,
+    names: Sequence[str] | None = None,
 ) -> RunInfo:
     """What the sinks of a run on ``study`` are told before its first trial.
 
@@ -59,6 +60,8 @@ def run_info(
         sampler, pruner: how to name them; default their class names.
         existing: the trials already in the study; default read from it (no copies).
         watch: other processes run the trials; this run only reads them.
+        names: the objectives' names to show where the study stores none (a cell's
+            `(loss, accuracy)`).
     """
     n = len(study.directions)
     trials = study.get_trials(deepcopy=False) if existing is None else existing
@@ -71,7 +74,9 @@ def run_info(
         n_trials=n_trials,
         timeout=timeout,
         space=list(space),
-        objective_names=list(study.metric_names or objective_names(n)),
+        objective_names=list(
+            study.metric_names or (names if names and len(names) == n else objective_names(n))
+        ),
         started_at=time.time(),
         existing_trials=list(trials),
         n_jobs=n_jobs,

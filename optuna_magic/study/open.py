@@ -264,11 +264,12 @@ def _without_orphans(study: Study, quiet: bool) -> Study:
 def _named(
     make: Callable[[], OpenedStudy], request: StudyRequest, cell: ParsedCell
 ) -> Callable[[], OpenedStudy]:
-    """``make``, with the objectives' names set on the study it makes.
+    """``make``, with ``--metric-names`` set on the study it makes (Optuna's
+    ``set_metric_names``; a resumed study only when it has none yet).
 
-    A new study takes ``--metric-names``, else the names of the cell's last expression; a
-    resumed one takes ``--metric-names`` only, and only when it has none yet (a stored study's
-    names are never replaced by inferred ones).
+    Names read from the cell's last expression are not stored: they would rename
+    ``trials_dataframe()``'s ``value`` column under the user's code. The outputs show them
+    (``magic.start.plan_run_info``).
     """
     import optuna
 
@@ -276,9 +277,6 @@ def _named(
         opened = make()
         study = opened.study
         names = request.metric_names
-        new = not study.get_trials(deepcopy=False) and not study.metric_names
-        if names is None and new and not _is_a_parameter(cell, cell.value_names):
-            names = cell.value_names
         if names and not study.metric_names and len(names) == len(study.directions):
             with warnings.catch_warnings():  # set_metric_names is experimental in Optuna
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -286,11 +284,6 @@ def _named(
         return opened
 
     return make_named
-
-
-def _is_a_parameter(cell: ParsedCell, names: Sequence[str] | None) -> bool:
-    """Whether an inferred objective name is a parameter's (a cell whose value is `x`)."""
-    return names is not None and any(p.name in names for p in cell.space.params)
 
 
 def _unique_name(base: str, storage: Any) -> str:

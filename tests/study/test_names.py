@@ -65,9 +65,20 @@ def test_objectives_are_named_from_the_last_expression(ip: Any, capsys: Any) -> 
         "x = hp.float(0, 1)\nloss = (x - 0.3) ** 2\naccuracy = 1 - loss\n(loss, accuracy)\n",
     )
     assert r.success, r.error_in_exec
+    # Shown (the Pareto front lines name the values), not stored: storing them would rename
+    # trials_dataframe()'s value columns under the user's code.
+    out = capsys.readouterr().out
+    assert "loss=" in out and "accuracy=" in out
     study = ip.user_ns["study"]
-    assert study.metric_names == ["loss", "accuracy"]
-    assert "loss=" in capsys.readouterr().out  # the Pareto front lines name the values
+    assert study.metric_names is None
+    assert {"values_0", "values_1"} <= set(study.trials_dataframe().columns)
+
+
+def test_an_inferred_name_reaches_the_panel_and_the_summary(ip: Any, capsys: Any) -> None:
+    r = run(ip, "%%optuna -n 3\nx = hp.float(0, 1)\nrmse = x ** 2\nrmse\n")
+    assert r.success, r.error_in_exec
+    assert "Best rmse " in capsys.readouterr().out
+    assert "value" in ip.user_ns["study"].trials_dataframe().columns
 
 
 def test_metric_names_option_wins_and_reaches_the_panel(ip: Any, capsys: Any) -> None:
@@ -87,9 +98,10 @@ def test_metric_names_option_wins_and_reaches_the_panel(ip: Any, capsys: Any) ->
         panel.close()
 
 
-def test_a_value_that_is_a_parameter_names_no_objective(ip: Any) -> None:
-    r = run(ip, "%%optuna -n 2 --quiet\nx = hp.float(0, 1)\nx\n")
+def test_a_value_that_is_a_parameter_names_no_objective(ip: Any, capsys: Any) -> None:
+    r = run(ip, "%%optuna -n 2\nx = hp.float(0, 1)\nx\n")
     assert r.success, r.error_in_exec
+    assert "Best value " in capsys.readouterr().out
     assert ip.user_ns["study"].metric_names is None
 
 
@@ -116,7 +128,9 @@ def test_resume_refuses_other_metric_names_and_keeps_the_stored_ones(
 ) -> None:
     url = f"sqlite:///{tmp_path}/resume.db"
     cell = "x = hp.float(0, 1)\nloss = x ** 2\nloss\n"
-    r = run(ip, f"%%optuna -n 2 --quiet --storage {url} --study-name kept\n{cell}")
+    r = run(
+        ip, f"%%optuna -n 2 --quiet --storage {url} --study-name kept --metric-names loss\n{cell}"
+    )
     assert r.success, r.error_in_exec
     r = run(
         ip,

@@ -220,6 +220,7 @@ def build_examples(sent: Sent) -> dict[str, Any]:
     )
     try:
         panel.run_started(info, Control())
+        deliver(panel, wire.ImportanceRequest(type="importance", view="v1", open=True))
         for n in range(6):
             panel.trial_started(n)
         panel.trial_reported(1, 0, 0.75)
@@ -273,6 +274,7 @@ def build_examples(sent: Sent) -> dict[str, Any]:
             "trial": wire.TrialRequest(type="trial", number=2),
             "bundle": wire.BundleRequest(type="bundle", version="<version>"),
             "no_buffers": wire.NoBuffersRequest(type="no_buffers"),
+            "importance": wire.ImportanceRequest(type="importance", view="v1", open=True),
         },
     }
 
@@ -293,6 +295,7 @@ TYPES: dict[str, Any] = {
     "requests.trial": wire.TrialRequest,
     "requests.bundle": wire.BundleRequest,
     "requests.no_buffers": wire.NoBuffersRequest,
+    "requests.importance": wire.ImportanceRequest,
 }
 
 
