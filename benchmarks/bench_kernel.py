@@ -22,6 +22,9 @@ import gc, os, sys, time
 import optuna
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 import optuna_magic
+# The importance figures time refreshes as a page with the Importance view open gets them
+# (without a view the panel ranks nothing; the memory figures run in kernels of their own).
+optuna_magic.StudyPanel.rank_always = True
 
 def obj1(trial):
     x = trial.suggest_float("x", -10, 10)
@@ -459,6 +462,89 @@ def _om_refresh(n):
         )
 
 
+MEMORY_SETUP = r"""
+import gc, os, optuna
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+def _om_rss():
+    with open(f"/proc/{os.getpid()}/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+def trivial(trial):
+    return trial.suggest_float("x", -10, 10) ** 2
+"""
+
+
+def memory(r: Results, quick: bool) -> None:
+    """Kernel RSS after a long run with the panel (no page looks at it), after `del study;
+    gc.collect()`, and over five runs in a row, against plain Optuna in a kernel of its own."""
+    r.section = "6. Kernel memory"
+    n = 20_000 if quick else 100_000
+    after: dict[str, list[float]] = {}
+    for variant, cell in (
+        ("plain", f"study = optuna.create_study()\nstudy.optimize(trivial, n_trials={n})"),
+        ("magic", f"%%optuna -n {n} --quiet\nx = hp.float(-10, 10)\nx ** 2"),
+        ("panel", f"%%optuna -n {n}\nx = hp.float(-10, 10)\nx ** 2"),
+    ):
+        with Kernel() as k:
+            k.execute("%load_ext optuna_magic\n" + MEMORY_SETUP)
+            k.execute(cell, timeout=1200)
+            k.quiet_for(2.0)  # the panel's last flush and any importance refresh
+            ran = k.value("_om_rss()")
+            k.execute("del study\ngc.collect()")
+            freed = k.value("_om_rss()")
+            heavy = k.value("'sklearn' in __import__('sys').modules")
+            after[variant] = [ran, freed, float(heavy)]
+    r.add(
+        f"kernel RSS after {n:,} trivial trials, plain study.optimize",
+        after["plain"][0],
+        "MB",
+        digits=0,
+    )
+    r.add(
+        f"kernel RSS after {n:,} trivial trials, %%optuna with the live panel (no page open)",
+        after["panel"][0],
+        "MB",
+        digits=0,
+    )
+    r.add(
+        f"kernel RSS after {n:,} trivial trials, %%optuna --quiet",
+        after["magic"][0],
+        "MB",
+        digits=0,
+    )
+    r.add(
+        "RSS after `del study; gc.collect()`: %%optuna with the panel - plain Optuna",
+        after["panel"][1] - after["plain"][1],
+        "MB",
+        at_most=25,
+        digits=0,
+    )
+    r.note(
+        f"after del study + gc.collect(): plain {after['plain'][1]:.0f} MB, panel "
+        f"{after['panel'][1]:.0f} MB, --quiet {after['magic'][1]:.0f} MB; scikit-learn imported "
+        f"by the panel run: {'yes' if after['panel'][2] else 'no'} (it comes with "
+        "optuna.importance, only when a view shows the importance)"
+    )
+    runs = 5
+    m = n // 5
+    with Kernel() as k:
+        k.execute("%load_ext optuna_magic\n" + MEMORY_SETUP)
+        rss = []
+        for _ in range(runs):
+            k.execute(f"%%optuna -n {m}\nx = hp.float(-10, 10)\nx ** 2", timeout=600)
+            k.quiet_for(1.0)
+            k.execute("gc.collect()")
+            rss.append(k.value("_om_rss()"))
+    r.add(
+        f"RSS growth from run 2 to run {runs}, {runs} runs of {m:,} trials in one kernel (each "
+        "rebinding `study`)",
+        rss[-1] - rss[1],
+        "MB",
+        at_most=10,
+        digits=1,
+    )
+    r.note("RSS after each run: " + ", ".join(f"{x:.0f}" for x in rss) + " MB")
+
+
 def run(results: Results, *, quick: bool = False) -> None:
     bench = KernelBench(results, quick=quick)
     try:
@@ -467,3 +553,4 @@ def run(results: Results, *, quick: bool = False) -> None:
     finally:
         bench.close()
     bench.load_ext()
+    memory(results, quick)

@@ -218,6 +218,20 @@ describe("panel", () => {
     expect(detail.hidden).toBe(false);
   });
 
+  it("asks the kernel to rank the parameters only while a view shows the importance", () => {
+    const { model, el, cleanup } = setup();
+    const asked = () => model.sent.filter((m) => (m as { type?: string }).type === "importance") as Array<{ view: string; open: boolean }>;
+    expect(asked()).toEqual([]);
+    (el.querySelector("[data-view=importance]") as HTMLElement).click();
+    (el.querySelector("[data-view=parcoords]") as HTMLElement).click(); // also ordered by it
+    (el.querySelector("[data-view=trials]") as HTMLElement).click();
+    expect(asked().map((m) => m.open)).toEqual([true, false]);
+    (el.querySelector("[data-view=importance]") as HTMLElement).click();
+    cleanup();
+    expect(asked().map((m) => m.open)).toEqual([true, false, true, false]);
+    expect(new Set(asked().map((m) => m.view)).size).toBe(1);
+  });
+
   it("cleanup removes the view and its listeners", () => {
     const { model, el, cleanup } = setup();
     cleanup();

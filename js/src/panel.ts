@@ -3,7 +3,7 @@
 
 import { type Importance, type Meta, type Status, objectiveName } from "./model/derive";
 import { RecordSync, type Buffer } from "./model/record";
-import { stopRequest, syncRequest, trialRequest, type KernelMessage } from "./protocol";
+import { importanceRequest, stopRequest, syncRequest, trialRequest, type KernelMessage } from "./protocol";
 import { h } from "./views/dom";
 import {
   contourFigure,
@@ -329,8 +329,19 @@ export function renderPanel(model: Model, el: HTMLElement, plotter: Plotter | nu
     more.hidden = folded.length === 0;
   }
 
+  // The kernel ranks the parameters only while a view that shows the importance is open: the
+  // Importance view, and parallel coordinates (their axes are ordered by it).
+  const viewId = Math.random().toString(36).slice(2);
+  let ranking = false;
+  function wantImportance(on: boolean): void {
+    if (on === ranking) return;
+    ranking = on;
+    model.send(importanceRequest(viewId, on));
+  }
+
   function showActive(): void {
     layoutTabs();
+    wantImportance(active === "importance" || active === "parcoords");
     const view = views.find((x) => x.id === active) ?? views[0];
     tabButtons.forEach((b) => b.setAttribute("aria-selected", String(b.dataset.view === view.id)));
     if (body.firstChild !== view.el) body.replaceChildren(view.el);
@@ -442,6 +453,7 @@ export function renderPanel(model: Model, el: HTMLElement, plotter: Plotter | nu
   draw();
 
   return () => {
+    wantImportance(false);
     disposed = true;
     clearInterval(ticker);
     if (timer !== undefined) clearTimeout(timer);

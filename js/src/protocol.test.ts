@@ -6,7 +6,7 @@ import wire from "./fixtures/wire.json";
 import { RecordSync } from "./model/record";
 import { storeFor } from "./panel";
 import {
-  bundleRequest, noBuffersRequest, RECORD_BUFFERS, stopRequest, syncRequest, trialRequest, type RecordMessage,
+  bundleRequest, importanceRequest, noBuffersRequest, RECORD_BUFFERS, stopRequest, syncRequest, trialRequest, type RecordMessage,
 } from "./protocol";
 import { conformance, SCHEMAS } from "./protocolSchema";
 import { FakeModel } from "./testing";
@@ -33,7 +33,7 @@ const { traits, kernel, requests } = wire as unknown as {
     // What a host that drops binary buffers gets after the loader said `no_buffers`.
     full_base64: Encoded; delta_base64: Encoded; bundle_text: Bundle;
   };
-  requests: Record<"sync" | "stop" | "trial" | "bundle" | "no_buffers", Record<string, unknown>>;
+  requests: Record<"sync" | "stop" | "trial" | "bundle" | "no_buffers" | "importance", Record<string, unknown>>;
 };
 
 describe("the kernel's examples match protocol.ts", () => {
@@ -76,6 +76,8 @@ describe("the kernel's examples match protocol.ts", () => {
     expect(trialRequest(requests.trial.number as number)).toEqual(requests.trial);
     expect(bundleRequest(requests.bundle.version as string)).toEqual(requests.bundle);
     expect(noBuffersRequest()).toEqual(requests.no_buffers);
+    expect(importanceRequest(requests.importance.view as string, requests.importance.open as boolean)).toEqual(requests.importance);
+    expect(conformance(requests.importance, SCHEMAS.importanceRequest)).toEqual([]);
     expect(conformance(requests.no_buffers, SCHEMAS.noBuffersRequest)).toEqual([]);
     expect(conformance(requests.sync, SCHEMAS.syncRequest)).toEqual([]);
     expect(conformance(requests.stop, SCHEMAS.stopRequest)).toEqual([]);

@@ -155,10 +155,17 @@ export interface BundleRequest {
 export interface NoBuffersRequest {
   type: "no_buffers";
 }
-export type FrontendRequest = SyncRequest | StopRequest | TrialRequest | BundleRequest | NoBuffersRequest;
+/** A view that shows the importance opens or closes: the kernel ranks only while one is open. */
+export interface ImportanceRequest {
+  type: "importance";
+  view: string;
+  open: boolean;
+}
+export type FrontendRequest = SyncRequest | StopRequest | TrialRequest | BundleRequest | NoBuffersRequest | ImportanceRequest;
 
 export const syncRequest = (): SyncRequest => ({ type: "sync" });
 export const stopRequest = (): StopRequest => ({ type: "stop" });
 export const trialRequest = (number: number): TrialRequest => ({ type: "trial", number });
 export const bundleRequest = (version: string): BundleRequest => ({ type: "bundle", version });
 export const noBuffersRequest = (): NoBuffersRequest => ({ type: "no_buffers" });
+export const importanceRequest = (view: string, open: boolean): ImportanceRequest => ({ type: "importance", view, open });

@@ -6,6 +6,7 @@ import type {
   BestTrial,
   BundleMessage,
   BundleRequest,
+  ImportanceRequest,
   ImportanceTrait,
   MetaTrait,
   NoBuffersRequest,
@@ -69,6 +70,7 @@ export const SCHEMAS = {
   trialRequest: { type: f("string"), number: f("number") } satisfies Schema<TrialRequest>,
   bundleRequest: { type: f("string"), version: f("string") } satisfies Schema<BundleRequest>,
   noBuffersRequest: { type: f("string") } satisfies Schema<NoBuffersRequest>,
+  importanceRequest: { type: f("string"), view: f("string"), open: f("boolean") } satisfies Schema<ImportanceRequest>,
 } as const;
 
 /** The JS type of a decoded JSON value, as the schemas name them. */

@@ -1,4 +1,6 @@
-"""Parameter importance for the panel: PED-ANOVA on the completed trials, now and then.
+"""Parameter importance for the panel: PED-ANOVA on the completed trials, now and then, and
+only while a view that shows it is open (its first computation imports ``optuna.importance``,
+which pulls in scikit-learn, SciPy and pandas: +160 MB in a kernel, for a run nobody ranks).
 
 A refresh runs in a thread of its own: its first call imports ``optuna.importance`` (and with it
 scikit-learn), which takes seconds while trials hold the GIL, and the panel's flushes must not
@@ -10,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -72,6 +75,13 @@ class ImportanceRefresh:
         self.complete: list[FrozenTrial | TrialEvent] = []
         self.own_study: optuna.Study | None = None
         self.timings: list[RefreshTiming] = []
+        # The views of the page that show the importance now (see ImportanceRequest); with
+        # `always`, it is ranked whatever is open (a benchmark, a widget state to save).
+        self.views: set[str] = set()
+        self.always = False
+        # After the run lets its trials go: the study, weakly, to rank once a view opens later
+        # (while the user still holds the study).
+        self._study_ref: weakref.ref[optuna.Study] | None = None
         self._publish = publish
         self._adopt = adopt
         self._cost = 0.0  # seconds the latest refresh took
@@ -109,9 +119,13 @@ class ImportanceRefresh:
     ) -> None:
         """Start a refresh if one is due and new trials came (every few seconds while a run
         goes on, once more at its end; see :meth:`due`). ``final``: the run is over, and the
-        trials are let go after its refresh."""
+        trials are let go after its refresh. Nothing is computed while no view shows it."""
         busy = self.busy
         if info is None or (busy and not final):
+            return
+        if not (self.views or self.always):
+            if final and not busy:
+                self.release()
             return
         if not busy and self.n_complete == self.fed:
             if final:
@@ -162,6 +176,18 @@ class ImportanceRefresh:
         if self._thread is not None:
             self._thread.join(timeout)
 
+    def view(self, view: str, is_open: bool) -> bool:
+        """A view that shows the importance opened or closed; True: one opened (rank now)."""
+        if is_open:
+            self.views.add(view)
+        else:
+            self.views.discard(view)
+        return is_open
+
+    def keep_ref(self, study: optuna.Study) -> None:
+        """The run's study, weakly: what a view that opens after the run ranks."""
+        self._study_ref = weakref.ref(study)
+
     def release(self) -> None:
         """Let the trials go (after the run's last refresh): a widget lives as long as its
         output, and it must not keep a finished study's trials alive after `study` is rebound."""
@@ -195,6 +221,12 @@ class ImportanceRefresh:
         from optuna.importance import PedAnovaImportanceEvaluator
 
         study = self.own_study
+        if study is None and not self.complete and self._study_ref is not None:
+            # The run let its trials go before any view asked: rank the study itself, if the
+            # user still holds it (one read of its storage).
+            study = self._study_ref()
+            if study is None:
+                return {}, "the study is gone (deleted or rebound): importance unavailable"
         if study is None:
             if self._study is None:
                 # The evaluator reads trials from a Study, and the run's own storage (maybe a

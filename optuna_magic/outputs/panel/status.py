@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, cast
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 from optuna_magic.outputs.panel.wire import BestTrial, StatusTrait
 
@@ -11,7 +12,7 @@ if TYPE_CHECKING:
     from optuna_magic.outputs.panel.record import TrialRecord
     from optuna_magic.run.contract import RunInfo
 
-__all__ = ["run_status", "watch_state"]
+__all__ = ["run_status", "study_span", "watch_state"]
 
 
 def run_status(
@@ -58,6 +59,15 @@ def run_status(
         "counts": record.counts(),
         "best": best,
     }
+
+
+def study_span(trials: Sequence[Any]) -> tuple[int, tuple[float, float] | None]:
+    """A finished study's trials and time span: how many ended, from the first start to the
+    last end (None without timestamps)."""
+    finished = [t for t in trials if t.state.is_finished()]
+    starts = [t.datetime_start.timestamp() for t in finished if t.datetime_start]
+    ends = [t.datetime_complete.timestamp() for t in finished if t.datetime_complete]
+    return len(finished), ((min(starts), max(ends)) if starts and ends else None)
 
 
 def watch_state(record: TrialRecord, changed_at: float, quiet: float) -> tuple[str, str | None]:

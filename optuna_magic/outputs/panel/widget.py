@@ -32,7 +32,7 @@ from optuna_magic.outputs.panel.columns import space_columns
 from optuna_magic.outputs.panel.importance import ImportanceRefresh, RefreshTiming
 from optuna_magic.outputs.panel.kernel_link import KernelLink
 from optuna_magic.outputs.panel.record import TrialRecord
-from optuna_magic.outputs.panel.status import run_status
+from optuna_magic.outputs.panel.status import run_status, study_span
 from optuna_magic.outputs.panel.wire import (
     ImportanceTrait,
     StatusTrait,
@@ -68,6 +68,9 @@ class StudyPanel(anywidget.AnyWidget):
     # A runner does not call trial_started for every trial: the flush asks it which trials
     # are running (saves two calls and a queued tuple a trial; see Runner.running_trials).
     reads_running_trials = True
+    # Rank the parameters even while no view shows the importance (a benchmark of the refresh,
+    # a widget state saved with it); by default only while one does (see importance.py).
+    rank_always = False
 
     meta = traitlets.Dict().tag(sync=True)
     status = traitlets.Dict().tag(sync=True)
@@ -106,6 +109,7 @@ class StudyPanel(anywidget.AnyWidget):
         self._importance = ImportanceRefresh(
             importance_interval, publish=self._publish_importance, adopt=self._link.adopt_parent
         )
+        self._importance.always = self.rank_always
         self._changed_at = 0.0  # when a polled trial last changed (a watch's activity)
         # False once a front end said its host drops binary buffers: the record and the bundle
         # then go as text, which every front end reads (a page that keeps buffers too).
@@ -128,13 +132,11 @@ class StudyPanel(anywidget.AnyWidget):
         panel = cls()
         panel._start(info, None, state)
         panel._importance.own_study = in_memory(study)  # read in place, not copied
+        panel._importance.keep_ref(study)
         # The header tells the study's own trials and time span, not a run's (there is none).
-        finished = [t for t in info.existing_trials if t.state.is_finished()]
-        panel._n_done = len(finished)
-        starts = [t.datetime_start.timestamp() for t in finished if t.datetime_start]
-        ends = [t.datetime_complete.timestamp() for t in finished if t.datetime_complete]
-        if starts and ends:
-            panel._started, panel._ended = min(starts), max(ends)
+        panel._n_done, span = study_span(info.existing_trials)
+        if span is not None:
+            panel._started, panel._ended = span
         panel.flush()
         # Its importance once, in the background (a finished study does not change).
         panel._start_importance(final=True)
@@ -245,6 +247,7 @@ class StudyPanel(anywidget.AnyWidget):
             self._outputs.show_snapshot(self._info, result, record)
         # The last refresh waits a moment: started at once, it shared the GIL with the end of
         # the cell (snapshot, the reply to the notebook) and made the cell end later.
+        self._importance.keep_ref(result.study)
         self._start_importance(final=True, delay=self.final_importance_delay)
 
     # ------------------------------------------------------------------ flush
@@ -361,6 +364,10 @@ class StudyPanel(anywidget.AnyWidget):
                 self._buffers = False
         elif request["type"] == "stop":
             self.request_stop()
+        elif request["type"] == "importance":
+            if self._importance.view(request["view"], request["open"]):
+                # Now, not at the next flush; after the run, once (its trials' last state).
+                self._start_importance(final=self._state not in ("running", "stopping"))
         elif request["type"] == "trial":
             with self._send_lock:
                 self.send({"type": "trial", **self.record.trial_detail(request["number"])})

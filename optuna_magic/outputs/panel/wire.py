@@ -38,6 +38,7 @@ __all__ = [
     "BundleMessage",
     "BundleRequest",
     "FrontendRequest",
+    "ImportanceRequest",
     "ImportanceTrait",
     "MetaTrait",
     "NoBuffersRequest",
@@ -231,7 +232,18 @@ class NoBuffersRequest(TypedDict):
     type: Literal["no_buffers"]
 
 
-FrontendRequest = SyncRequest | StopRequest | TrialRequest | BundleRequest | NoBuffersRequest
+class ImportanceRequest(TypedDict):
+    """A view that shows the importance (the Importance view; parallel coordinates order their
+    axes by it) opens or closes: the kernel ranks the parameters only while one is open."""
+
+    type: Literal["importance"]
+    view: str  # which view of the page (a view that closes without saying so keeps it on)
+    open: bool
+
+
+FrontendRequest = (
+    SyncRequest | StopRequest | TrialRequest | BundleRequest | NoBuffersRequest | ImportanceRequest
+)
 
 
 # ------------------------------------------------------------------ builders
@@ -289,4 +301,7 @@ def parse_request(content: Any) -> FrontendRequest | None:
     version = content.get("version")
     if kind == "bundle" and isinstance(version, str):
         return BundleRequest(type="bundle", version=version)
+    view, is_open = content.get("view"), content.get("open")
+    if kind == "importance" and isinstance(view, str) and isinstance(is_open, bool):
+        return ImportanceRequest(type="importance", view=view, open=is_open)
     return None

@@ -360,6 +360,7 @@ def test_importance(wire: Wire, directions: list[str], n: int, note: str, ranked
     )
     obj = for_directions(objective, directions)
     panel = StudyPanel()
+    receive(panel, {"type": "importance", "view": "v", "open": True})  # the Importance view
     runner = Runner(study, obj, info_for(study, n), [panel], n_trials=n, timeout=None)
     runner.start()
     runner.wait()
@@ -488,6 +489,7 @@ def test_a_finished_run_keeps_nothing_of_its_study_alive(wire: Wire) -> None:
     import weakref
 
     panel = StudyPanel(final_importance_delay=0.0)
+    receive(panel, {"type": "importance", "view": "v", "open": True})
     runner, _ = run(panel, 30)
     panel.wait_importance(30)
     assert panel.importance.get("n_trials") == 30
@@ -689,3 +691,52 @@ def test_bytes_per_trial_without_buffers(wire: Wire, n: int) -> None:
     )
     assert buffers * 4 / 3 <= text - (binary - buffers) <= buffers * 4 / 3 + 40
     assert text <= 200
+
+
+def test_importance_is_ranked_only_while_a_view_shows_it(wire: Wire) -> None:
+    """A run nobody looks at ranks nothing (the first ranking imports optuna.importance, and
+    with it scikit-learn, SciPy and pandas); a view that opens after the run ranks it once, from
+    the study while the user holds it, and says so when the study is gone."""
+    import gc
+
+    panel = StudyPanel(final_importance_delay=0.0, importance_interval=0.0)
+    runner, _ = run(panel, 20)
+    panel.wait_importance(30)
+    assert panel.importance_refreshes == () and panel.importance == {}
+    study = runner.study
+    del runner
+    receive(panel, {"type": "importance", "view": "v", "open": True})
+    panel.wait_importance(30)
+    assert panel.importance["n_trials"] == 20 and set(panel.importance["values"]) >= {"x"}
+    (refresh,) = panel.importance_refreshes
+    assert not refresh.during_run
+    # Closed, and opened again once the study is gone: a note, not an error.
+    receive(panel, {"type": "importance", "view": "v", "open": False})
+    other = StudyPanel(final_importance_delay=0.0)
+    runner2, _ = run(other, 5)
+    del runner2
+    gc.collect()
+    receive(other, {"type": "importance", "view": "w", "open": True})
+    other.wait_importance(30)
+    assert "the study is gone" in other.importance["note"]
+    del study
+
+
+def test_a_run_without_views_never_imports_the_importance_evaluators() -> None:
+    code = (
+        "import sys, optuna\n"
+        "optuna.logging.set_verbosity(optuna.logging.WARNING)\n"
+        "from optuna_magic.outputs.panel.widget import StudyPanel\n"
+        "from optuna_magic.run.runner import Runner\n"
+        "from optuna_magic.run.info import run_info\n"
+        "s = optuna.create_study()\n"
+        "p = StudyPanel(final_importance_delay=0.0)\n"
+        "r = Runner(s, lambda t: t.suggest_float('x', 0, 1), run_info(s, n_trials=30), [p],"
+        " n_trials=30, timeout=None)\n"
+        "r.start(); r.wait(); p.wait_importance(30)\n"
+        "print(sorted(m for m in ('optuna.importance', 'sklearn', 'scipy', 'pandas')"
+        " if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]"
