@@ -124,8 +124,8 @@ class ImportanceRefresh:
         if info is None or (busy and not final):
             return
         if not (self.views or self.always):
-            if final and not busy:
-                self.release()
+            if final:  # the trials go now, or after the refresh a closed view started
+                self.launch(self.release) if busy else self.release()
             return
         if not busy and self.n_complete == self.fed:
             if final:
