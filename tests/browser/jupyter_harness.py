@@ -207,14 +207,19 @@ def start_server(kind: str, base: Path, extra_args: list[str] | None = None) -> 
     return server
 
 
+def end_process(proc: subprocess.Popen[Any]) -> None:
+    """Terminate a server process, and kill it if it has not ended within 15 s."""
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
 def stop_server(server: JupyterServer) -> None:
     server.shutdown_kernels()
-    server.proc.terminate()
-    try:
-        server.proc.wait(15)
-    except subprocess.TimeoutExpired:
-        server.proc.kill()
-        server.proc.wait(5)
+    end_process(server.proc)
 
 
 def write_theme(settings_dir: Path, *, dark: bool) -> None:

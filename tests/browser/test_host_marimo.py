@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jupyter_harness import Console, shot, wait_for_panel
+from jupyter_harness import Console, end_process, shot, wait_for_panel
 
 pytest.importorskip("marimo")
 
@@ -113,12 +113,7 @@ def start_marimo(base: Path, command: str, target: str) -> MarimoServer:
 
 
 def stop_marimo(server: MarimoServer) -> None:
-    server.proc.terminate()
-    try:
-        server.proc.wait(15)
-    except subprocess.TimeoutExpired:
-        server.proc.kill()
-        server.proc.wait(5)
+    end_process(server.proc)
 
 
 @pytest.fixture(scope="module")
