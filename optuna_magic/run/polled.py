@@ -33,6 +33,9 @@ class TrialSource(Protocol):
     """Whatever runs the trials of a :class:`PolledRun` elsewhere (processes, a Dask cluster)."""
 
     error: BaseException | None
+    # Called once, from any thread, when the source has ended (the run then polls once more
+    # and ends at once rather than at its next poll, up to a whole interval later).
+    on_end: Callable[[], None] | None
 
     def start(self) -> None:
         """Start running trials."""
@@ -96,6 +99,9 @@ class PolledRun(RunHandle):
         self.poller.sinks = self.sinks
         self._baseline_read = poller is not None
         self._wake = threading.Event()
+        self._source_ended = threading.Event()
+        if source is not None:
+            source.on_end = self._on_source_end
         self.ended_because = ""
         self._objective: Any = None  # what Runner has; --keep-best does not apply here
 
@@ -145,6 +151,10 @@ class PolledRun(RunHandle):
             self._baseline_read = True
         super().start()
 
+    def _on_source_end(self) -> None:
+        self._source_ended.set()
+        self._wake.set()
+
     def _before_thread(self) -> None:
         if self.source is not None:
             self.source.start()
@@ -185,7 +195,8 @@ class PolledRun(RunHandle):
             if self._poll():
                 last_change = time.monotonic()
             if self.source is not None:
-                if not self.source.alive():
+                # Its end says so at once; alive() stays true until its threads return.
+                if self._source_ended.is_set() or not self.source.alive():
                     self.source.join()
                     self._poll()
                     self.ended_because = "source ended"

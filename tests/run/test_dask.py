@@ -48,6 +48,7 @@ def _start(
     delay: float = 0.02,
     ns: dict[str, Any] | None = None,
     catch: tuple[type[BaseException], ...] = (),
+    interval: float = 0.1,
 ) -> tuple[optuna.Study, Any, RecordingSink, Any]:
     quiet_optuna()
     plan = prepare_dask(None, ns or {}, storage_url)
@@ -58,7 +59,15 @@ def _start(
     info = PolledRun.describe(study, storage=str(storage_url), n_trials=n)
     objective = cell_objective(code, {"time": time, "DELAY": delay})
     run = start_dask_run(
-        plan, study, objective, info, [sink], n_trials=n, timeout=None, catch=catch, interval=0.1
+        plan,
+        study,
+        objective,
+        info,
+        [sink],
+        n_trials=n,
+        timeout=None,
+        catch=catch,
+        interval=interval,
     )
     return study, run, sink, plan
 
@@ -165,3 +174,13 @@ def test_magic_dask_runs_the_cell_on_the_local_cluster(client: Any, ip: Any, cap
     assert {t.system_attrs[OWNER_KEY]["pid"] for t in study.trials} <= set(
         client.run(os.getpid).values()
     )
+
+
+def test_the_run_ends_when_its_tasks_do_not_at_the_next_poll(client: Any) -> None:
+    """The feed's end wakes the run: with a 30 s poll interval it still ends at once."""
+    study, run, _, _ = _start(client, None, CELL, n=6, interval=30.0)
+    t0 = time.monotonic()
+    result = run.wait(60)
+    assert result is not None and result.state == "finished", result.error
+    assert counts(study)["COMPLETE"] == 6
+    assert time.monotonic() - t0 < 20  # the next poll would come 30 s after the first

@@ -414,3 +414,29 @@ def test_a_journal_lock_left_by_a_killed_process_is_broken_at_once(tmp_path: Any
         assert not os.path.exists(path + ".lock")
     finally:
         holder.kill()
+
+
+def test_the_run_ends_when_its_workers_do_not_at_the_next_poll(tmp_path: Any) -> None:
+    """The last worker's end wakes the run: with a 30 s poll interval it still ends at once."""
+    quiet_optuna()
+    url = f"journal:{tmp_path}/study.log"
+    study = optuna.create_study(storage=open_storage(url), study_name="s")
+    info = PolledRun.describe(study, storage=url, n_trials=4)
+    run = start_worker_run(
+        study,
+        url,
+        cell_objective("x = hp.float(0, 1)\nx", {}),
+        info,
+        [RecordingSink()],
+        k=2,
+        n_trials=4,
+        timeout=None,
+        interval=30.0,
+        on_output=lambda i, line: None,
+    )
+    t0 = time.monotonic()
+    result = run.wait(60)
+    assert result is not None and result.state == "finished", result
+    assert result.n_trials_run == 4
+    # The first poll is at the start; without the wake-up the next one is 30 s later.
+    assert time.monotonic() - t0 < 20

@@ -141,6 +141,7 @@ class DaskPool:
         self._lock = threading.Lock()
         self._event: Any = None
         self.error: BaseException | None = None
+        self.on_end: Callable[[], None] | None = None  # see TrialSource
         self.n_submitted = 0
         self.n_done = 0  # tasks that ran a trial
         self.n_skipped = 0  # tasks that started none (stopped / out of time)
@@ -196,6 +197,9 @@ class DaskPool:
             if self.error is None:
                 self.error = e
             self.request_stop()
+        finally:
+            if self.on_end is not None:
+                self.on_end()
 
     def _feed_loop(self, window: int, deadline: float | None) -> None:
         distributed = import_distributed()

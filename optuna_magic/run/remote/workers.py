@@ -123,6 +123,7 @@ class WorkerPool:
         self._tickets_left = n_trials
         self.workers: list[_Worker] = []
         self.error: BaseException | None = None
+        self.on_end: Callable[[], None] | None = None  # see TrialSource
         self.n_started = 0  # trials the workers created
         self.n_done = 0  # trials the workers saw to their end
         self.n_orphaned = 0  # trials of dead workers, failed by the parent
@@ -246,6 +247,8 @@ class WorkerPool:
             last = len(self.workers) == self.k and all(x.code is not None for x in self.workers)
         if last:
             self._all_ended()
+            if self.on_end is not None:
+                self.on_end()
 
     def _all_ended(self) -> None:
         """The last worker has ended: remove the payload; a run left undone is an error."""
