@@ -9,7 +9,8 @@ painted (a ``requestAnimationFrame`` then a task). The throttle wait between (a)
 counted: it is idle time, not work. The page is instrumented from outside (the model's
 ``trigger`` is wrapped through the widget manager); the panel's code is not changed.
 
-The JS heap is read with CDP (``HeapProfiler.collectGarbage`` then ``Runtime.getHeapUsage``).
+The JS heap is read with CDP (``HeapProfiler.collectGarbage`` then ``Runtime.getHeapUsage``: V8's
+used heap plus the ArrayBuffer backing stores, where typed arrays keep their data).
 """
 
 from __future__ import annotations
@@ -218,7 +219,10 @@ class BrowserBench:
         def heap() -> float:
             for _ in range(2):
                 cdp.send("HeapProfiler.collectGarbage")
-            return float(cdp.send("Runtime.getHeapUsage")["usedSize"])
+            # Typed arrays' data (the record's columns) is in the ArrayBuffer backing stores,
+            # outside V8's usedSize.
+            u = cdp.send("Runtime.getHeapUsage")
+            return float(u["usedSize"]) + float(u.get("backingStorageSize", 0))
 
         base_heap = heap()
         sizes = (1000, 10_000) if self.quick else (1000, 10_000, 50_000)
@@ -276,7 +280,8 @@ class BrowserBench:
             r.add(f"update + redraw, {view} view, {n:,} trials", ms, "ms", below=limit, digits=1)
         used, n = self.heap_at
         r.add(
-            f"page JS heap used by the panel at {n:,} trials (over the page before)",
+            f"page JS heap (V8 + ArrayBuffers) used by the panel at {n:,} trials (over the page "
+            "before)",
             used / 2**20,
             "MiB",
             digits=1,

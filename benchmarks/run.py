@@ -4,8 +4,13 @@ Prints each figure as ``name: value unit (target)``, writes ``BENCHMARKS.md`` (t
 machine), and exits 1 when a target is missed (2 when a benchmark could not run).
 
     .venv/bin/python benchmarks/run.py                 # everything (about 8-12 minutes, 2 cores)
-    .venv/bin/python benchmarks/run.py --only kernel   # kernel | browser | size | parallel
+    .venv/bin/python benchmarks/run.py --only kernel   # kernel|browser|size|parallel|views|million
     .venv/bin/python benchmarks/run.py --quick         # smaller studies, a smoke run
+    .venv/bin/python benchmarks/run.py --only million --million 100000   # fewer trials
+
+The ``views`` suite (every view at 3,000 and 50,000 trials, stalls in a live run) and the
+``million`` suite (1,000,000 trials with the page open, plain Optuna beside it) add about
+10-20 minutes to the full run (an estimate from runs under load).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from _figures import Results  # noqa: E402
 from _machine import machine  # noqa: E402
 
 REPO = HERE.parent
-SUITES = ("kernel", "browser", "size", "parallel")
+SUITES = ("kernel", "browser", "size", "parallel", "views", "million")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,6 +37,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smaller studies (a smoke run)")
     parser.add_argument("--out", default=str(REPO / "BENCHMARKS.md"), help="report file")
     parser.add_argument("--no-write", action="store_true", help="do not write the report")
+    parser.add_argument(
+        "--million",
+        type=int,
+        default=None,
+        help="trials of the million suite (default 1,000,000; 20,000 with --quick)",
+    )
     args = parser.parse_args(argv)
     only = [s.strip() for s in args.only.split(",") if s.strip()]
     results = Results()
@@ -59,6 +70,14 @@ def main(argv: list[str] | None = None) -> int:
                 import bench_parallel
 
                 bench_parallel.run(results, quick=args.quick)
+            elif suite == "views":
+                import bench_views
+
+                bench_views.run(results, quick=args.quick)
+            elif suite == "million":
+                import bench_million
+
+                bench_million.run(results, quick=args.quick, trials=args.million)
         except Exception:
             text = traceback.format_exc()
             results.errors.append(f"{suite}: {text}")
