@@ -28,7 +28,7 @@ from optuna_magic.callback import PanelCallback
 if TYPE_CHECKING:
     import optuna
 
-    from optuna_magic.outputs.kernel_output import KernelParent
+    from optuna_magic.outputs.kernel_output import KernelParent, OutputWidgetWriter
     from optuna_magic.outputs.panel.widget import StudyPanel
     from optuna_magic.run.contract import RunInfo, RunSink
     from optuna_magic.run.handle import RunHandle
@@ -165,12 +165,16 @@ def _start_run(
     background: bool = False,
     before_start: Callable[[Runner], None] | None = None,
     elsewhere: Callable[[list[RunSink], Callable[[], None] | None], PolledRun] | None = None,
+    writer: OutputWidgetWriter | None = None,
 ) -> RunHandle:
     """Start a run: the cell's output routing, quiet Optuna logs, ``sinks``, the progress.
 
-    Used by :func:`optimize` and by the magic. ``before_start`` gets the runner before its first
-    trial (the magic's ``report`` needs it); ``elsewhere`` starts a run whose trials run in
-    other processes instead (``--workers``, ``--dask``), given the sinks and the thread setup.
+    Used by :func:`optimize`, by the magic and by "Run N more" (:mod:`optuna_magic.continuation`,
+    which passes its panel in ``sinks`` and the output widget its prints go to as ``writer``).
+    ``before_start`` gets the runner before its first trial (the magic's ``report`` needs it);
+    ``elsewhere`` starts a run whose trials run in other processes instead (``--workers``,
+    ``--dask``), given the sinks and the thread setup. A live panel among the sinks is given
+    what it needs to run more of the same (:func:`_attach_continuation`).
     """
     from optuna_magic.outputs.optuna_logs import QuietOptunaLogs
     from optuna_magic.run.runner import Runner
@@ -181,13 +185,17 @@ def _start_run(
 
         # First among the sinks: the streams it routes are in place before any other sink
         # prints, and its last lines are out before theirs.
-        output = RunOutput.for_cell(background=background, n_jobs=n_jobs if not elsewhere else 1)
+        output = RunOutput.for_cell(
+            background=background, n_jobs=n_jobs if not elsewhere else 1, writer=writer
+        )
     every: list[RunSink] = [*([output] if output else []), QuietOptunaLogs(), *sinks]
     if progress:
         busy = output.parent if output is not None and not background else None
         every.append(_progress(widget, busy))
     setup = output.adopt_thread if output is not None else None
+    steer = (study, objective, info, n_jobs, catch, before_start)
     if elsewhere is not None:
+        _attach_continuation(every, *steer, elsewhere=True)
         return elsewhere(every, setup)
     runner = Runner(
         study,
@@ -202,8 +210,43 @@ def _start_run(
     )
     if before_start is not None:
         before_start(runner)
+    _attach_continuation(every, *steer)  # before the start: the panel's meta says it
     runner.start()
     return runner
+
+
+def _attach_continuation(
+    sinks: Sequence[RunSink],
+    study: optuna.Study,
+    objective: Callable[[optuna.Trial], Any],
+    info: RunInfo,
+    n_jobs: int,
+    catch: tuple[type[Exception], ...],
+    before_start: Callable[[Runner], None] | None,
+    *,
+    elsewhere: bool = False,
+) -> None:
+    """Give a live panel among ``sinks`` its "Run N more" (once: a continued run keeps it)."""
+    if "optuna_magic.outputs.panel.widget" not in sys.modules:
+        return  # no panel was made: the widget module is imported with the first one
+    from optuna_magic.outputs.progress import kernel_shell
+
+    if kernel_shell() is None:
+        return  # marimo, a script: no cell beneath which more trials could print
+    from optuna_magic.continuation import RunMore
+    from optuna_magic.outputs.panel.widget import StudyPanel
+
+    for sink in sinks:
+        if isinstance(sink, StudyPanel) and sink.continuation is None:
+            sink.continuation = RunMore(
+                study,
+                objective,
+                info,
+                n_jobs=n_jobs,
+                catch=catch,
+                before_start=before_start,
+                elsewhere=elsewhere,
+            )
 
 
 def _progress(widget: bool, busy: KernelParent | None = None) -> RunSink:

@@ -6,7 +6,8 @@ import wire from "./fixtures/wire.json";
 import { RecordSync } from "./model/record";
 import { storeFor } from "./panel";
 import {
-  bundleRequest, importanceRequest, noBuffersRequest, RECORD_BUFFERS, stopRequest, syncRequest, trialRequest, type RecordMessage,
+  bundleRequest, enqueueRequest, importanceRequest, noBuffersRequest, RECORD_BUFFERS, runMoreRequest, stopRequest, syncRequest, trialRequest,
+  type RecordMessage,
 } from "./protocol";
 import { conformance, SCHEMAS } from "./protocolSchema";
 import { FakeModel } from "./testing";
@@ -32,8 +33,9 @@ const { traits, kernel, requests } = wire as unknown as {
     delta: Encoded; full: Encoded; trial: { content: Record<string, unknown> }; bundle: Bundle;
     // What a host that drops binary buffers gets after the loader said `no_buffers`.
     full_base64: Encoded; delta_base64: Encoded; bundle_text: Bundle;
+    steer: { content: Record<string, unknown> };
   };
-  requests: Record<"sync" | "stop" | "trial" | "bundle" | "no_buffers" | "importance", Record<string, unknown>>;
+  requests: Record<"sync" | "stop" | "trial" | "bundle" | "no_buffers" | "importance" | "run_more" | "enqueue", Record<string, unknown>>;
 };
 
 describe("the kernel's examples match protocol.ts", () => {
@@ -59,8 +61,9 @@ describe("the kernel's examples match protocol.ts", () => {
       number: k, state: k, values: k * (content.n_values as number), params: k * (content.n_params as number),
       start: k, duration: k, pruned_step: k,
       int_trial: content.n_intermediate as number, int_step: content.n_intermediate as number, int_value: content.n_intermediate as number,
+      constraint: k,
     };
-    const size = { i4: 4, u1: 1, f8: 8 };
+    const size = { i4: 4, u1: 1, f4: 4, f8: 8 };
     RECORD_BUFFERS.forEach(([name, type], i) => expect(decode(buffers[i]).byteLength, name).toBe(counts[name] * size[type]));
   });
 
@@ -83,6 +86,20 @@ describe("the kernel's examples match protocol.ts", () => {
     expect(conformance(requests.stop, SCHEMAS.stopRequest)).toEqual([]);
     expect(conformance(requests.trial, SCHEMAS.trialRequest)).toEqual([]);
     expect(conformance(requests.bundle, SCHEMAS.bundleRequest)).toEqual([]);
+  });
+
+  it("has the steering requests and their answer as declared", () => {
+    const more = requests.run_more;
+    expect(runMoreRequest(more.id as string, more.n_trials as number, more.confirm as boolean)).toEqual(more);
+    expect(enqueueRequest(requests.enqueue.id as string, requests.enqueue.params as Record<string, string | number>)).toEqual(requests.enqueue);
+    expect(conformance(more, SCHEMAS.runMoreRequest)).toEqual([]);
+    expect(conformance(requests.enqueue, SCHEMAS.enqueueRequest)).toEqual([]);
+    expect(conformance(kernel.steer.content, SCHEMAS.steer)).toEqual([]);
+    expect(kernel.steer.content.state).toBe("refused");
+    // The bounds an edited value is checked against: a float's, and an int's step.
+    const [x, n] = kernel.full.content.params as Array<Record<string, unknown>>;
+    expect([x.low, x.high, x.step]).toEqual([-5, 5, null]);
+    expect([n.low, n.high, n.step]).toEqual([1, 100, 1]);
   });
 });
 
@@ -118,6 +135,10 @@ describe("the kernel's examples for a host that drops binary buffers", () => {
     expect(text.receive(kernel.delta_base64.content as unknown as RecordMessage, undefined)).toBe(true);
     expect(t.state[5]).toBe(1);
     expect(t.values[0][5]).toBe(0.75);
+    // Constraints too: trial 3 breaks one, trial 4 keeps them, and trial 5's violation (1e-50,
+    // too small for a float32) still reads as infeasible.
+    expect(Array.from(t.constraint.slice(0, 5))).toEqual(Array.from(b.constraint.slice(0, 5)));
+    expect([3, 4, 5].map((n) => t.infeasible(n))).toEqual([true, false, true]);
   });
 });
 
@@ -136,6 +157,10 @@ describe("the kernel's examples decode through the front end's record", () => {
       expect(rec.params[2].choices?.[rec.paramValues[2][3]]).toBe("tanh");
       expect(rec.paramValues[1][3]).toBe(22);
       expect(rec.prunedStep[1]).toBe(0);
+      expect(rec.constraint[3]).toBe(0.5);
+      expect(rec.constraint[4]).toBe(-2);
+      expect(Number.isNaN(rec.constraint[0])).toBe(true);
+      expect([0, 3, 4].map((n) => rec.infeasible(n))).toEqual([false, true, false]);
       expect(rec.intCount).toBe(2);
       expect(rec.duration[0]).toBeCloseTo(0.5);
       expect(rec.events.map((e) => e.kind)).toEqual(kind === "full" ? ["run started", "pruned", "failed"] : ["pruned", "failed"]);

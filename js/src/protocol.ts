@@ -6,8 +6,10 @@
 //
 // Traits (small, bounded): `meta`, `status`, `importance`. Each starts as `{}` until the kernel
 // sets it, so the views read them as `Partial<...>`.
-// Custom messages from the kernel: record `delta` / `full` (with RECORD_BUFFERS), `trial`, `bundle`.
-// Custom messages to the kernel: `sync`, `stop`, `trial`, `bundle`, `no_buffers`.
+// Custom messages from the kernel: record `delta` / `full` (with RECORD_BUFFERS), `trial`, `bundle`,
+// `steer` (the answer to `run_more` / `enqueue`).
+// Custom messages to the kernel: `sync`, `stop`, `trial`, `bundle`, `no_buffers`, `importance`,
+// `run_more`, `enqueue`.
 //
 // Hosts that drop binary buffers (Colab's widget manager): the loader sees the bundle arrive
 // without its buffer and sends `no_buffers`; from then on the kernel sends the bundle as text
@@ -37,6 +39,8 @@ export interface MetaTrait {
   /** `%optuna watch`: the trials run elsewhere; nothing here can stop them. */
   watch: boolean;
   space: SpaceRow[];
+  /** What the kernel side can steer: "run_more" (after the run ends), "enqueue". */
+  steer?: string[];
 }
 
 export interface BestTrial {
@@ -77,6 +81,10 @@ export interface ParamHeader {
   choices: string[] | null;
   /** The distribution in words, e.g. "int [1, 8]" (the search space view); "" from an older kernel. */
   distribution?: string;
+  /** A numeric parameter's bounds and step where known (an edited value is checked against them). */
+  low?: number;
+  high?: number;
+  step?: number | null;
 }
 
 /** One entry of the event log; fields without a value are left out. */
@@ -116,6 +124,7 @@ export const RECORD_BUFFERS = [
   ["int_trial", "i4"],
   ["int_step", "i4"],
   ["int_value", "f8"],
+  ["constraint", "f4"], // per trial, its largest constraint value: > 0 infeasible
 ] as const;
 
 export interface TrialDetailMessage {
@@ -133,7 +142,17 @@ export interface BundleMessage {
   code?: string;
 }
 
-export type KernelMessage = RecordMessage | TrialDetailMessage | BundleMessage;
+/** The kernel's answer to a `run_more` or `enqueue` request, in words to show. */
+export interface SteerMessage {
+  type: "steer";
+  id: string;
+  action: "run_more" | "enqueue";
+  /** run_more: "ready" (then confirm), "started"; enqueue: "enqueued"; both: "refused". */
+  state: "ready" | "started" | "enqueued" | "refused";
+  message: string;
+}
+
+export type KernelMessage = RecordMessage | TrialDetailMessage | BundleMessage | SteerMessage;
 
 // --------------------------------------------------------- to the kernel
 export interface SyncRequest {
@@ -161,7 +180,23 @@ export interface ImportanceRequest {
   view: string;
   open: boolean;
 }
-export type FrontendRequest = SyncRequest | StopRequest | TrialRequest | BundleRequest | NoBuffersRequest | ImportanceRequest;
+/** "Run N more", in two steps: `confirm: false` asks, and only a `confirm: true` of the same id
+ * after the kernel's "ready" starts the run (a request that waited behind a busy cell, which
+ * the panel gave up on, is never confirmed). */
+export interface RunMoreRequest {
+  type: "run_more";
+  id: string;
+  n_trials: number;
+  confirm: boolean;
+}
+/** Enqueue a trial's edited parameters (a choice by its label). */
+export interface EnqueueRequest {
+  type: "enqueue";
+  id: string;
+  params: Record<string, string | number>;
+}
+export type FrontendRequest =
+  | SyncRequest | StopRequest | TrialRequest | BundleRequest | NoBuffersRequest | ImportanceRequest | RunMoreRequest | EnqueueRequest;
 
 export const syncRequest = (): SyncRequest => ({ type: "sync" });
 export const stopRequest = (): StopRequest => ({ type: "stop" });
@@ -169,3 +204,5 @@ export const trialRequest = (number: number): TrialRequest => ({ type: "trial", 
 export const bundleRequest = (version: string): BundleRequest => ({ type: "bundle", version });
 export const noBuffersRequest = (): NoBuffersRequest => ({ type: "no_buffers" });
 export const importanceRequest = (view: string, open: boolean): ImportanceRequest => ({ type: "importance", view, open });
+export const runMoreRequest = (id: string, n_trials: number, confirm: boolean): RunMoreRequest => ({ type: "run_more", id, n_trials, confirm });
+export const enqueueRequest = (id: string, params: Record<string, string | number>): EnqueueRequest => ({ type: "enqueue", id, params });

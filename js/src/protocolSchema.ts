@@ -6,6 +6,7 @@ import type {
   BestTrial,
   BundleMessage,
   BundleRequest,
+  EnqueueRequest,
   ImportanceRequest,
   ImportanceTrait,
   MetaTrait,
@@ -13,8 +14,10 @@ import type {
   ParamHeader,
   RecordEvent,
   RecordMessage,
+  RunMoreRequest,
   SpaceRow,
   StatusTrait,
+  SteerMessage,
   StopRequest,
   SyncRequest,
   TrialDetailMessage,
@@ -40,7 +43,7 @@ export const SCHEMAS = {
     study_name: f("string"), directions: f("array"), objective_names: f("array"),
     sampler: f("string"), pruner: f("string"), storage: f("string"),
     n_trials: f("number", "null"), timeout: f("number", "null"), n_jobs: f("number"),
-    watch: f("boolean"), space: f("array"),
+    watch: f("boolean"), space: f("array"), steer: opt("array"),
   } satisfies Schema<MetaTrait>,
   spaceRow: {
     name: f("string"), kind: f("string"), distribution: f("string"), line: f("number", "null"), dynamic: f("boolean"),
@@ -53,7 +56,8 @@ export const SCHEMAS = {
   } satisfies Schema<StatusTrait>,
   best: { number: f("number"), values: f("array"), params: f("object") } satisfies Schema<BestTrial>,
   importance: { values: f("object"), note: f("string"), n_trials: f("number") } satisfies Schema<ImportanceTrait>,
-  param: { name: f("string"), kind: f("string"), log: f("boolean"), choices: f("array", "null"), distribution: f("string") } satisfies Schema<ParamHeader>,
+  param: { name: f("string"), kind: f("string"), log: f("boolean"), choices: f("array", "null"), distribution: f("string"),
+    low: opt("number"), high: opt("number"), step: opt("number", "null") } satisfies Schema<ParamHeader>,
   event: {
     kind: f("string"), time: f("number"), trial: opt("number"), step: opt("number"),
     value: opt("number"), message: opt("string"),
@@ -71,6 +75,9 @@ export const SCHEMAS = {
   bundleRequest: { type: f("string"), version: f("string") } satisfies Schema<BundleRequest>,
   noBuffersRequest: { type: f("string") } satisfies Schema<NoBuffersRequest>,
   importanceRequest: { type: f("string"), view: f("string"), open: f("boolean") } satisfies Schema<ImportanceRequest>,
+  steer: { type: f("string"), id: f("string"), action: f("string"), state: f("string"), message: f("string") } satisfies Schema<SteerMessage>,
+  runMoreRequest: { type: f("string"), id: f("string"), n_trials: f("number"), confirm: f("boolean") } satisfies Schema<RunMoreRequest>,
+  enqueueRequest: { type: f("string"), id: f("string"), params: f("object") } satisfies Schema<EnqueueRequest>,
 } as const;
 
 /** The JS type of a decoded JSON value, as the schemas name them. */

@@ -1,8 +1,8 @@
 """``%optuna export``: the last ``%%optuna`` cell as a plain, runnable Optuna script.
 
 The cell's text is kept as written (comments and layout included): only the spans of the
-``hp.*`` calls, ``report(...)`` calls and the final expression are replaced, using the positions
-the syntax tree gives, so the script reads like the cell.
+``hp.*``, ``report(...)`` and ``constraint(...)`` calls and the final expression are replaced,
+using the positions the syntax tree gives, so the script reads like the cell.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import textwrap
 from collections.abc import Callable
 from typing import Any
 
+from optuna_magic.cell.constraints import CONSTRAINT, constraint_calls
 from optuna_magic.cell.names import infer_name, name_keyword, parents
 from optuna_magic.cell.parse import parse_cell
 from optuna_magic.study.factories import parse_choice, pruner_call, sampler_call, unquote
@@ -106,6 +107,7 @@ def _rewrite(code: str, lines: list[str]) -> tuple[str, bool]:
                 _suggest_text(node, kind, code, parent_of.get(id(node))),
             )
         )
+    edits += _constraint_edits(code, tree, pos, edits)
     last = tree.body[-1] if tree.body else None
     if isinstance(last, ast.Expr):
         p = pos(last.lineno, last.col_offset)
@@ -125,6 +127,34 @@ def _positions(code: str, lines: list[str]) -> Callable[[int, int], int]:
         return offsets[lineno - 1] + len(text)
 
     return pos
+
+
+def _constraint_edits(
+    code: str, tree: ast.Module, pos: Callable[[int, int], int], edits: list[tuple[int, int, str]]
+) -> list[tuple[int, int, str]]:
+    """Edits that write each ``constraint(v, name=n)`` as ``trial.set_constraint(n, v)``.
+
+    The value keeps the edits made inside it (an ``hp.*`` call in it becomes ``suggest_*``).
+    """
+    out: list[tuple[int, int, str]] = []
+    for call, name_node in constraint_calls(tree):
+        value = call.args[0] if call.args else next(k.value for k in call.keywords)
+        start = pos(value.lineno, value.col_offset)
+        end = pos(value.end_lineno or value.lineno, value.end_col_offset or 0)
+        inner = [(s - start, e - start, t) for s, e, t in edits if start <= s and e <= end]
+        value_text = _apply(code[start:end], inner)
+        if isinstance(name_node, ast.Constant):
+            name_text = repr(name_node.value)
+        else:
+            name_text = ast.get_source_segment(code, name_node) or "''"
+        out.append(
+            (
+                pos(call.lineno, call.col_offset),
+                pos(call.end_lineno or call.lineno, call.end_col_offset or 0),
+                f"trial.set_constraint({name_text}, {value_text})",
+            )
+        )
+    return out
 
 
 def _report_statements(
@@ -211,7 +241,7 @@ def _free_names(code: str) -> set[str]:
     """Names the cell reads but never binds (they come from the notebook)."""
     tree = ast.parse(code)
     loaded: set[str] = set()
-    bound: set[str] = {"trial", "hp", "report"}
+    bound: set[str] = {"trial", "hp", "report", CONSTRAINT}
     for node in ast.walk(tree):
         if isinstance(node, ast.Name):
             (loaded if isinstance(node.ctx, ast.Load) else bound).add(node.id)

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from optuna_magic.cell.constraints import CONSTRAINT, ConstraintCall
 from optuna_magic.cell.parsed import Declaration, ParsedCell
 from optuna_magic.cell.space import OptunaMagicError, check_declaration, plain, signature_of
 from optuna_magic.run.runner import RunAborted
@@ -40,13 +41,14 @@ class _TrialHP:
     called twice).
     """
 
-    __slots__ = ("_cell", "_prechecked", "_seen", "_trial")
+    __slots__ = ("_cell", "_constrained", "_prechecked", "_seen", "_trial")
 
     def __init__(self, trial: optuna.Trial, cell: CellObjective) -> None:
         self._trial = trial
         self._cell = cell
         self._prechecked = cell.prechecked
         self._seen: set[str] = set()
+        self._constrained: set[str] | None = None  # made by the first constraint(...) only
 
     def _check(self, index: int, name: Any, kind: str, args: dict[str, Any]) -> str:
         if index < 0:
@@ -125,6 +127,47 @@ class _TrialHP:
         """``report(value, step)`` in the cell: the runner's report for this trial."""
         self._cell.report(self._trial, value, step)
 
+    def constraint(self, value: Any, *, name: Any = None, _at: builtins.int = -1) -> None:
+        """``constraint(value, name=...)`` in the cell: ``trial.set_constraint(name, value)``."""
+        cell = self._cell
+        at = cell.cell.constraints[_at] if _at >= 0 else None
+        if at is None:
+            cell.fail(
+                None,
+                "constraint was called without its declaration (through an alias, eval or a "
+                "magic): write constraint(...) in the cell itself, or call "
+                "trial.set_constraint(name, value)",
+            )
+        if not isinstance(name, str) or not name.strip():
+            cell.fail(at, f"constraint name= must be a non-empty string, got {name!r}")
+        seen = self._constrained
+        if seen is None:
+            seen = self._constrained = set()
+        if name in seen:
+            cell.fail(
+                at,
+                f"constraint {name!r} was set twice in one trial (a loop or a helper called "
+                f"twice?); Optuna would keep the first value and drop this one. Give each its "
+                f'own name, e.g. name=f"{name}_{{i}}"',
+            )
+        seen.add(name)
+        try:
+            # A string that reads as a number is still not one (Optuna would take "1.5").
+            if isinstance(value, (str, bytes)):
+                raise TypeError
+            number = builtins.float(value)
+        except (TypeError, ValueError):
+            cell.fail(
+                at,
+                f"constraint {name!r} must be a number (feasible when <= 0), got "
+                f"{type(value).__name__}: {_short(value)}",
+            )
+        if math.isnan(number):
+            cell.fail(
+                at, f"constraint {name!r} is NaN: a constraint must be a number (<= 0: feasible)"
+            )
+        self._trial.set_constraint(name, number)
+
 
 class CellObjective:
     """The objective built from a cell; call it with a trial.
@@ -154,10 +197,13 @@ class CellObjective:
         self.report = report
         self._n = n_objectives
         self._keep = keep_locals
+        # The cell function takes `constraint` only when the cell calls it, so a cell that
+        # does not still sees a notebook variable of that name.
+        self._constrained = bool(cell.constraints)
         self._names_lock = threading.Lock()
         self.trial_locals: dict[int, dict[str, Any]] = {}
 
-    def fail(self, decl: Declaration | None, message: str) -> None:
+    def fail(self, decl: Declaration | ConstraintCall | None, message: str) -> None:
         """Raise the run-stopping error for a problem found while a trial runs."""
         line = decl.line if decl is not None else self.cell.value_line
         raise RunAborted(OptunaMagicError(message, line, self.cell.line_source(line)))
@@ -176,15 +222,22 @@ class CellObjective:
 
             def capture(ns: Mapping[str, Any]) -> None:
                 self.trial_locals[trial.number] = {
-                    k: v for k, v in ns.items() if k not in ("trial", "hp", "report", _CAPTURE)
+                    k: v
+                    for k, v in ns.items()
+                    if k not in ("trial", "hp", "report", CONSTRAINT, _CAPTURE)
                 }
 
-            value = self._function(trial, hp, hp.report, capture)
+            value = self._function(trial, hp, hp.report, *self._extra(hp), capture)
+        elif self._constrained:
+            value = self._function(trial, hp, hp.report, hp.constraint)
         else:
             value = self._function(trial, hp, hp.report)
         if type(value) is float and self._n == 1:  # the common case, nothing to check
             return value
         return self._check_value(value)
+
+    def _extra(self, hp: _TrialHP) -> tuple[Any, ...]:
+        return (hp.constraint,) if self._constrained else ()
 
     def _check_value(self, value: Any) -> Any:
         if self._n == 1:
@@ -252,7 +305,8 @@ def build_objective(
             raise OptunaMagicError("the cell's `objective` is not callable after running the cell")
         return fn  # type: ignore[no-any-return]
 
-    params = ["trial", "hp", "report"] + ([_CAPTURE] if keep_locals else [])
+    params = ["trial", "hp", "report"] + ([CONSTRAINT] if cell.constraints else [])
+    params += [_CAPTURE] if keep_locals else []
     body: list[ast.stmt] = list(cell.body)
     if keep_locals:
         # try/finally so the variables of a trial are kept even when it returns early.

@@ -21,6 +21,7 @@ from optuna_magic.cell.checks import (
     check_hp_and_magics,
     visible_choice_problem,
 )
+from optuna_magic.cell.constraints import declare_constraints
 from optuna_magic.cell.names import infer_name, name_keyword
 from optuna_magic.cell.parsed import Declaration, ParsedCell
 from optuna_magic.cell.space import (
@@ -97,6 +98,7 @@ def parse_cell(
     choose_mode(cell, tree)
     if cell.mode == "value":
         check_hp_and_magics(tree, cell.line_source)
+        cell.constraints = declare_constraints(tree, cell.line_source)
     return cell
 
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from optuna_magic.cell.space import SearchSpace
+
+if TYPE_CHECKING:
+    from optuna_magic.cell.constraints import ConstraintCall
 
 __all__ = ["Declaration", "ParsedCell"]
 
@@ -43,6 +46,7 @@ class ParsedCell:
     # `model.score` -> ("score",); None when a value has no name (`(x - 2) ** 2`).
     value_names: tuple[str, ...] | None = None
     uses_report: bool = False
+    constraints: list[ConstraintCall] = field(default_factory=list)  # constraint(...) calls
     source_lines: list[str] = field(default_factory=list)
 
     def line_source(self, line: int | None) -> str:

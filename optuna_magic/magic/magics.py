@@ -9,7 +9,6 @@ the kernel's cell transformer in :mod:`~optuna_magic.magic.transformer`, and tra
 from __future__ import annotations
 
 import functools
-import weakref
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class
@@ -20,6 +19,7 @@ from optuna_magic.cell.space import OptunaMagicError
 from optuna_magic.magic.options import CellOptions, expand_line
 from optuna_magic.magic.start import (
     Plan,
+    bind_runner,
     cell_objective,
     checked_parts,
     plan_run_info,
@@ -207,6 +207,7 @@ class OptunaMagics(Magics):
         Declare hyperparameters inline where they are used -- ``hp.int(low, high)``,
         ``hp.float(low, high, log=True)``, ``hp.choice([...])`` -- and end the cell with the
         objective value. ``report(value, step)`` reports an intermediate value (and prunes);
+        ``constraint(value, name=...)`` sets an Optuna constraint (feasible when <= 0);
         ``trial`` is the live ``optuna.Trial``. After the run the ``optuna.Study`` is in
         ``study`` (see -o).
 
@@ -316,7 +317,7 @@ class OptunaMagics(Magics):
             progress=not args.quiet,
             widget=self.widget,
             background=args.background,
-            before_start=lambda r: runner_ref.append(weakref.ref(r)),
+            before_start=functools.partial(bind_runner, runner_ref),
             elsewhere=elsewhere if args.elsewhere else None,
         )
         if args.background:

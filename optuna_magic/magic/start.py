@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Plan",
+    "bind_runner",
     "cell_objective",
     "checked_parts",
     "describe",
@@ -155,6 +156,12 @@ def cell_objective(
 
         objective = PreShipped.check(objective, len(plan.directions), sampler, pruner)
     return objective, runner_ref
+
+
+def bind_runner(runner_ref: list[weakref.ref[Runner]], runner: Runner) -> None:
+    """Where the cell's ``report`` finds its runner: the latest one (a panel's "Run N more"
+    runs the same objective again, with a runner of its own)."""
+    runner_ref[:] = [weakref.ref(runner)]
 
 
 def plan_run_info(study: Study, storage_url: str | None, options: CellOptions, plan: Plan) -> Any:

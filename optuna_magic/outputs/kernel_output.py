@@ -19,6 +19,9 @@ and two things that no setting of the parent can do are done here as well:
 * ``--background``: the cell has ended, and front ends drop output stamped with a request they
   consider done (JupyterLab, nbclient). A background run's trial threads write into an output
   widget shown beneath the background cell instead, which a front end updates at any time.
+  A run the panel starts after its cell ended ("Run N more") writes into an output widget too,
+  shown in an output its cell reserved when it ran (a new output cannot be added to a cell
+  that has ended; an update of one it already has can).
 
 Only the kernel object is used (found through IPython); nothing here imports ipykernel.
 """
@@ -36,7 +39,7 @@ from optuna_magic.run.sink import BaseSink
 if TYPE_CHECKING:
     from optuna_magic.run.runner import RunControl, RunInfo, RunResult
 
-__all__ = ["KernelParent", "RunOutput"]
+__all__ = ["KernelParent", "OutputWidgetWriter", "RunOutput"]
 
 
 class KernelParent:
@@ -215,11 +218,12 @@ def _release_streams() -> None:
                 setattr(sys, name, stream._routed_target)
 
 
-class _OutputWidgetWriter:
+class OutputWidgetWriter:
     """A background run's trial output, shown in an output widget beneath its cell.
 
     Writes are gathered and sent at most ~5 times a second (each send carries the widget's
-    whole text, as its ``outputs`` trait does).
+    whole text, as its ``outputs`` trait does). One writer can serve several runs in turn (the
+    runs a panel continues): each run's text follows the previous one's.
     """
 
     interval = 0.2
@@ -239,6 +243,13 @@ class _OutputWidgetWriter:
         from IPython.display import display
 
         display(self.widget)  # type: ignore[no-untyped-call]
+
+    def show_in(self, handle: Any) -> None:
+        """Show the widget in the output of display ``handle`` (one its cell already has)."""
+        from optuna_magic.outputs.snapshot.html import WIDGET_VIEW_MIMETYPE
+
+        view = {"version_major": 2, "version_minor": 1, "model_id": self.widget.model_id}
+        handle.update({WIDGET_VIEW_MIMETYPE: view, "text/plain": ""}, raw=True)
 
     def write(self, name: str, text: str) -> None:
         with self._lock:
@@ -278,26 +289,39 @@ class RunOutput(BaseSink):
         background: the cell returns at once (``--background``): trial output goes to an
             output widget beneath it, shown now.
         threads: trials run in several threads at once (``--n-jobs``): keep lines whole.
+        writer: the output widget a background run writes into, already shown (a panel's
+            continued runs share one); default a new one, shown now.
     """
 
-    def __init__(self, parent: KernelParent, *, background: bool, threads: bool) -> None:
+    def __init__(
+        self,
+        parent: KernelParent,
+        *,
+        background: bool,
+        threads: bool,
+        writer: OutputWidgetWriter | None = None,
+    ) -> None:
         self.parent = parent
         self.background = background
         self._threads = threads
-        self._writer: _OutputWidgetWriter | None = None
+        self._writer: OutputWidgetWriter | None = writer
         self._adopted: list[int] = []
         self._streams: tuple[_RoutedStream, _RoutedStream] | None = None
-        if background:
-            self._writer = _OutputWidgetWriter()
+        if background and writer is None:
+            self._writer = OutputWidgetWriter()
             self._writer.show()
 
     @classmethod
-    def for_cell(cls, *, background: bool, n_jobs: int) -> RunOutput | None:
-        """For the cell running now, in a kernel; None elsewhere (a terminal needs nothing)."""
+    def for_cell(
+        cls, *, background: bool, n_jobs: int, writer: OutputWidgetWriter | None = None
+    ) -> RunOutput | None:
+        """For the cell running now (or the one whose panel continues its run: the request a
+        panel's message is handled under), in a kernel; None elsewhere (a terminal needs
+        nothing)."""
         parent = KernelParent.current()
         if parent is None:
             return None
-        return cls(parent, background=background, threads=n_jobs != 1)
+        return cls(parent, background=background, threads=n_jobs != 1, writer=writer)
 
     @property
     def routes_threads(self) -> bool:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
+from optuna_magic.outputs.constraints import is_infeasible
 from optuna_magic.run.contract import (
     RunControl,
     RunInfo,
@@ -72,7 +73,8 @@ class TextProgress(BaseSink):
         self._width = 0
         self.info: RunInfo | None = None
         self.counts = dict.fromkeys(_STATES, 0)
-        self.best: tuple[int, float] | None = None
+        self.best: tuple[int, float] | None = None  # the best feasible trial, as Optuna's
+        self.n_infeasible = 0
         self.first_error: tuple[int, TrialError] | None = None
 
     # ------------------------------------------------------------- sink events
@@ -92,7 +94,9 @@ class TextProgress(BaseSink):
             if error is not None and self.first_error is None:
                 self.first_error = (trial.number, error)
             info = self.info
-            if state == "COMPLETE" and info is not None and len(info.directions) == 1:
+            if state == "COMPLETE" and is_infeasible(trial):
+                self.n_infeasible += 1
+            elif state == "COMPLETE" and info is not None and len(info.directions) == 1:
                 v = trial.value
                 assert v is not None
                 better = (
@@ -129,6 +133,8 @@ class TextProgress(BaseSink):
         parts = [progress]
         if self.best is not None:
             parts.append(f"best {format_value(self.best[1])} (#{self.best[0]})")
+        if self.n_infeasible:
+            parts.append(f"{self.n_infeasible} infeasible")
         if self.counts["PRUNED"]:
             parts.append(f"{self.counts['PRUNED']} pruned")
         if self.counts["FAIL"]:
@@ -176,10 +182,15 @@ def format_summary(result: RunResult, names: Sequence[str] | None = None) -> str
         f"{result.elapsed:.1f} s ({count_text or 'no trials'})"
     ]
     complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+    n_infeasible = sum(map(is_infeasible, complete))
+    if n_infeasible:
+        lines[0] = lines[0][:-1] + f"; {n_infeasible} infeasible)"
     if not complete:
         lines.append("No trial completed.")
+    elif n_infeasible == len(complete):
+        lines.append("No feasible trial: every completed trial breaks a constraint (> 0).")
     elif len(study.directions) == 1:
-        best = study.best_trial
+        best = study.best_trial  # the best feasible one
         name = (study.metric_names or names or ["value"])[0]
         lines.append(f"Best {name} {format_value(best.value)} at trial #{best.number}")
         if best.params:

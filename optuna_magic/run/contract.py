@@ -118,6 +118,11 @@ class TrialEvent:
         return self._cached.user_attrs
 
     @property
+    def system_attrs(self) -> dict[str, Any]:
+        """The trial's system attributes (its constraints among them)."""
+        return self._cached.system_attrs
+
+    @property
     def datetime_start(self) -> Any:
         """When the trial started, as ``FrozenTrial.datetime_start``."""
         return self._cached.datetime_start

@@ -15,8 +15,9 @@ import contextlib
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from optuna_magic.run.contract import RunInfo, RunResult, RunSink
 
@@ -96,6 +97,8 @@ class RunHandle:
     # How long a wait that was interrupted waits for the run to wind down (None: until it has).
     interrupt_grace: float | None = None
     _thread_name = "optuna-magic-run"
+    # The runs of this process that have started and not ended (see running_here).
+    _live: ClassVar[weakref.WeakSet[RunHandle]] = weakref.WeakSet()
 
     def __init__(
         self,
@@ -142,6 +145,12 @@ class RunHandle:
         """Whether the run is still going."""
         return self._thread is not None and not self._done.is_set()
 
+    @classmethod
+    def running_here(cls) -> list[RunHandle]:
+        """The runs of this process that optimize now (a cell's, a background one, a
+        continued one; not a watch, which only reads)."""
+        return [r for r in list(cls._live) if not r.info.watch and not r._done.is_set()]
+
     def running_trials(self) -> dict[int, float] | None:
         """The trials running now (number -> start); None: not tracked, sinks are told instead."""
         return None
@@ -157,6 +166,7 @@ class RunHandle:
     def start(self) -> None:
         """Tell the sinks the run starts, then start its thread."""
         self._started = time.time()
+        RunHandle._live.add(self)
         for sink in self.sinks:
             sink.run_started(self.info, self)
         try:
@@ -217,6 +227,7 @@ class RunHandle:
         if self._ended_told:
             return
         self._ended_told = True
+        RunHandle._live.discard(self)
         self.result = RunResult(
             state=state,
             study=self.study,

@@ -39,6 +39,7 @@ __all__ = [
     "OwnedRDBStorage",
     "fail_orphaned_trials",
     "fail_trial",
+    "others_running",
     "owner_alive",
 ]
 
@@ -235,6 +236,27 @@ class OwnedJournalStorage(optuna.storages.JournalStorage):
             with contextlib.suppress(Exception):
                 self.set_trial_system_attr(trial_id, OWNER_KEY, owner_tag())
         return ok
+
+
+def others_running(study: optuna.Study) -> list[int]:
+    """The numbers of the study's RUNNING trials that another process runs now, as far as the
+    storage tells: a trial whose owner is this process, or a process known to be gone, is not
+    one; a trial of an unknown owner (another machine, no tag) counts, since it may be."""
+    from optuna.trial import TrialState
+
+    from optuna_magic.study.storage import in_memory
+
+    if in_memory(study) is not None:
+        return []  # this process's memory: nobody else can run its trials
+    mine = os.getpid()
+    found = []
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        owner: Any = t.system_attrs.get(OWNER_KEY)
+        if isinstance(owner, dict) and owner.get("pid") == mine and owner_alive(owner):
+            continue
+        if owner_alive(owner) is not False:
+            found.append(t.number)
+    return found
 
 
 def fail_trial(storage: Any, trial_id: int, reason: str) -> bool:

@@ -32,6 +32,11 @@ CELLS = [
         "def objective(trial):\n    x = trial.suggest_float('x', -1, 1)\n    return -x * x\n",
     ),
     (
+        "constraints",
+        "--seed 4",
+        "x = hp.float(0, 6)\nconstraint(x - 3)\nconstraint(-x, name='positive')\nx\n",
+    ),
+    (
         "several objectives",
         "--seed 2 --directions minimize maximize",
         "a = hp.float(0, 1)\nb = hp.int(1, 5, step=2)\na * b, a + b\n",
@@ -51,7 +56,7 @@ def test_exported_script_reproduces_the_cells_study(
     assert "hp." not in script and "import optuna" in script
     probe = (
         script + "\n    import json\n    print('TRIALS=' + json.dumps([[t.params, "
-        "{k: repr(d) for k, d in t.distributions.items()}, t.state.name] "
+        "{k: repr(d) for k, d in t.distributions.items()}, t.state.name, t.constraints] "
         "for t in study.trials]))\n"
     )
     path.write_text(probe)
@@ -60,7 +65,7 @@ def test_exported_script_reproduces_the_cells_study(
     ).stdout
     exported = json.loads(out.split("TRIALS=")[1])
     cell = [
-        [t.params, {k: repr(d) for k, d in t.distributions.items()}, t.state.name]
+        [t.params, {k: repr(d) for k, d in t.distributions.items()}, t.state.name, t.constraints]
         for t in ip.user_ns["study"].trials
     ]
     assert exported == cell

@@ -2,10 +2,15 @@
 // state, duration, user attributes, intermediate values as a small curve, the traceback of a
 // failed trial, and its parameters as a Python dict to copy. What the record has is shown at
 // once; user attributes and the traceback come from the kernel (a "trial" request).
+// Where the kernel side can enqueue (meta.steer), the parameters are editable fields, checked
+// against each parameter's distribution, and "Enqueue" puts them in the study's queue: they run
+// first in the next run (the kernel checks them again).
 
-import { objectiveName, type Meta } from "../model/derive";
+import { formatNumber, objectiveName, type Meta } from "../model/derive";
 import { FAIL, STATE_NAMES, type TrialRecord } from "../model/record";
+import type { ParamHeader } from "../protocol";
 import { h } from "./dom";
+import type { Steering } from "./steer";
 
 export interface TrialDetail {
   el: HTMLElement;
@@ -53,6 +58,66 @@ export function trialCurve(rec: TrialRecord, n: number): Array<[number, number]>
   return out.sort((a, b) => a[0] - b[0]);
 }
 
+/** An edited parameter as the kernel takes it (a choice by its label), or what is wrong with it. */
+export function checkParam(p: ParamHeader, text: string): { value: number | string } | { error: string } {
+  if (p.choices) {
+    return p.choices.includes(text) ? { value: text } : { error: `${p.name} must be one of ${p.choices.join(", ")}` };
+  }
+  const trimmed = text.trim();
+  const v = Number(trimmed);
+  if (!trimmed || !Number.isFinite(v)) return { error: `${p.name} must be a number, not ${JSON.stringify(text)}` };
+  if (p.kind === "int" && !Number.isInteger(v)) return { error: `${p.name} must be a whole number, not ${trimmed}` };
+  if (p.low !== undefined && p.high !== undefined) {
+    if (v < p.low || v > p.high) return { error: `${p.name} must be from ${p.low} to ${p.high}, not ${trimmed}` };
+    const step = p.step ?? null;
+    if (step !== null && !(p.kind === "int" && step === 1)) {
+      const k = (v - p.low) / step;
+      if (Math.abs(k - Math.round(k)) > 1e-8) return { error: `${p.name} must be ${p.low} plus a multiple of ${step}, not ${trimmed}` };
+    }
+  }
+  return { value: v };
+}
+
+/** The editable field of one parameter: a select of its choices, or a text field (full precision). */
+function paramField(p: ParamHeader, value: number | string | undefined): HTMLInputElement | HTMLSelectElement {
+  if (p.choices) {
+    // A trial that did not set it: nothing chosen, so the sampler picks it.
+    const unset = value === undefined ? [h("option", { value: "" }, "not set")] : [];
+    const select = h("select", { "data-param": p.name, "aria-label": p.name }, ...unset, ...p.choices.map((c) => h("option", { value: c }, c)));
+    select.value = value === undefined ? "" : String(value);
+    return select;
+  }
+  return h("input", {
+    type: "text", inputmode: p.kind === "int" ? "numeric" : "decimal", class: "om-param-field",
+    "data-param": p.name, "aria-label": p.name, title: p.distribution || p.kind, value: value === undefined ? "" : String(value),
+  });
+}
+
+/** The enqueue section: the fields' values checked, sent, and the kernel's answer shown. */
+function enqueueSection(fields: Array<[ParamHeader, HTMLInputElement | HTMLSelectElement]>, steering: Steering): HTMLElement {
+  const message = h("span", { class: "om-muted", "data-role": "enqueue-message" });
+  const button = h("button", { type: "button", "data-role": "enqueue", title: "Run these parameters first in the next run" }, "Enqueue");
+  button.addEventListener("click", () => {
+    const params: Record<string, string | number> = {};
+    for (const [p, field] of fields) {
+      if (!field.value.trim()) continue; // left empty: the sampler picks it
+      const checked = checkParam(p, field.value);
+      field.classList.toggle("om-invalid", "error" in checked);
+      if ("error" in checked) return void (message.textContent = checked.error);
+      params[p.name] = checked.value;
+    }
+    if (Object.keys(params).length === 0) return void (message.textContent = "no parameters to enqueue");
+    button.disabled = true;
+    message.textContent = "asking the kernel…";
+    void steering.enqueue(params).then((answer) => {
+      button.disabled = false;
+      message.textContent = answer.message;
+      message.dataset.state = answer.state;
+    });
+  });
+  return h("div", { class: "om-controls" }, button, message);
+}
+
 const SVG = "http://www.w3.org/2000/svg";
 
 function curveSvg(points: Array<[number, number]>): SVGSVGElement {
@@ -93,7 +158,7 @@ async function copyText(text: string): Promise<boolean> {
   }
 }
 
-export function createTrialDetail(request: (n: number) => void): TrialDetail {
+export function createTrialDetail(request: (n: number) => void, steering: Steering | null = null): TrialDetail {
   const title = h("span", { class: "om-detail-title" });
   const close = h("button", { type: "button", class: "om-detail-close", "aria-label": "Close", title: "Close" }, "×");
   const body = h("div", { class: "om-detail-body" });
@@ -124,15 +189,23 @@ export function createTrialDetail(request: (n: number) => void): TrialDetail {
         values.append(row(objectiveName(meta, i), v === undefined || Number.isNaN(v) ? "—" : String(v)));
       }
       values.append(row("state", state, "trial-state"));
+      const largest = rec.constraint[n]; // NaN: no constraint set (then feasible, as in Optuna)
+      if (!Number.isNaN(largest)) values.append(row("constraints", `${largest > 0 ? "infeasible" : "feasible"}: largest ${formatNumber(largest)}`, "trial-constraints"));
       const start = rec.start[n];
       if (Number.isFinite(start)) values.append(row("started", new Date(start * 1000).toLocaleString()));
       const duration = rec.duration[n];
       if (Number.isFinite(duration)) values.append(row("duration", `${duration} s`));
       const params = trialParams(rec, n);
       const paramTable = h("table", { class: "om-detail-table", "data-role": "trial-params" });
+      const editable = steering !== null && (meta.steer ?? []).includes("enqueue");
+      const fields: Array<[ParamHeader, HTMLInputElement | HTMLSelectElement]> = [];
       for (const p of rec.params) {
         const v = params[p.name];
-        paramTable.append(row(p.name, v === undefined ? "not set" : String(v)));
+        if (editable) {
+          const field = paramField(p, v);
+          fields.push([p, field]);
+          paramTable.append(row(p.name, h("span", {}, field, " ", h("span", { class: "om-muted" }, p.distribution ?? ""))));
+        } else paramTable.append(row(p.name, v === undefined ? "not set" : String(v)));
       }
       const dict = paramsDict(params);
       const copied = h("span", { class: "om-muted" });
@@ -147,6 +220,7 @@ export function createTrialDetail(request: (n: number) => void): TrialDetail {
         values,
         h("div", { class: "om-detail-section" }, "Parameters"),
         paramTable,
+        editable && steering ? enqueueSection(fields, steering) : null,
         h("div", { class: "om-controls" }, h("code", { class: "om-dict", "data-role": "params-dict" }, dict), copy, copied),
         h("div", { class: "om-detail-section" }, `Intermediate values${curve.length ? ` (${curve.length})` : ""}`),
         curve.length ? curveSvg(curve) : h("div", { class: "om-muted" }, "none reported"),

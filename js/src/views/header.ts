@@ -1,8 +1,10 @@
-// The panel's header: what the run is, where it stands, the best trial, and the Stop button.
+// The panel's header: what the run is, where it stands, the best trial, the Stop button, and
+// "Run N more" once a run has ended (where the kernel side can continue it).
 
 import { formatDuration, formatNumber, objectiveName, progressText, type Meta, type Status } from "../model/derive";
 import type { TrialRecord } from "../model/record";
 import { h, setText } from "./dom";
+import type { Steering } from "./steer";
 
 export interface Header {
   el: HTMLElement;
@@ -12,7 +14,66 @@ export interface Header {
 
 const ORDER = ["COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING"];
 
-export function createHeader(onStop: () => void): Header {
+/** The most trials one "Run N more" asks for (the kernel refuses more, in words). */
+export const MAX_MORE = 100_000;
+
+/** What is wrong with `text` as the number of trials to run more, or null. */
+export function moreProblem(text: string): string | null {
+  const n = Number(text.trim());
+  if (!text.trim() || !Number.isInteger(n) || n < 1 || n > MAX_MORE) return `the number of trials must be a whole number from 1 to ${MAX_MORE.toLocaleString("en-US")}`;
+  return null;
+}
+
+const ENDED = new Set(["finished", "stopped", "interrupted", "failed"]);
+
+/** The "Run N more" control: a number, a button, and the kernel's answer in words. */
+function createRunMore(steering: Steering | null): { el: HTMLElement; update(meta: Meta, state: string): void } {
+  const count = h("input", {
+    type: "number", min: "1", max: String(MAX_MORE), step: "1", class: "om-more-n",
+    "data-role": "run-more-n", "aria-label": "Trials to run more",
+  }) as HTMLInputElement;
+  const button = h("button", { type: "button", "data-role": "run-more", title: "Continue the study with the same objective" }, "Run more");
+  const message = h("span", { class: "om-muted", "data-role": "run-more-message" });
+  const controls = h("span", { class: "om-steer-controls" }, count, button);
+  const el = h("div", { class: "om-row om-steer" }, controls, message);
+  let edited = false;
+  let asking = false;
+  let last = "";
+  count.addEventListener("input", () => (edited = true));
+  button.addEventListener("click", () => {
+    const problem = moreProblem(count.value);
+    if (problem) return void (message.textContent = problem);
+    if (!steering) return;
+    asking = true;
+    button.disabled = true;
+    message.textContent = "asking the kernel…";
+    void steering.runMore(Number(count.value)).then((answer) => {
+      asking = false;
+      button.disabled = false;
+      message.textContent = answer.message;
+      message.dataset.state = answer.state;
+    });
+  });
+  return {
+    el,
+    update(meta, state) {
+      const offered = steering !== null && (meta.steer ?? []).includes("run_more") && ENDED.has(state);
+      controls.hidden = !offered;
+      el.hidden = !offered && !message.textContent;
+      // The default: the last run's number of trials, until the user types another.
+      if (!edited) count.value = String(meta.n_trials ?? 10);
+      // A continued run has ended: what was said when it started is old news.
+      if (state !== last && ENDED.has(state) && message.dataset.state === "started" && !asking) {
+        message.textContent = "";
+        delete message.dataset.state;
+        el.hidden = !offered;
+      }
+      last = state;
+    },
+  };
+}
+
+export function createHeader(onStop: () => void, steering: Steering | null = null): Header {
   const title = h("span", { class: "om-title" });
   const chips = h("span", { class: "om-chips" });
   const state = h("span", { class: "om-state", "data-role": "state" });
@@ -31,6 +92,7 @@ export function createHeader(onStop: () => void): Header {
     stop.disabled = true;
     onStop();
   });
+  const runMore = createRunMore(steering);
   const el = h(
     "div",
     { class: "om-header" },
@@ -42,6 +104,7 @@ export function createHeader(onStop: () => void): Header {
     improving,
     note,
     error,
+    runMore.el,
   );
   let chipKey = "";
 
@@ -92,6 +155,7 @@ export function createHeader(onStop: () => void): Header {
     // A watch reads a study others optimize: there is no run of ours to stop.
     stop.hidden = meta.watch === true;
     stop.disabled = s !== "running";
+    runMore.update(meta, s);
   }
 
   return { el, update };

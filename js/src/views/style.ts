@@ -122,6 +122,7 @@ export const CSS = `
 .optuna-magic .om-tr[data-state=PRUNED] .om-td:nth-child(2) { color: #ff7f0e; }
 .optuna-magic .om-tr[data-state=FAIL] .om-td:nth-child(2) { color: var(--om-error); }
 .optuna-magic .om-tr[data-state=RUNNING] .om-td:nth-child(2) { color: #2ca02c; }
+.optuna-magic .om-tr[data-infeasible=true] { color: var(--om-muted, #8c8c8c); box-shadow: inset 3px 0 0 #8c8c8c; }
 .optuna-magic .om-events { overflow: auto; margin: 0; padding-left: 0; list-style: none; }
 .optuna-magic .om-event { padding: 2px 0; border-bottom: 1px solid var(--om-border); overflow-wrap: anywhere; }
 .optuna-magic .om-event-failed { color: var(--om-error); }
@@ -129,4 +130,11 @@ export const CSS = `
 .optuna-magic .om-traceback { white-space: pre-wrap; font-family: var(--jp-code-font-family, monospace); font-size: 12px; color: var(--om-fg); background: var(--om-bg2); padding: 6px; margin: 4px 0; max-height: 300px; overflow: auto; }
 .optuna-magic table.om-space { border-collapse: collapse; }
 .optuna-magic table.om-space th, .optuna-magic table.om-space td { text-align: left; padding: 2px 12px 2px 0; border-bottom: 1px solid var(--om-border); overflow-wrap: anywhere; }
+.optuna-magic .om-steer { gap: 8px; align-items: center; margin-top: 4px; }
+.optuna-magic .om-steer[hidden], .optuna-magic .om-steer-controls[hidden] { display: none; }
+.optuna-magic .om-steer-controls { display: inline-flex; gap: 6px; align-items: center; }
+.optuna-magic .om-more-n { width: 6em; }
+.optuna-magic .om-param-field { width: 14em; font-family: var(--jp-code-font-family, monospace); }
+.optuna-magic .om-invalid { outline: 1px solid var(--om-bad, #c62828); }
+.optuna-magic [data-state=refused], .optuna-magic [data-state="no kernel"] { color: var(--om-bad, #c62828); }
 `;

@@ -9,11 +9,13 @@ numpy: queued rows of plain values together, other trials one by one, then their
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from optuna_magic.outputs.constraints import largest_constraint
 from optuna_magic.outputs.panel.columns import (
     ABSENT,
     MESSAGE_CHARS,
@@ -28,6 +30,7 @@ from optuna_magic.outputs.panel.columns import (
     fail_reason,
     finite_or_none,
     timestamp,
+    to_constraint_cells,
 )
 
 __all__ = ["BatchWrites"]
@@ -87,7 +90,7 @@ class BatchWrites:
 
     def _put_rows(self, items: list[Queued]) -> None:
         """Complete trials queued as rows of plain values (see trial_finished), in numpy."""
-        numbers, values, starts, ends, names, params = zip(*items, strict=True)
+        numbers, values, starts, ends, names, params, largest = zip(*items, strict=True)
         cols = self._cols
         rows = np.asarray(numbers, np.int64)
         cols.ensure(int(rows.max()))
@@ -103,6 +106,7 @@ class BatchWrites:
         start_ts = np.asarray(starts, np.float64)
         cols.start[rows] = start_ts
         cols.duration[rows] = np.asarray(ends, np.float64) - start_ts
+        cols.constraint[rows] = to_constraint_cells(largest)
         first = names[0]
         groups: list[tuple[tuple[str, ...], np.ndarray, Sequence[Any]]]
         if all(n is first for n in names):
@@ -148,6 +152,7 @@ class BatchWrites:
         starts[unknown] = cols.start[rows[unknown]]
         cols.start[rows] = starts
         cols.duration[rows] = [duration(t, s) for t, s in zip(trials, starts.tolist(), strict=True)]
+        cols.constraint[rows] = to_constraint_cells([_largest(t) for t in trials])
         self._put_params(rows, trials)
         for t, error in items:
             # Rare per trial: values the record never saw reported, attributes, pruned / failed.
@@ -199,3 +204,9 @@ class BatchWrites:
             message, traceback = error or (fail_reason(t), "")
             self._tracebacks[n] = traceback[-TRACEBACK_CHARS:]
             self._event("failed", n, message=message[:MESSAGE_CHARS])
+
+
+def _largest(t: TrialLike) -> float:
+    # A trial-like object may have no system_attrs at all (as fail_reason reads them).
+    attrs = getattr(t, "system_attrs", None)
+    return largest_constraint(attrs) if attrs else math.nan

@@ -39,6 +39,7 @@ __all__ = [
     "reader",
     "space_columns",
     "timestamp",
+    "to_constraint_cells",
 ]
 
 # A FrozenTrial, or the runner's lighter TrialEvent that reads like one (number, state, values,
@@ -67,6 +68,11 @@ class ParamColumn:
     choices: list[str] | None = None
     # The distribution in words, as the search space view shows it (cell.space.describe).
     distribution: str = ""
+    # A numeric parameter's bounds and step where known (the trial detail checks an edited
+    # value against them before it enqueues it).
+    low: float | None = None
+    high: float | None = None
+    step: float | None = None
 
     def encode(self, value: Any) -> float:
         """The float stored for ``value``: itself, or its index in the choices."""
@@ -94,13 +100,16 @@ class ParamColumn:
 
     def to_json(self) -> dict[str, Any]:
         """The header as sent to the panel."""
-        return {
+        header: dict[str, Any] = {
             "name": self.name,
             "kind": self.kind,
             "log": self.log,
             "choices": self.choices,
             "distribution": self.distribution,
         }
+        if self.low is not None and self.high is not None:
+            header.update(low=self.low, high=self.high, step=self.step)
+        return header
 
 
 class Columns:
@@ -115,6 +124,8 @@ class Columns:
         self.start = np.zeros(0, np.float64)
         self.duration = np.zeros(0, np.float64)
         self.pruned_step = np.zeros(0, np.int32)
+        # The trial's largest constraint value (NaN: none set), as outputs/constraints.py reads it.
+        self.constraint = np.zeros(0, np.float32)
 
     def ensure(self, number: int) -> None:
         if number < self.capacity:
@@ -127,6 +138,7 @@ class Columns:
         self.start = np.concatenate([self.start, np.full(grow, np.nan)])
         self.duration = np.concatenate([self.duration, np.full(grow, np.nan)])
         self.pruned_step = np.concatenate([self.pruned_step, np.full(grow, -1, np.int32)])
+        self.constraint = np.concatenate([self.constraint, np.full(grow, np.nan, np.float32)])
         self.capacity = new
 
     def add_param(self) -> None:
@@ -134,9 +146,24 @@ class Columns:
 
 
 # A finished trial in the queue: a row of plain values (number, values, start, end, the names of
-# the known parameters, what the reader gave for them), or the trial itself with its error.
+# the known parameters, what the reader gave for them, its largest constraint), or the trial
+# itself with its error.
 Queued = tuple[Any, ...]
-ROW_LEN = 6
+ROW_LEN = 7
+
+_TINY = np.nextafter(np.float32(0), np.float32(1))
+
+
+def to_constraint_cells(largest: Sequence[float]) -> np.ndarray:
+    """Largest constraint values as the record's float32 cells, feasibility kept exact.
+
+    A float32 keeps the wire at 4 bytes a trial; a violation too small for it (1e-50) would
+    round to 0 and read as feasible, so it becomes the smallest positive float32 instead.
+    """
+    wide = np.asarray(largest, np.float64)
+    cells = wide.astype(np.float32)
+    cells[(wide > 0) & ~(cells > 0)] = _TINY
+    return cells
 
 
 def no_params(_params: dict[str, Any]) -> None:
@@ -159,7 +186,19 @@ def column_for(name: str, distribution: Any) -> ParamColumn:
         labels = [choice_label(c) for c in choices]
         return ParamColumn(name, "categorical", choices=labels, distribution=text)
     kind = "int" if type(distribution).__name__ == "IntDistribution" else "float"
-    return ParamColumn(name, kind, log=bool(getattr(distribution, "log", False)), distribution=text)
+    low, high, step = _bounds(*(getattr(distribution, a, None) for a in ("low", "high", "step")))
+    log = bool(getattr(distribution, "log", False))
+    return ParamColumn(name, kind, log=log, distribution=text, low=low, high=high, step=step)
+
+
+def _bounds(low: Any, high: Any, step: Any) -> tuple[float | None, float | None, float | None]:
+    """A column's ``low`` / ``high`` / ``step`` where they are plain numbers, else none."""
+    try:
+        if low is None or high is None:
+            return None, None, None
+        return float(low), float(high), None if step is None else float(step)
+    except (TypeError, ValueError):
+        return None, None, None
 
 
 def drain(queue: deque[Any]) -> list[Any]:
@@ -225,4 +264,9 @@ def _column(spec: ParamSpec) -> ParamColumn:
     if spec.kind == "categorical":
         labels = [choice_label(c) for c in spec.choices] if spec.choices is not None else []
         return ParamColumn(spec.name, "categorical", choices=labels, distribution=spec.describe())
-    return ParamColumn(spec.name, spec.kind, log=spec.log, distribution=spec.describe())
+    step = spec.step if spec.step is not None or spec.kind != "int" else 1
+    low, high, step = _bounds(spec.low, spec.high, step)
+    text = spec.describe()
+    return ParamColumn(
+        spec.name, spec.kind, log=spec.log, distribution=text, low=low, high=high, step=step
+    )

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from optuna_magic.cell.space import OptunaMagicError
+from optuna_magic.outputs.constraints import is_infeasible
 
 if TYPE_CHECKING:
     import optuna
@@ -80,21 +81,22 @@ def _one(study: optuna.Study, name: str, direction: str) -> CompareStudy:
         counts[t.state.name] = counts.get(t.state.name, 0) + 1
     sign = -1.0 if direction == "maximize" else 1.0
     done = [
-        (t.number, float(t.values[0]))
+        (t.number, float(t.values[0]), is_infeasible(t))
         for t in trials
         if t.state.name == "COMPLETE" and t.values and math.isfinite(float(t.values[0]))
     ]
     done.sort()
     history: list[list[float]] = []
     best_key, best_trial = math.inf, None
-    for number, value in done:
-        if sign * value < best_key:
+    # The best so far and the best trial are of feasible trials only, as study.best_trial.
+    for number, value, infeasible in done:
+        if not infeasible and sign * value < best_key:
             best_key = sign * value
             best_trial = number
             history.append([number, value])
-    if done and (not history or history[-1][0] != done[-1][0]):
+    if history and history[-1][0] != done[-1][0]:
         history.append([done[-1][0], history[-1][1]])
-    values = np.sort(np.fromiter((v for _, v in done), float, len(done)))
+    values = np.sort(np.fromiter((v for _, v, _ in done), float, len(done)))
     if values.size > EDF_POINTS:
         q = np.linspace(0.0, 1.0, EDF_POINTS)
         edf_values = np.quantile(values, q)
@@ -199,7 +201,9 @@ def compare_text(direction: str, studies: Sequence[CompareStudy]) -> str:
         best = s["best"]
         head = f"  {s['name']:<{width}}  {s['n_complete']:>6} complete"
         if best is None:
-            lines.append(f"{head}  no trial completed")
+            lines.append(
+                f"{head}  {'no feasible trial' if s['n_complete'] else 'no trial completed'}"
+            )
             continue
         params = ", ".join(
             f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v!r}"

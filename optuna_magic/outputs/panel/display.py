@@ -1,8 +1,12 @@
 """Where a running cell's panel shows: its own output, and the snapshot's beneath it.
 
-The cell gets two outputs: the panel, and a placeholder that the static snapshot fills when the
-run ends (see :func:`optuna_magic.outputs.snapshot.html.snapshot_bundle` for who shows which: the
-live panel while a kernel runs it, the snapshot everywhere else).
+The cell gets three outputs: the panel; a placeholder for what the runs the panel continues
+after the cell ended print ("Run N more": an output widget shows there once one starts); and a
+placeholder that the static snapshot fills when the run ends (see
+:func:`optuna_magic.outputs.snapshot.html.snapshot_bundle` for who shows which: the live panel
+while a kernel runs it, the snapshot everywhere else). The continued runs' output comes before
+the snapshot so that the snapshot's CSS hides it, as it hides the panel, where its widget
+cannot render (a notebook reopened without its kernel).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from optuna_magic.outputs.kernel_output import OutputWidgetWriter
     from optuna_magic.outputs.panel.record import TrialRecord
     from optuna_magic.run.contract import RunInfo, RunResult
 
@@ -20,11 +25,25 @@ _log = logging.getLogger(__name__)
 
 
 class CellOutputs:
-    """The display handles of a panel's two outputs beneath the running cell."""
+    """The display handles of a panel's outputs beneath the running cell."""
 
-    def __init__(self, panel: Any, snapshot: Any) -> None:
+    def __init__(self, panel: Any, snapshot: Any, more: Any = None) -> None:
         self.panel = panel
         self.snapshot = snapshot
+        self.more = more
+        self._more_writer: OutputWidgetWriter | None = None
+
+    def more_writer(self) -> OutputWidgetWriter | None:
+        """Where the runs the panel continues print: one output widget for all of them, shown
+        in the output the cell reserved (None where it reserved none)."""
+        if self.more is None:
+            return None
+        if self._more_writer is None:
+            from optuna_magic.outputs.kernel_output import OutputWidgetWriter
+
+            self._more_writer = OutputWidgetWriter()
+            self._more_writer.show_in(self.more)
+        return self._more_writer
 
     @classmethod
     def show(cls, model_id: str) -> CellOutputs:
@@ -36,10 +55,13 @@ class CellOutputs:
         panel = display(  # type: ignore[no-untyped-call]
             panel_bundle(model_id), raw=True, display_id=True
         )
+        more = display(  # type: ignore[no-untyped-call]
+            snapshot_placeholder(), raw=True, display_id=True
+        )
         snapshot = display(  # type: ignore[no-untyped-call]
             snapshot_placeholder(), raw=True, display_id=True
         )
-        return cls(panel, snapshot)
+        return cls(panel, snapshot, more)
 
     def show_snapshot(
         self, info: RunInfo | None, result: RunResult, record: TrialRecord | None

@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from optuna_magic.outputs.constraints import largest_constraint as _largest_constraint
 from optuna_magic.outputs.panel.batch import BatchWrites
 from optuna_magic.outputs.panel.columns import ABSENT as _ABSENT
 from optuna_magic.outputs.panel.columns import MESSAGE_CHARS as _MESSAGE_CHARS
@@ -50,6 +51,8 @@ from optuna_magic.outputs.panel.columns import number as _number
 from optuna_magic.outputs.panel.columns import reader as _reader
 
 __all__ = ["STATES", "ParamColumn", "TrialLike", "TrialRecord", "choice_label"]
+
+_NAN = math.nan
 
 
 class TrialRecord(BatchWrites):
@@ -149,7 +152,9 @@ class TrialRecord(BatchWrites):
             row = read(params)
         except KeyError:  # another parameter of the same count
             return False
-        self._finished.append((trial.number, values, started, ended, names, row))
+        attrs = trial.system_attrs  # empty unless a sampler or a constraint wrote one
+        largest = _largest_constraint(attrs) if attrs else _NAN
+        self._finished.append((trial.number, values, started, ended, names, row, largest))
         return True
 
     def trial_finished(self, trial: TrialLike, error: tuple[str, str] | None = None) -> None:
@@ -222,15 +227,16 @@ class TrialRecord(BatchWrites):
             found = np.bincount(present, minlength=len(STATES))
         return {name: int(found[i]) for i, name in enumerate(STATES)}
 
-    def complete_values(self) -> tuple[np.ndarray, np.ndarray]:
-        """The numbers of the COMPLETE trials, in order, and their values (one row each)."""
+    def complete_values(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The numbers of the COMPLETE trials, in order, their values (one row each), and
+        whether each breaks a constraint."""
         with self._lock:
             self._apply_queued()
             numbers = np.flatnonzero(self._cols.state == 1)
-            return numbers, self._cols.values[numbers]
+            return numbers, self._cols.values[numbers], self._cols.constraint[numbers] > 0
 
     def best(self, directions: Sequence[str]) -> dict[str, Any] | None:
-        """The best complete trial of a single-objective study: number, values and params."""
+        """The best feasible complete trial of a single-objective study: number, values, params."""
         if len(directions) != 1:
             return None
         with self._lock:
@@ -239,10 +245,11 @@ class TrialRecord(BatchWrites):
             if complete.size == 0:
                 return None
             column = self._cols.values[complete, 0]
-            finite = np.isfinite(column)
-            if not finite.any():
+            # The best feasible trial, as study.best_trial: no constraint value above 0.
+            usable = np.isfinite(column) & ~(self._cols.constraint[complete] > 0)
+            if not usable.any():
                 return None
-            complete, column = complete[finite], column[finite]
+            complete, column = complete[usable], column[usable]
             pick = np.argmax(column) if directions[0] == "maximize" else np.argmin(column)
             n = int(complete[pick])
             params = {}
@@ -252,6 +259,13 @@ class TrialRecord(BatchWrites):
                     continue
                 params[p.name] = p.choices[int(v)] if p.choices is not None else _number(v, p)
             return {"number": n, "values": [float(column[pick])], "params": params}
+
+    def n_infeasible(self) -> int:
+        """How many complete trials break a constraint (a value above 0)."""
+        with self._lock:
+            self._apply_queued()
+            complete = self._cols.state == 1
+            return int(np.count_nonzero(complete & (self._cols.constraint > 0)))
 
     def trial_detail(self, number: int) -> dict[str, Any]:
         """What the panel shows on a click: the traceback and user attributes of one trial."""
@@ -325,6 +339,7 @@ class TrialRecord(BatchWrites):
             np.asarray(self._int_trial[int_from:int_to], "<i4").tobytes(),
             np.asarray(self._int_step[int_from:int_to], "<i4").tobytes(),
             np.asarray(self._int_value[int_from:int_to], "<f8").tobytes(),
+            cols.constraint[rows].astype("<f4").tobytes(),
         ]
         content: dict[str, Any] = {
             "type": kind,

@@ -7,7 +7,9 @@ each flush sends at most one delta and one trait update, and flushes are ``flush
 so the panel gets at most ~10 messages a second whatever the trial rate. A view that opens later
 asks for the whole record (``{"type": "sync"}``); Stop sends ``{"type": "stop"}``. A page whose
 host drops binary buffers says so (``{"type": "no_buffers"}``), and from then on this panel sends
-its record with base64 strings in place of buffers (see :mod:`.wire`).
+its record with base64 strings in place of buffers (see :mod:`.wire`). What it does with each
+request is :mod:`.requests`; "Run N more" reaches the objective through the
+:class:`~optuna_magic.outputs.panel.requests.Continuation` its starter attached.
 
 What goes on the wire is declared in :mod:`optuna_magic.outputs.panel.wire`; the importance
 refreshes are :mod:`optuna_magic.outputs.panel.importance`; the front end's code and its loader
@@ -21,6 +23,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
@@ -28,17 +31,16 @@ import anywidget
 import traitlets
 
 from optuna_magic.outputs.panel.bundle import BUNDLE
-from optuna_magic.outputs.panel.columns import space_columns
 from optuna_magic.outputs.panel.importance import ImportanceRefresh, RefreshTiming
 from optuna_magic.outputs.panel.kernel_link import KernelLink
 from optuna_magic.outputs.panel.record import TrialRecord
+from optuna_magic.outputs.panel.requests import PanelRequests
+from optuna_magic.outputs.panel.runs import take_up
 from optuna_magic.outputs.panel.status import run_status, study_span
 from optuna_magic.outputs.panel.wire import (
     ImportanceTrait,
     StatusTrait,
     inline_buffers,
-    meta_of,
-    parse_request,
 )
 
 if TYPE_CHECKING:
@@ -47,6 +49,7 @@ if TYPE_CHECKING:
 
     from optuna_magic.outputs.kernel_output import KernelParent
     from optuna_magic.outputs.panel.display import CellOutputs
+    from optuna_magic.outputs.panel.requests import Continuation
     from optuna_magic.run.contract import RunControl, RunInfo, RunResult, TrialError, TrialEvent
 
 __all__ = ["StudyPanel"]
@@ -114,7 +117,11 @@ class StudyPanel(anywidget.AnyWidget):
         # False once a front end said its host drops binary buffers: the record and the bundle
         # then go as text, which every front end reads (a page that keeps buffers too).
         self._buffers = True
-        self.on_msg(self._on_message)
+        # How its run goes on ("Run N more"), attached by whoever started it; None: it cannot.
+        self.continuation: Continuation | None = None
+        self._study_ref: weakref.ref[optuna.Study] | None = None  # enqueue's, weakly
+        self._requests = PanelRequests(self)
+        self.on_msg(self._requests.on_message)
 
     # ------------------------------------------------------------ construction
     @classmethod
@@ -130,6 +137,7 @@ class StudyPanel(anywidget.AnyWidget):
 
         info = run_info(study, storage=storage)
         panel = cls()
+        panel._study_ref = weakref.ref(study)
         panel._start(info, None, state)
         panel._importance.own_study = in_memory(study)  # read in place, not copied
         panel._importance.keep_ref(study)
@@ -160,7 +168,10 @@ class StudyPanel(anywidget.AnyWidget):
 
     # ------------------------------------------------------------------- sink
     def run_started(self, info: RunInfo, control: RunControl) -> None:
-        """Fill the header and the search space table at once, then start the flusher."""
+        """Fill the header and the search space table at once, then start the flusher (also
+        for "Run N more": the same record goes on; the header counts the new run from zero)."""
+        self._n_done, self._ended, self._error = 0, None, None
+        self._stop_flusher = threading.Event()  # the previous run's flusher has exited
         self._start(info, control, "running")
         self.flush()
         # The first importance refresh waits a full interval: not over the first few trials,
@@ -239,6 +250,7 @@ class StudyPanel(anywidget.AnyWidget):
         # Nothing to steer any more; and a widget lives as long as its output, so it must not
         # keep the run (and through it the study) alive.
         self._control = None
+        self._study_ref = weakref.ref(result.study)
         self.record.add_event(f"run {result.state}", result.error or "")
         self.flush()
         if self._outputs is not None:
@@ -344,33 +356,16 @@ class StudyPanel(anywidget.AnyWidget):
         self._importance.wait(timeout)
 
     # --------------------------------------------------------------- messages
-    def _on_message(self, widget: Any, content: Any, buffers: Any) -> None:
-        self._link.handle(lambda: self._handle_message(content))
+    @property
+    def running(self) -> bool:
+        """Whether this panel's run goes on (running or stopping)."""
+        return self._state in ("running", "stopping")
 
-    def _handle_message(self, content: Any) -> None:
-        request = parse_request(content)
-        if request is None:
-            return
-        if request["type"] == "bundle":
-            # A view of this page has no panel code yet (its first panel): send it once.
-            reply = BUNDLE.reply(request, buffers=self._buffers)
-            if reply is not None:
-                self.send(*reply)
-        elif request["type"] == "sync":
-            with self._send_lock:
-                self._send_record(*self.record.full())
-        elif request["type"] == "no_buffers":
-            with self._send_lock:  # a message being sent keeps the form it was made in
-                self._buffers = False
-        elif request["type"] == "stop":
-            self.request_stop()
-        elif request["type"] == "importance":
-            if self._importance.view(request["view"], request["open"]):
-                # Now, not at the next flush; after the run, once (its trials' last state).
-                self._start_importance(final=self._state not in ("running", "stopping"))
-        elif request["type"] == "trial":
-            with self._send_lock:
-                self.send({"type": "trial", **self.record.trial_detail(request["number"])})
+    def study(self) -> optuna.Study | None:
+        """The study this panel shows, while it lives (None: gone, or not known yet)."""
+        if self.continuation is not None:
+            return self.continuation.study
+        return self._study_ref() if self._study_ref is not None else None
 
     def _send_record(self, content: dict[str, Any], buffers: list[bytes]) -> None:
         """Send a record message (``delta`` / ``full``): binary buffers, or base64 in the
@@ -403,27 +398,4 @@ class StudyPanel(anywidget.AnyWidget):
 
     # ---------------------------------------------------------------- helpers
     def _start(self, info: RunInfo, control: RunControl | None, state: str) -> None:
-        self._info = info
-        self._control = control
-        self._state = state
-        self._started = info.started_at
-        record = TrialRecord(len(info.directions), space_columns(info.space))
-        import optuna
-
-        self._complete_state = optuna.trial.TrialState.COMPLETE
-        importance = self._importance
-        if control is not None:
-            importance.own_study = control.in_memory_study
-        if info.existing_trials:
-            record.add_trials(info.existing_trials)
-            complete: list[FrozenTrial | TrialEvent] = [
-                t for t in info.existing_trials if t.state.name == "COMPLETE"
-            ]
-            importance.n_complete = len(complete)
-            if importance.own_study is None:
-                importance.complete = complete
-        if state == "running":
-            record.add_event("run started")
-        with self._send_lock:
-            self.record = record
-            self.meta = cast("dict[str, Any]", meta_of(info))  # MetaTrait
+        take_up(self, info, control, state)

@@ -5,13 +5,15 @@ Everything :class:`~optuna_magic.outputs.panel.widget.StudyPanel` puts on the wi
 - three traits, small and bounded: :class:`MetaTrait` (what the run is), :class:`StatusTrait`
   (where it stands) and :class:`ImportanceTrait` (one number per parameter);
 - custom messages to the front end: :class:`RecordMessage` (``delta`` / ``full``, with the
-  record's ten little-endian column buffers, see
+  record's eleven little-endian column buffers, see
   :meth:`~optuna_magic.outputs.panel.record.TrialRecord.delta`), :class:`TrialDetailMessage` (a
   trial's traceback and attributes, on a click) and :class:`BundleMessage` (the panel's code,
   one buffer);
 - custom messages from the front end (:data:`FrontendRequest`): ``sync`` (send the whole record),
-  ``stop`` (the Stop button), ``trial`` (a trial's detail), ``bundle`` (the panel's code) and
-  ``no_buffers`` (this page's host drops binary buffers).
+  ``stop`` (the Stop button), ``trial`` (a trial's detail), ``bundle`` (the panel's code),
+  ``no_buffers`` (this page's host drops binary buffers), ``importance`` (a view that shows it
+  opens or closes), ``run_more`` and ``enqueue`` (steer the study; answered by
+  :class:`SteerMessage`).
 
 Hosts that drop binary buffers (Colab's widget manager): the loader sees the bundle arrive
 without its buffer and sends ``no_buffers``; from then on the panel sends the bundle as text
@@ -27,6 +29,7 @@ on the other. Keys of a ``total=False`` part may be left out.
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 if TYPE_CHECKING:
@@ -37,6 +40,7 @@ __all__ = [
     "BestTrial",
     "BundleMessage",
     "BundleRequest",
+    "EnqueueRequest",
     "FrontendRequest",
     "ImportanceRequest",
     "ImportanceTrait",
@@ -45,8 +49,10 @@ __all__ = [
     "ParamHeader",
     "RecordEvent",
     "RecordMessage",
+    "RunMoreRequest",
     "SpaceRow",
     "StatusTrait",
+    "SteerMessage",
     "StopRequest",
     "SyncRequest",
     "TrialDetailMessage",
@@ -68,6 +74,8 @@ RECORD_BUFFERS = (
     ("int_trial", "<i4"),
     ("int_step", "<i4"),
     ("int_value", "<f8"),
+    # Per trial, its largest constraint value: > 0 infeasible, else (NaN: none set) feasible.
+    ("constraint", "<f4"),
 )
 
 
@@ -96,6 +104,8 @@ class MetaTrait(TypedDict):
     n_jobs: int
     watch: bool
     space: list[SpaceRow]
+    # What the panel's kernel side can steer now or after the run: "run_more", "enqueue".
+    steer: list[str]
 
 
 class BestTrial(TypedDict):
@@ -133,14 +143,21 @@ class ImportanceTrait(TypedDict):
 
 
 # -------------------------------------------------------- to the front end
-class ParamHeader(TypedDict):
-    """A parameter's column header (``ParamColumn.to_json``)."""
-
+class _ParamHeaderBase(TypedDict):
     name: str
     kind: Literal["int", "float", "categorical"]
     log: bool
     choices: list[str] | None
     distribution: str  # in words, e.g. "int [1, 8]" (the search space view)
+
+
+class ParamHeader(_ParamHeaderBase, total=False):
+    """A parameter's column header (``ParamColumn.to_json``); the bounds and step of a numeric
+    one where known (the trial detail checks an edited value against them before enqueueing)."""
+
+    low: float
+    high: float
+    step: float | None
 
 
 class _RecordEventBase(TypedDict):
@@ -198,6 +215,17 @@ class BundleMessage(_BundleMessageBase, total=False):
     code: str
 
 
+class SteerMessage(TypedDict):
+    """The answer to a ``run_more`` or ``enqueue`` request, in words the panel shows."""
+
+    type: Literal["steer"]
+    id: str  # the request's
+    action: Literal["run_more", "enqueue"]
+    # run_more: "ready" (then confirm), "started"; enqueue: "enqueued"; both: "refused".
+    state: Literal["ready", "started", "enqueued", "refused"]
+    message: str
+
+
 # ------------------------------------------------------ from the front end
 class SyncRequest(TypedDict):
     """A view that opens later asks for the whole record."""
@@ -241,14 +269,41 @@ class ImportanceRequest(TypedDict):
     open: bool
 
 
+class RunMoreRequest(TypedDict):
+    """ "Run N more" after the run ended: ``n_trials`` more trials of the same objective on the
+    same study, into this panel. Two steps: the kernel answers ``confirm=False`` with "ready"
+    (or a refusal) and starts only on ``confirm=True`` of the same ``id``, so a request that
+    waited behind a blocking cell, which the front end gave up on, never starts a run."""
+
+    type: Literal["run_more"]
+    id: str
+    n_trials: int
+    confirm: bool
+
+
+class EnqueueRequest(TypedDict):
+    """Enqueue a trial's edited parameters (``study.enqueue_trial``): a choice by its label."""
+
+    type: Literal["enqueue"]
+    id: str
+    params: dict[str, str | int | float]
+
+
 FrontendRequest = (
-    SyncRequest | StopRequest | TrialRequest | BundleRequest | NoBuffersRequest | ImportanceRequest
+    SyncRequest
+    | StopRequest
+    | TrialRequest
+    | BundleRequest
+    | NoBuffersRequest
+    | ImportanceRequest
+    | RunMoreRequest
+    | EnqueueRequest
 )
 
 
 # ------------------------------------------------------------------ builders
-def meta_of(info: RunInfo) -> MetaTrait:
-    """The ``meta`` trait of a run."""
+def meta_of(info: RunInfo, steer: Sequence[str] = ()) -> MetaTrait:
+    """The ``meta`` trait of a run; ``steer``: what its kernel side can steer (see MetaTrait)."""
     return {
         "study_name": info.study_name,
         "directions": list(info.directions),
@@ -261,6 +316,7 @@ def meta_of(info: RunInfo) -> MetaTrait:
         "n_jobs": info.n_jobs,
         "watch": info.watch,
         "space": [space_row(s) for s in info.space],
+        "steer": list(steer),
     }
 
 
@@ -304,4 +360,27 @@ def parse_request(content: Any) -> FrontendRequest | None:
     view, is_open = content.get("view"), content.get("open")
     if kind == "importance" and isinstance(view, str) and isinstance(is_open, bool):
         return ImportanceRequest(type="importance", view=view, open=is_open)
+    return _parse_steer(kind, content)
+
+
+def _parse_steer(kind: Any, content: dict[str, Any]) -> FrontendRequest | None:
+    ident = content.get("id")
+    if not isinstance(ident, str):
+        return None
+    n, confirm = content.get("n_trials"), content.get("confirm")
+    if kind == "run_more" and isinstance(n, int) and _is_int(n) and isinstance(confirm, bool):
+        return RunMoreRequest(type="run_more", id=ident, n_trials=n, confirm=confirm)
+    params = content.get("params")
+    if kind == "enqueue" and isinstance(params, dict):
+        values = {
+            str(k): v
+            for k, v in params.items()
+            if isinstance(v, (str, int, float)) and not isinstance(v, bool)
+        }
+        if len(values) == len(params):
+            return EnqueueRequest(type="enqueue", id=ident, params=values)
     return None
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

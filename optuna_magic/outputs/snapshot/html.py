@@ -125,7 +125,7 @@ def _render(s: SnapshotInfo, run_id: str | None = None) -> str:
     )
     out.append(
         f'<div class="om-snapshot-counts">{_e(total)} in {_e(duration_text(s.elapsed))}: '
-        f"{_e(counts_text(s.counts))}</div>"
+        f"{_e(counts_text(s.counts, s.n_infeasible))}</div>"
     )
     if s.error:
         out.append(
@@ -152,12 +152,14 @@ def _params_inline(params: dict[str, Any]) -> str:
 
 def _render_best(s: SnapshotInfo) -> str:
     if not s.best:
-        return '<div class="om-snapshot-best">No completed trial.</div>'
+        none = "No feasible trial." if s.n_infeasible else "No completed trial."
+        return f'<div class="om-snapshot-best">{none}</div>'
     if len(s.directions) == 1:
         b = s.best[0]
         params = _params_inline(b.params)
         return (
-            f'<div class="om-snapshot-best">Best {_e(s.objective_names[0])} '
+            f'<div class="om-snapshot-best">Best {"feasible " if s.n_infeasible else ""}'
+            f"{_e(s.objective_names[0])} "
             f"<strong>{_e(number_text(b.values[0]))}</strong> at trial {b.number}"
             f"{': ' + params if params else ''}</div>"
         )
@@ -178,14 +180,20 @@ def _render_table(s: SnapshotInfo) -> str:
     head += [f'<th style="{cell}text-align:left;">{_e(cut(p))}</th>' for p in s.param_names]
     rows = []
     for r in s.top:
-        tds = [f'<td style="{num}">{r.number}</td>']
+        # An infeasible trial (listed after the feasible ones) is greyed and says so.
+        mark = (
+            ' style="color:#8c8c8c;" title="infeasible: breaks a constraint"'
+            if r.infeasible
+            else ""
+        )
+        tds = [f'<td style="{num}">{r.number}{" (infeasible)" if r.infeasible else ""}</td>']
         tds += [f'<td style="{num}">{_e(number_text(v))}</td>' for v in r.values]
         tds += [
             f'<td style="{cell}text-align:left;">'
             f"{_e(param_text(r.params[p])) if p in r.params else ''}</td>"
             for p in s.param_names
         ]
-        rows.append("<tr>" + "".join(tds) + "</tr>")
+        rows.append(f"<tr{mark}>" + "".join(tds) + "</tr>")
     if len(s.directions) == 1:
         title = f"Top {len(s.top)} trials"
     else:

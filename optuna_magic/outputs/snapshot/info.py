@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from optuna_magic.outputs.constraints import is_infeasible
+
 if TYPE_CHECKING:
     import optuna
     from optuna.trial import FrozenTrial
@@ -45,6 +47,7 @@ class TrialRow(NamedTuple):
     number: int
     values: tuple[float, ...]
     params: dict[str, Any]
+    infeasible: bool = False  # breaks a constraint (Optuna's: a value above 0)
 
 
 class ChartInfo(NamedTuple):
@@ -86,6 +89,7 @@ class SnapshotInfo(NamedTuple):
     param_names: list[str]
     n_hidden_params: int
     chart: ChartInfo | None
+    n_infeasible: int = 0  # complete trials that break a constraint (Optuna's, > 0)
 
 
 class _Table(NamedTuple):
@@ -95,6 +99,7 @@ class _Table(NamedTuple):
     values: np.ndarray  # their values, one row each
     counts: dict[str, int]
     trials: list[FrozenTrial]  # all of them, in number order (read only for the rows shown)
+    infeasible: np.ndarray  # per complete trial: whether it breaks a constraint
 
     def trial(self, number: int) -> FrozenTrial:
         """The trial numbered ``number`` (numbers are dense: normally its index)."""
@@ -109,7 +114,7 @@ def _table(trials: list[FrozenTrial], n_obj: int, record: TrialRecord | None) ->
     if record is not None:
         # The panel's record already holds these as columns: no pass over the trials at all.
         counts = record.counts()
-        numbers, values = record.complete_values()
+        numbers, values, infeasible = record.complete_values()
     else:
         states = [t.state for t in trials]
         counts = {name: states.count(TrialState[name]) for name in STATE_ORDER}
@@ -124,11 +129,12 @@ def _table(trials: list[FrozenTrial], n_obj: int, record: TrialRecord | None) ->
             ],
             np.float64,
         ).reshape(len(complete), n_obj)
+        infeasible = np.fromiter(map(is_infeasible, complete), bool, len(complete))
     keep = np.logical_not(np.isnan(values).any(axis=1))
     if not keep.all():
-        numbers, values = numbers[keep], values[keep]
+        numbers, values, infeasible = numbers[keep], values[keep], infeasible[keep]
     counts = {name: int(counts.get(name, 0)) for name in STATE_ORDER}
-    return _Table(numbers, values, counts, trials)
+    return _Table(numbers, values, counts, trials, infeasible)
 
 
 def snapshot_info(
@@ -188,6 +194,7 @@ def snapshot_info(
         param_names=param_names[:MAX_PARAM_COLUMNS],
         n_hidden_params=max(0, len(param_names) - MAX_PARAM_COLUMNS),
         chart=chart_info,
+        n_infeasible=int(np.count_nonzero(table.infeasible)),
     )
 
 
@@ -200,9 +207,9 @@ class _Ranked(NamedTuple):
 
 def _one_objective(table: _Table, sign: float, name: str, top: int, chart: bool) -> _Ranked:
     top_trials = _ranked_head(table, sign * table.values[:, 0], max(top, 1))
-    best_trials = top_trials[:1] if top_trials and not _infeasible(top_trials[0]) else []
+    best_trials = top_trials[:1] if top_trials and not is_infeasible(top_trials[0]) else []
     chart_info = (
-        _history_chart(table.numbers, table.values[:, 0], sign, name)
+        _history_chart(table.numbers, table.values[:, 0], sign, name, table.infeasible)
         if len(table.numbers) and chart
         else None
     )
@@ -222,16 +229,10 @@ def _pareto_front(
     return _Ranked(best_trials, len(pareto), best_trials, chart_info)
 
 
-def _infeasible(trial: FrozenTrial) -> bool:
-    # Optuna keeps a constrained sampler's constraint values here; > 0 means violated.
-    constraints = trial.system_attrs.get("constraints")
-    if not constraints:
-        return False
-    return any(c > 0 for c in constraints)
-
-
 def _row(trial: FrozenTrial) -> TrialRow:
-    return TrialRow(trial.number, tuple(trial.values or ()), dict(trial.params))
+    return TrialRow(
+        trial.number, tuple(trial.values or ()), dict(trial.params), is_infeasible(trial)
+    )
 
 
 def _param_columns(info: RunInfo | None, trials: Sequence[FrozenTrial]) -> list[str]:
@@ -259,24 +260,29 @@ def _ranked_head(table: _Table, keys: np.ndarray, k: int) -> list[FrozenTrial]:
     infeasible: list[FrozenTrial] = []
     for number in table.numbers[order].tolist():
         t = table.trial(number)
-        (infeasible if _infeasible(t) else feasible).append(t)
+        (infeasible if is_infeasible(t) else feasible).append(t)
         if len(feasible) >= k:
             break
     return (feasible + infeasible)[:k]
 
 
-def _history_chart(numbers: np.ndarray, values: np.ndarray, sign: float, y_label: str) -> ChartInfo:
+def _history_chart(
+    numbers: np.ndarray, values: np.ndarray, sign: float, y_label: str, infeasible: np.ndarray
+) -> ChartInfo:
     finite = np.isfinite(values)
     xs, ys = numbers[finite].astype(np.float64), values[finite]
     order = np.argsort(xs, kind="stable")
     xs, ys = xs[order], ys[order]
+    # The best-so-far line is of feasible trials only, as study.best_trial.
+    feasible = ~infeasible[finite][order]
+    fx, fy = xs[feasible], ys[feasible]
     best_steps: list[tuple[float, float]] = []
-    if len(ys):
-        keyed = sign * ys
+    if len(fy):
+        keyed = sign * fy
         so_far = np.minimum.accumulate(keyed)
         # An improvement: strictly better than every earlier value.
         improved = np.flatnonzero(np.concatenate([[True], keyed[1:] < so_far[:-1]]))
-        best_steps = list(zip(xs[improved].tolist(), ys[improved].tolist(), strict=True))
+        best_steps = list(zip(fx[improved].tolist(), fy[improved].tolist(), strict=True))
         if best_steps[-1][0] != xs[-1]:
             best_steps.append((float(xs[-1]), best_steps[-1][1]))  # carry the line to the last
     log_y = _wants_log(ys)

@@ -62,8 +62,13 @@ def duration_text(seconds: float) -> str:
     return f"{h} h {rest // 60:02d} min"
 
 
-def counts_text(counts: dict[str, int]) -> str:
+def counts_text(counts: dict[str, int], n_infeasible: int = 0) -> str:
+    """``48 complete (3 infeasible), 2 pruned``: trials by state, and how many complete ones
+    break a constraint."""
     parts = [f"{n} {_STATE_LABEL.get(s, s.lower())}" for s, n in counts.items() if n]
+    if n_infeasible and counts.get("COMPLETE"):
+        at = [s for s, n in counts.items() if n].index("COMPLETE")
+        parts[at] += f" ({n_infeasible} infeasible)"
     return ", ".join(parts) if parts else "no trials"
 
 
@@ -84,16 +89,17 @@ def summary_text(s: SnapshotInfo) -> str:
     )
     line = (
         f"optuna: study {s.study_name!r} {s.state}, {total} "
-        f"({counts_text(s.counts)}) in {duration_text(s.elapsed)}"
+        f"({counts_text(s.counts, s.n_infeasible)}) in {duration_text(s.elapsed)}"
     )
     if len(s.directions) == 1:
         if s.best:
             b = s.best[0]
             params = ", ".join(f"{cut(k)}={_summary_value(v)}" for k, v in b.params.items())
-            line += f"; best {number_text(b.values[0])} at trial {b.number}"
+            best = "best feasible" if s.n_infeasible else "best"
+            line += f"; {best} {number_text(b.values[0])} at trial {b.number}"
             line += f": {params}" if params else ""
         else:
-            line += "; no completed trial"
+            line += "; no feasible trial" if s.n_infeasible else "; no completed trial"
     elif s.n_best:
         b = s.best[0]
         vals = ", ".join(number_text(v) for v in b.values)

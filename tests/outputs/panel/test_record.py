@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import threading
 import time
 from typing import Any
@@ -58,6 +59,7 @@ def decode(message: tuple[dict[str, Any], list[bytes]]) -> dict[str, Any]:
         "int_trial": np.frombuffer(b[7], "<i4"),
         "int_step": np.frombuffer(b[8], "<i4"),
         "int_value": np.frombuffer(b[9], "<f8"),
+        "constraint": np.frombuffer(b[10], "<f4"),
     }
 
 
@@ -307,3 +309,84 @@ def test_trial_like_objects(
             assert [{k: e[k] for k in w} for e, w in zip(d["events"], want, strict=True)] == want
         else:
             assert d[key].tolist() == want
+
+
+# ------------------------------------------------------------------------------ constraints
+# (id, the trial's system attributes, its largest constraint cell; NaN: no constraint, feasible)
+CONSTRAINTS = [
+    ("none", {}, math.nan),
+    ("another system attribute", {"nsga2:generation": 3}, math.nan),
+    ("feasible", {"constraints:a": -1.0, "constraints:b": 0.0}, 0.0),
+    ("infeasible", {"constraints:a": -1.0, "constraints:b": 2.5}, 2.5),
+    ("older list form", {"constraints": [-1.0, 0.25]}, 0.25),
+    ("keyed value replaces the listed one", {"constraints": [3.0], "constraints:0": -1.0}, -1.0),
+    ("empty list", {"constraints": []}, math.nan),
+]
+# How a trial reaches the record: the runner's fast path, a trial event, a polled trial.
+PATHS = ["completed", "event", "finished", "polled"]
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize(
+    ("attrs", "cell"), [c[1:] for c in CONSTRAINTS], ids=[c[0] for c in CONSTRAINTS]
+)
+def test_the_largest_constraint_is_recorded(path: str, attrs: dict[str, Any], cell: float) -> None:
+    record = TrialRecord(
+        1,
+        [
+            ParamColumn("x", "float"),
+            ParamColumn("n", "int"),
+            ParamColumn("c", "categorical", choices=["a", "<b>", "None"]),
+        ],
+    )
+    t = trial(0, system_attrs=attrs)
+    if path == "completed":
+        assert record.trial_completed(t, (0.5,), 1.0, 2.0)
+    elif path == "event":
+        from optuna_magic.run.contract import TrialEvent
+
+        t.user_attrs = {"fold": 1}  # not a row: the event itself is queued
+        record.trial_finished(TrialEvent(t, t.state, (0.5,), 0, 1.0, 2.0))
+    elif path == "finished":
+        record.trial_finished(t)
+    else:
+        record.add_trials([t])
+    d = decode(record.delta())
+    assert np.array_equal(d["constraint"], [cell], equal_nan=True)
+    assert record.n_infeasible() == (1 if cell > 0 else 0)
+
+
+def test_a_violation_too_small_for_float32_stays_infeasible() -> None:
+    record = TrialRecord()
+    record.trial_finished(trial(0, system_attrs={"constraints:a": 1e-50}))
+    assert decode(record.delta())["constraint"][0] > 0
+
+
+def test_the_best_trial_is_the_best_feasible_one_as_optuna_says() -> None:
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
+
+    def objective(t: optuna.Trial) -> float:
+        x = t.suggest_float("x", -5, 5)
+        t.set_constraint("c", 1 - x)  # feasible when x >= 1
+        return x * x
+
+    study.optimize(objective, n_trials=40)
+    record = TrialRecord()
+    record.add_trials(study.trials)
+    best = record.best(["minimize"])
+    assert best is not None and best["number"] == study.best_trial.number
+    assert record.n_infeasible() == sum(t.params["x"] < 1 for t in study.trials)
+
+
+def test_no_feasible_trial_means_no_best() -> None:
+    record = TrialRecord()
+    record.trial_finished(trial(0, system_attrs={"constraints:a": 1.0}))
+    assert record.best(["minimize"]) is None
+
+
+def test_a_polled_trial_that_gains_constraints_is_updated() -> None:
+    record = TrialRecord()
+    record.add_trials([trial(0, TrialState.RUNNING)])
+    record.delta()
+    record.add_trials([trial(0, system_attrs={"constraints:a": 4.0})])
+    assert decode(record.delta())["constraint"].tolist() == [4.0]

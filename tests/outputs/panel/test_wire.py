@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints, is_typeddict
 
 import comm
+import numpy as np
 import optuna
 import pytest
 from comm.base_comm import BaseComm
@@ -227,8 +228,12 @@ def build_examples(sent: Sent) -> dict[str, Any]:
         panel.trial_finished(trial(0, "COMPLETE", 0.5), None)
         panel.trial_finished(trial(1, "PRUNED", intermediate_values={0: 0.75}), None)
         panel.trial_finished(trial(2, "FAIL"), TrialError("ValueError: bad", "Traceback...\n"))
-        panel.trial_finished(trial(3, "COMPLETE", 0.25, user_attrs={"fold": [1, 2]}), None)
-        panel.trial_finished(trial(4, "COMPLETE", 1.5), None)
+        # Trial 3 has the lowest value but breaks its constraint: the best is trial 0.
+        infeasible = {"constraints:mem": 0.5, "constraints:time": -1.0}
+        kw: dict[str, Any] = {"user_attrs": {"fold": [1, 2]}, "system_attrs": infeasible}
+        panel.trial_finished(trial(3, "COMPLETE", 0.25, **kw), None)
+        feasible = {"constraints:mem": -2.0}
+        panel.trial_finished(trial(4, "COMPLETE", 1.5, system_attrs=feasible), None)
         panel.trial_reported(5, 3, 2.0)
         before = len(sent.customs)
         panel.flush()
@@ -244,13 +249,19 @@ def build_examples(sent: Sent) -> dict[str, Any]:
         bundle_text = receive(
             panel, sent, wire.BundleRequest(type="bundle", version=BUNDLE.version)
         )
-        panel.trial_finished(trial(5, "COMPLETE", 0.75), None)
+        # Too small a violation for a float32: still infeasible on the wire.
+        tiny = {"constraints:mem": 1e-50}
+        panel.trial_finished(trial(5, "COMPLETE", 0.75, system_attrs=tiny), None)
         before = len(sent.customs)
         panel.flush()
         (delta_text,) = sent.customs[before:]
         panel.run_ended(RunResult("finished", optuna.create_study(), 5, 60.0))
         panel.wait_importance(60)
         traits = {"meta": panel.meta, "status": panel.status, "importance": panel.importance}
+        # This panel has no objective (no continuation): refused, in words.
+        steer = receive(
+            panel, sent, wire.RunMoreRequest(type="run_more", id="r1", n_trials=5, confirm=False)
+        )
     finally:
         panel.close()
     bundle_content = dict(bundle[0], version="<version>")  # the version of the built bundle
@@ -267,6 +278,7 @@ def build_examples(sent: Sent) -> dict[str, Any]:
             "full_base64": encoded(full_text),
             "delta_base64": encoded(delta_text),
             "bundle_text": {"content": bundle_text_content, "n_buffers": len(bundle_text[1])},
+            "steer": {"content": steer[0]},
         },
         "requests": {
             "sync": wire.SyncRequest(type="sync"),
@@ -275,6 +287,10 @@ def build_examples(sent: Sent) -> dict[str, Any]:
             "bundle": wire.BundleRequest(type="bundle", version="<version>"),
             "no_buffers": wire.NoBuffersRequest(type="no_buffers"),
             "importance": wire.ImportanceRequest(type="importance", view="v1", open=True),
+            "run_more": wire.RunMoreRequest(type="run_more", id="r1", n_trials=5, confirm=True),
+            "enqueue": wire.EnqueueRequest(
+                type="enqueue", id="e1", params={"x": 0.125, "n": 7, "act": "tanh"}
+            ),
         },
     }
 
@@ -290,12 +306,15 @@ TYPES: dict[str, Any] = {
     "kernel.full_base64.content": wire.RecordMessage,
     "kernel.delta_base64.content": wire.RecordMessage,
     "kernel.bundle_text.content": wire.BundleMessage,
+    "kernel.steer.content": wire.SteerMessage,
     "requests.sync": wire.SyncRequest,
     "requests.stop": wire.StopRequest,
     "requests.trial": wire.TrialRequest,
     "requests.bundle": wire.BundleRequest,
     "requests.no_buffers": wire.NoBuffersRequest,
     "requests.importance": wire.ImportanceRequest,
+    "requests.run_more": wire.RunMoreRequest,
+    "requests.enqueue": wire.EnqueueRequest,
 }
 
 
@@ -326,6 +345,15 @@ def test_what_the_panel_sends_is_what_wire_py_declares(sent: Sent) -> None:
     assert kernel["delta_base64"]["content"]["n_trials"] == 1
     assert "base64" not in kernel["delta"]["content"] and "code" not in kernel["bundle"]["content"]
     assert examples["traits"]["importance"]["note"] == "PED-ANOVA"
+    # The constraint column: each trial's largest constraint value, NaN where none is set.
+    at_constraint = [name for name, _ in wire.RECORD_BUFFERS].index("constraint")
+    column = np.frombuffer(base64.b64decode(delta["buffers"][at_constraint]), "<f4")
+    assert np.array_equal(column, [np.nan, np.nan, np.nan, 0.5, -2.0, np.nan], equal_nan=True)
+    (last,) = np.frombuffer(
+        base64.b64decode(kernel["delta_base64"]["content"]["base64"][-1]), "<f4"
+    )
+    assert last > 0
+    assert examples["traits"]["status"]["best"]["number"] == 0
     # Every request the front end may send is one the kernel reads as such.
     for request in examples["requests"].values():
         assert wire.parse_request(request) == request
