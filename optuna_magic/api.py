@@ -194,6 +194,8 @@ def _start_run(
         every.append(_progress(widget, busy))
     setup = output.adopt_thread if output is not None else None
     steer = (study, objective, info, n_jobs, catch, before_start)
+    if background and output is not None and output.writer is not None:
+        _share_background_writer(every, output.writer)
     if elsewhere is not None:
         _attach_continuation(every, *steer, elsewhere=True)
         return elsewhere(every, setup)
@@ -213,6 +215,18 @@ def _start_run(
     _attach_continuation(every, *steer)  # before the start: the panel's meta says it
     runner.start()
     return runner
+
+
+def _share_background_writer(sinks: Sequence[RunSink], writer: OutputWidgetWriter) -> None:
+    """A ``--background`` run's panel: its continued runs print into the run's output widget
+    (its cell has ended, so it can reserve no output of its own at the run's end)."""
+    if "optuna_magic.outputs.panel.widget" not in sys.modules:
+        return
+    from optuna_magic.outputs.panel.widget import StudyPanel
+
+    for sink in sinks:
+        if isinstance(sink, StudyPanel) and sink.cell_outputs is not None:
+            sink.cell_outputs.share_writer(writer)
 
 
 def _attach_continuation(

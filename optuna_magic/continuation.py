@@ -142,7 +142,7 @@ class RunMore:
             started_at=time.time(),
             existing_trials=list(study.get_trials(deepcopy=False)),
         )
-        outputs = panel._outputs
+        outputs = panel.cell_outputs
         _start_run(
             study,
             self._objective,

@@ -313,7 +313,8 @@ def test_a_plain_kernel_cell_without_load_ext_shows_the_panel_and_its_prints() -
     first = nb.cells[0].outputs
     data = [o for o in first if o.output_type == "display_data"]
     assert "application/vnd.jupyter.widget-view+json" in data[0].data  # the live panel first
-    snapshot = data[-1].data  # after the panel and the output its continued runs would use
+    snapshot = data[1].data  # after the panel; the output continued runs would use comes last
+    assert data[-1].data == {"text/plain": ""} and first[-1] is data[-1]  # after the prints
     assert "finished" in snapshot["text/plain"] and "20 trials" in snapshot["text/plain"]
     assert "text/html" in snapshot  # the end-of-run snapshot
     printed = "".join(o.text for o in first if o.output_type == "stream")

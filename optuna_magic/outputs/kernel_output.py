@@ -324,6 +324,11 @@ class RunOutput(BaseSink):
         return cls(parent, background=background, threads=n_jobs != 1, writer=writer)
 
     @property
+    def writer(self) -> OutputWidgetWriter | None:
+        """The output widget a background run's trials print into (None: the cell's own)."""
+        return self._writer
+
+    @property
     def routes_threads(self) -> bool:
         """Whether trial threads' writes go through a per-thread route (see the module)."""
         return self._writer is not None or self._threads

@@ -80,6 +80,11 @@ def test_enqueue_from_a_trial_then_run_more_into_the_same_panel(
     # What the continued trials printed shows beneath the cell (the first run's too).
     out = _wait_text(nb.output(1).first.inner_text, "printed by trial 6")
     assert all(f"printed by trial {n}" in out for n in range(7)), out
+    # ... after the first run's lines, in the order the trials ran.
+    assert [out.index(f"printed by trial {n}") for n in range(7)] == sorted(
+        out.index(f"printed by trial {n}") for n in range(7)
+    ), out
+    shot(page, "steer/cell-after-run-more", nb.output(1).first)  # the prints under the panel
     # The enqueued parameters were the first trial of the continued run.
     assert nb.run_code("print(steered.trials[4].params)").strip() == (
         "{'x': 0.123456789012345, 'k': 7, 'act': 'tanh'}"

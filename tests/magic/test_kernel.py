@@ -104,16 +104,17 @@ def test_text_progress_in_a_kernel_updates_in_place() -> None:
 
 
 def test_panel_output_and_snapshot_output() -> None:
-    """With the panel: its widget view first, then the (empty) output reserved for what the
-    runs it continues print ("Run N more"), then the static snapshot that replaces it where no
-    kernel runs (reopened notebook, nbconvert, GitHub)."""
+    """With the panel: its widget view first, then the static snapshot that replaces it where no
+    kernel runs (reopened notebook, nbconvert, GitHub), then, reserved at the run's end after
+    what its trials printed, the (empty) output for what the runs it continues print ("Run N
+    more")."""
     nb = execute(
         notebook(
             "%load_ext optuna_magic",
             "%%optuna -n 20 --seed 0\nx = hp.float(0, 1)\nk = hp.choice(['<b>bold</b>', 'b'])\nx",
         )
     )
-    panel, more, snap = nb.cells[1].outputs
+    panel, snap, more = nb.cells[1].outputs
     assert more.data == {"text/plain": ""}  # shows nothing until a run continues
     assert "application/vnd.jupyter.widget-view+json" in panel.data
     assert panel.data["text/plain"] == ""

@@ -383,7 +383,7 @@ def test_scoped_css_only_touches_its_own_cell() -> None:
     css = re.fullmatch(r"<style>(.*?)</style>.*", page, re.S)
     assert css
     rules = re.findall(r"([^{}]+)\{([^{}]*)\}", css.group(1))
-    assert len(rules) == 3
+    assert len(rules) == 4
     for selectors, body in rules:
         assert body == "display:none"
         for selector in selectors.split(","):

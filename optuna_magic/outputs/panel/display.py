@@ -1,12 +1,13 @@
 """Where a running cell's panel shows: its own output, and the snapshot's beneath it.
 
-The cell gets three outputs: the panel; a placeholder for what the runs the panel continues
-after the cell ended print ("Run N more": an output widget shows there once one starts); and a
-placeholder that the static snapshot fills when the run ends (see
+The cell gets the panel and a placeholder that the static snapshot fills when the run ends (see
 :func:`optuna_magic.outputs.snapshot.html.snapshot_bundle` for who shows which: the live panel
-while a kernel runs it, the snapshot everywhere else). The continued runs' output comes before
-the snapshot so that the snapshot's CSS hides it, as it hides the panel, where its widget
-cannot render (a notebook reopened without its kernel).
+while a kernel runs it, the snapshot everywhere else); what the trials print follows them. At
+the end of the run, while the cell still runs, it reserves one more output for what the runs
+the panel continues after the cell ended print ("Run N more": an output widget shows there once
+one starts; a front end takes updates to an ended cell's outputs, not new ones), so their lines
+come after the first run's. A ``--background`` run's cell has ended before its run does: its
+continued runs write into the run's own output widget instead.
 """
 
 from __future__ import annotations
@@ -35,10 +36,10 @@ class CellOutputs:
 
     def more_writer(self) -> OutputWidgetWriter | None:
         """Where the runs the panel continues print: one output widget for all of them, shown
-        in the output the cell reserved (None where it reserved none)."""
-        if self.more is None:
-            return None
+        in the output the cell reserved or the background run's own (None: neither)."""
         if self._more_writer is None:
+            if self.more is None:
+                return None
             from optuna_magic.outputs.kernel_output import OutputWidgetWriter
 
             self._more_writer = OutputWidgetWriter()
@@ -55,13 +56,33 @@ class CellOutputs:
         panel = display(  # type: ignore[no-untyped-call]
             panel_bundle(model_id), raw=True, display_id=True
         )
-        more = display(  # type: ignore[no-untyped-call]
-            snapshot_placeholder(), raw=True, display_id=True
-        )
         snapshot = display(  # type: ignore[no-untyped-call]
             snapshot_placeholder(), raw=True, display_id=True
         )
-        return cls(panel, snapshot, more)
+        return cls(panel, snapshot)
+
+    def reserve_more(self) -> None:
+        """Reserve the output the continued runs print into, after what the run printed (call
+        it from the run's end, while its cell still runs). Once: later runs share it."""
+        if self.more is not None or self._more_writer is not None:
+            return
+        import sys
+
+        from IPython.display import display
+
+        for stream in (sys.stdout, sys.stderr):  # the run's last lines come first
+            stream.flush()
+
+        from optuna_magic.outputs.snapshot.html import snapshot_placeholder
+
+        self.more = display(  # type: ignore[no-untyped-call]
+            snapshot_placeholder(), raw=True, display_id=True
+        )
+
+    def share_writer(self, writer: OutputWidgetWriter) -> None:
+        """A ``--background`` run's output widget, where its continued runs print too."""
+        if self._more_writer is None and self.more is None:
+            self._more_writer = writer
 
     def show_snapshot(
         self, info: RunInfo | None, result: RunResult, record: TrialRecord | None

@@ -160,6 +160,11 @@ class StudyPanel(anywidget.AnyWidget):
         panel._outputs = CellOutputs.show(panel.model_id)
         return panel
 
+    @property
+    def cell_outputs(self) -> CellOutputs | None:
+        """The outputs beneath the cell that made this panel (``for_run``), else None."""
+        return self._outputs
+
     def update_from(self, trials: Sequence[FrozenTrial]) -> None:
         """Upsert trials polled from storage (another process runs them); sent at the next flush."""
         if trials:
@@ -254,6 +259,8 @@ class StudyPanel(anywidget.AnyWidget):
         self.record.add_event(f"run {result.state}", result.error or "")
         self.flush()
         if self._outputs is not None:
+            if self.continuation is not None:
+                self._outputs.reserve_more()  # after the lines the run printed
             # An in-memory study's every trial went through this panel: its record has them all.
             record = self.record if result.study is self._importance.own_study else None
             self._outputs.show_snapshot(self._info, result, record)

@@ -253,6 +253,9 @@ def _scoped_css(run_id: str) -> str:
         raise ValueError(f"run_id must be a short token of letters, digits, - or _: {run_id!r}")
     mine = f'.optuna-magic-snapshot[data-run="{run_id}"]'
     later = f":has(~ .jp-OutputArea-child {mine})"  # an output before this snapshot's
+    # An output after it: where the panel's continued runs ("Run more") printed, an output
+    # widget reserved at the end of the run.
+    after = f".jp-OutputArea-child:has({mine}) ~ .jp-OutputArea-child"
     under_live_panel = ",".join(
         f"{box}:has(.optuna-magic) ~ {box}:has({mine})"
         for box in (".jp-OutputArea-child", ".output_container")
@@ -263,7 +266,10 @@ def _scoped_css(run_id: str) -> str:
         "{display:none}"
         f".jp-OutputArea-child:has(> .jp-OutputArea-output.jupyter-widgets){later}"
         "{display:none}"
-        f".jp-OutputArea-child{later} > .jp-OutputArea-output.lm-Panel:not(:has(*))"
+        f".jp-OutputArea-child{later} > .jp-OutputArea-output.lm-Panel:not(:has(*)),"
+        f"{after} > .jp-OutputArea-output.lm-Panel:not(:has(*))"
+        "{display:none}"
+        f"{after}:has(> .jp-OutputArea-output.jupyter-widgets)"
         "{display:none}"
         "</style>"
     )

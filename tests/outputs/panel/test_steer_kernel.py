@@ -178,13 +178,18 @@ def test_run_more_continues_the_study_into_the_same_panel_with_the_enqueued_tria
     cell = client.run(_cell(out, options))
     comm_id, meta = _panel(cell)
     assert meta["steer"] == ["enqueue", "run_more"]
-    # Displays the cell reserved: the panel's, the continued runs' output, the snapshot's.
+    # Displays the cell reserved: the panel's, the snapshot's, and at the run's end, after the
+    # lines its trials printed, the continued runs' output.
+    shown_in_cell = [m for m in cell if m["msg_type"] in ("display_data", "stream")]
     reserved = [
         m["content"]["transient"]["display_id"]
-        for m in cell
+        for m in shown_in_cell
         if m["msg_type"] == "display_data" and "display_id" in m["content"].get("transient", {})
     ]
     assert len(reserved) == 3
+    _, snapshot_id, more_id = reserved
+    assert shown_in_cell[-1]["content"]["transient"]["display_id"] == more_id
+    assert any(m["msg_type"] == "stream" for m in shown_in_cell)  # the first run printed
 
     enq = client.steer(
         comm_id, {"type": "enqueue", "id": "e1", "params": {"x": 0.123456789012345, "k": 7}}
@@ -210,7 +215,7 @@ def test_run_more_continues_the_study_into_the_same_panel_with_the_enqueued_tria
         m
         for m in client.seen[start:]
         if m["msg_type"] == "update_display_data"
-        and m["content"]["transient"]["display_id"] == reserved[1]
+        and m["content"]["transient"]["display_id"] == more_id
         and WIDGET_VIEW in m["content"]["data"]
     ]
     assert len(shown) == 1
@@ -226,7 +231,7 @@ def test_run_more_continues_the_study_into_the_same_panel_with_the_enqueued_tria
     snapshot = client.wait_for(
         lambda m: (
             m["msg_type"] == "update_display_data"
-            and m["content"]["transient"]["display_id"] == reserved[2]
+            and m["content"]["transient"]["display_id"] == snapshot_id
         ),
         since=start,
     )["content"]["data"]
@@ -368,3 +373,27 @@ def test_run_more_after_optimize_in_a_kernel(client: Client) -> None:
     assert reply["state"] == "refused" and reply["message"].startswith(
         "this panel has no objective"
     )
+
+
+def test_run_more_after_a_background_run_prints_into_its_output_widget(client: Client) -> None:
+    """A --background run's cell ended before its run: the runs its panel continues print into
+    the run's own output widget, after its lines, and the cell reserves no other output."""
+    cell = client.run(_cell("more_bg", "--background"))
+    comm_id, _ = _panel(cell)
+    client.run("%optuna wait")
+    start = len(client.seen)
+    assert client.run_more(comm_id, 2, "bg1")["state"] == "started"
+    _wait_idle(client, comm_id, start)
+    client.run("import time; time.sleep(0.5)")  # the writer sends at most 5 times a second
+    views = [
+        m["content"]["data"][WIDGET_VIEW]["model_id"]
+        for m in cell
+        if m["msg_type"] == "display_data"
+        and m["content"]["data"].get("text/plain") == "Output()"  # not the panel's own view
+    ]
+    texts = [client.value(_widget_text(v)) for v in views]
+    lines = [ln for t in texts for ln in t.splitlines() if ln]
+    assert lines == [f"printed by trial {n}" for n in range(7)], texts
+    assert not [
+        m for m in client.seen[start:] if m["msg_type"] == "display_data"
+    ]  # no new output: an ended cell's would be dropped
