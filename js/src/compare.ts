@@ -5,6 +5,7 @@
 import { formatNumber } from "./model/derive";
 import type { Model } from "./panel";
 import { h, escapePlotly as esc } from "./views/dom";
+import { edfLayout, edfTrace } from "./views/edf";
 import type { Figure, Trace } from "./views/figureTypes";
 import type { Plotter } from "./views/plot";
 import { CSS } from "./views/style";
@@ -43,14 +44,10 @@ export function historyCompareFigure(studies: CompareStudy[], direction: string)
 export function edfFigure(studies: CompareStudy[]): Figure {
   const data: Trace[] = studies
     .filter((s) => s.edf_values.length > 0)
-    .map((s) => ({
-      type: "scatter", mode: "lines", name: esc(s.name), line: { shape: "hv", width: 2, color: colour(studies.indexOf(s)) },
-      x: s.edf_values, y: s.edf_fractions,
-      hovertemplate: `${esc(s.name)}: %{y:.0%} of trials at or below %{x}<extra></extra>`,
-    }));
+    .map((s) => edfTrace(s.name, { values: s.edf_values, fractions: s.edf_fractions }, colour(studies.indexOf(s))));
   return {
     data,
-    layout: { xaxis: { title: { text: "objective value" } }, yaxis: { title: { text: "share of trials (EDF)" }, range: [0, 1.02], tickformat: ".0%" } },
+    layout: edfLayout("objective value"),
     note: data.length ? "The empirical distribution function: the share of a study's trials with a value at or below x." : "No completed trial in any study.",
   };
 }

@@ -133,8 +133,9 @@ describe("panel", () => {
       parcoordsText = el.querySelector("[data-role=plot-parcoords]")?.textContent ?? "";
       expect(el.querySelector("img")).toBeNull();
     }
-    expect(drawn).toEqual(expect.arrayContaining(["plot-history", "plot-intermediate", "plot-importance", "plot-slice", "plot-contour", "plot-timeline"]));
+    expect(drawn).toEqual(expect.arrayContaining(["plot-history", "plot-intermediate", "plot-importance", "plot-slice", "plot-contour", "plot-rank", "plot-edf", "plot-timeline"]));
     expect(drawn).not.toContain("plot-pareto"); // one objective: a note instead
+    expect(drawn).not.toContain("plot-hypervolume"); // one objective: not offered
     // Parallel coordinates are drawn by the panel itself, not by plotly; labels as text.
     expect(drawn).not.toContain("plot-parcoords");
     expect(titles).toEqual(["x", "act", "value"]);
@@ -149,11 +150,45 @@ describe("panel", () => {
     model.message(...encode("full", 0, [], { params: one }));
     model.message(...encode("delta", 1, [{ number: 0, state: 1, values: [0.5], params: [0.1] }], { params: one }));
     vi.advanceTimersByTime(200);
-    expect(hidden()).toEqual(["intermediate", "contour", "pareto"]);
+    expect(hidden()).toEqual(["intermediate", "contour", "pareto", "hypervolume"]);
     // The first report and a second parameter bring their views.
     model.message(...encode("delta", 2, [{ number: 1, state: 1, values: [0.4], params: [0.2, 1] }], { params: PARAMS, intermediate: [[1, 0, 0.4]] }));
     vi.advanceTimersByTime(200);
-    expect(hidden()).toEqual(["pareto"]);
+    expect(hidden()).toEqual(["pareto", "hypervolume"]);
+  });
+
+  it("Rank, EDF and hypervolume come with a complete trial and redraw only when one completes", () => {
+    const drawn: string[] = [];
+    const plotter: Plotter = { draw: (p) => drawn.push(p.dataset.role ?? ""), purge: () => {}, resize: () => {} };
+    const model = new FakeModel({ meta: { ...meta, directions: ["minimize", "maximize"] }, status: { state: "running", counts: {} }, importance: {} });
+    const el = document.createElement("div");
+    document.body.append(el);
+    renderPanel(model, el, plotter);
+    const shown = () => Array.from(el.querySelectorAll<HTMLElement>("[role=tab]")).filter((b) => !b.hidden).map((b) => b.dataset.view);
+    model.message(...encode("full", 0, [{ number: 0, state: 0 }], { params: PARAMS, nValues: 2 }));
+    vi.advanceTimersByTime(200);
+    expect(shown()).not.toContain("hypervolume"); // nothing complete yet
+    expect(shown()).not.toContain("rank");
+    model.message(...encode("delta", 1, [{ number: 0, state: 1, values: [1, 2], params: [0.5, 1] }], { params: PARAMS, nValues: 2 }));
+    vi.advanceTimersByTime(200);
+    expect(shown()).toEqual(expect.arrayContaining(["rank", "edf", "hypervolume"]));
+    let seq = 1;
+    for (const [k, view] of ["rank", "edf", "hypervolume"].entries()) {
+      (el.querySelector(`[data-view=${view}]`) as HTMLElement).click();
+      vi.advanceTimersByTime(200);
+      const count = () => drawn.filter((d) => d === `plot-${view}`).length;
+      const before = count();
+      expect(before).toBe(1);
+      // A new running trial changes the record, not its complete trials: no redraw.
+      model.message(...encode("delta", ++seq, [{ number: k + 1, state: 0, params: [0.1, 0] }], { params: PARAMS, nValues: 2 }));
+      vi.advanceTimersByTime(1000);
+      expect(count()).toBe(before);
+      // Its completion does.
+      model.message(...encode("delta", ++seq, [{ number: k + 1, state: 1, values: [0.5 - k, 3 + k], params: [0.1, 0] }], { params: PARAMS, nValues: 2 }));
+      vi.advanceTimersByTime(1000);
+      expect(count()).toBe(before + 1);
+    }
+    expect(el.querySelector("[data-role=plot-hypervolume]")?.closest(".om-view-body")?.textContent).toContain("Reference point");
   });
 
   it("a zoom survives live updates; another control resets it", () => {

@@ -3,7 +3,7 @@
 
 import { type Importance, type Meta, type Status, objectiveName } from "./model/derive";
 import { RecordSync, type Buffer } from "./model/record";
-import { importanceRequest, stopRequest, syncRequest, trialRequest, type KernelMessage } from "./protocol";
+import { importanceRequest, stopRequest, syncRequest, trialRequest, type KernelMessage, type SteerMessage } from "./protocol";
 import { h } from "./views/dom";
 import {
   contourFigure,
@@ -17,11 +17,13 @@ import {
 } from "./views/figures";
 import { createTrialDetail } from "./views/detail";
 import { createHeader, trialsSinceBest } from "./views/header";
+import { createSteering } from "./views/steer";
 import { createEventLog, createSpaceTable } from "./views/lists";
 import { createParcoordsView, type ParcoordsView } from "./views/parcoordsView";
 import type { Plotter } from "./views/plot";
 import { CSS } from "./views/style";
 import { createTrialsTable } from "./views/table";
+import { createExtraViews, type PlotViewParts } from "./views/moreViews";
 
 /** The part of anywidget's model the panel uses. */
 export interface Model {
@@ -33,6 +35,7 @@ export interface Model {
 
 type Listener = () => void;
 type DetailListener = (n: number, traceback: string, attrs: Record<string, unknown>) => void;
+type SteerListener = (msg: SteerMessage) => void;
 
 /** What all views of one model share: the record and who wants to hear of changes. */
 export interface Store {
@@ -41,6 +44,8 @@ export interface Store {
   status: Status | null;
   listeners: Set<Listener>;
   details: Set<DetailListener>;
+  /** Who hears the kernel's answers to "Run N more" and "Enqueue". */
+  steers: Set<SteerListener>;
   dispose(): void;
 }
 
@@ -53,12 +58,15 @@ export function storeFor(model: Model): Store {
   const sync = new RecordSync(() => model.send(syncRequest()));
   const listeners = new Set<Listener>();
   const details = new Set<DetailListener>();
+  const steers = new Set<SteerListener>();
   const onMessage = (content: KernelMessage | undefined, buffers: Buffer[] = []) => {
     if (content?.type === "delta" || content?.type === "full") {
       if (content.status && store) store.status = content.status;
       if (sync.receive(content, buffers) || content.status) {
         listeners.forEach((l) => l());
       }
+    } else if (content?.type === "steer") {
+      steers.forEach((s) => s(content));
     } else if (content?.type === "trial") {
       const n = Number(content.number);
       details.forEach((d) => d(n, String(content.traceback ?? ""), content.user_attrs ?? {}));
@@ -66,7 +74,7 @@ export function storeFor(model: Model): Store {
   };
   model.on("msg:custom", onMessage as (...args: never[]) => void);
   store = {
-    sync, listeners, details, status: null,
+    sync, listeners, details, steers, status: null,
     dispose: () => {
       model.off("msg:custom", onMessage as (...args: never[]) => void);
       stores.delete(model);
@@ -102,10 +110,12 @@ export function renderPanel(model: Model, el: HTMLElement, plotter: Plotter | nu
 
   const root = h("div", { class: "optuna-magic" });
   root.append(h("style", {}, CSS));
-  const header = createHeader(() => model.send(stopRequest()));
+  const steering = createSteering((content) => model.send(content));
+  store.steers.add(steering.receive);
+  const header = createHeader(() => model.send(stopRequest()), steering);
   root.append(header.el);
 
-  const trialDetail = createTrialDetail((n) => model.send(trialRequest(n)));
+  const trialDetail = createTrialDetail((n) => model.send(trialRequest(n)), steering);
   const openTrial = (n: number) => trialDetail.open(rec(), meta(), n);
   const table = createTrialsTable(openTrial);
   const events = createEventLog((n) => model.send(trialRequest(n)));
@@ -234,6 +244,8 @@ export function renderPanel(model: Model, el: HTMLElement, plotter: Plotter | nu
   const py = select("y objective", redrawNow);
   const num = (s: HTMLSelectElement) => Number(s.value || 0);
   const v = () => String(rec().version);
+  const extra = createExtraViews(rec, meta, select, fill, redrawNow);
+  const extraView = (x: PlotViewParts): ViewSpec => ({ ...plotView(x.id, x.label, x.controls, x.build, x.inputs), applies: x.applies });
 
   const views: ViewSpec[] = [
     { id: "trials", label: "Trials", el: table.el, draw: () => table.update(rec(), meta(), status().best?.number ?? null) },
@@ -256,10 +268,13 @@ export function renderPanel(model: Model, el: HTMLElement, plotter: Plotter | nu
         () => `${v()}|${cx.value}|${cy.value}|${cObjective.value}`),
       applies: () => params().length >= 2,
     },
+    extraView(extra.rank),
+    extraView(extra.edf),
     {
       ...plotView("pareto", "Pareto front", [px, py], () => paretoFigure(rec(), meta(), num(px), num(py)), () => `${v()}|${px.value}|${py.value}`),
       applies: () => objectives().length >= 2,
     },
+    extraView(extra.hypervolume),
     plotView("timeline", "Timeline", [], () => timelineFigure(rec(), Date.now() / 1000),
       () => `${v()}|${status().state === "running" ? Math.floor(Date.now() / 1000) : ""}`),
     { id: "events", label: "Event log", el: events.el, draw: () => events.update(rec()) },
@@ -386,6 +401,7 @@ export function renderPanel(model: Model, el: HTMLElement, plotter: Plotter | nu
     fill(sliceParam, params());
     fill(cx, params());
     fill(cy, params());
+    extra.update();
     if (cy.dataset.init !== "1" && params().length > 1) {
       cy.value = "1";
       cy.dataset.init = "1";
@@ -461,6 +477,7 @@ export function renderPanel(model: Model, el: HTMLElement, plotter: Plotter | nu
     themeWatch?.disconnect();
     store.listeners.delete(onData);
     store.details.delete(detail);
+    store.steers.delete(steering.receive);
     model.off("change:status", onStatus);
     model.off("change:meta", onData);
     model.off("change:importance", onData);

@@ -10,6 +10,8 @@ export interface Row {
   start?: number;
   duration?: number;
   prunedStep?: number;
+  /** The largest constraint value (absent: none set). */
+  constraint?: number;
 }
 
 export function encode(
@@ -45,6 +47,7 @@ export function encode(
       Int32Array.from(inter.map((x) => x[0])).buffer,
       Int32Array.from(inter.map((x) => x[1])).buffer,
       Float64Array.from(inter.map((x) => x[2])).buffer,
+      Float32Array.from(rows.map((r) => r.constraint ?? NaN)).buffer,
     ],
   ];
 }

@@ -29,6 +29,8 @@ export class TrialRecord {
   start = new Float64Array(0);
   duration = new Float64Array(0);
   prunedStep = new Int32Array(0);
+  /** Each trial's largest constraint value: > 0 infeasible, else (NaN: none set) feasible. */
+  constraint = new Float32Array(0);
   intTrial = new Int32Array(0);
   intStep = new Int32Array(0);
   intValue = new Float64Array(0);
@@ -48,6 +50,7 @@ export class TrialRecord {
     this.start = grow(this.start, cap, NaN);
     this.duration = grow(this.duration, cap, NaN);
     this.prunedStep = grow(this.prunedStep, cap, -1);
+    this.constraint = grow(this.constraint, cap, NaN);
     this.capacity = cap;
   }
 
@@ -72,6 +75,11 @@ export class TrialRecord {
     this.intCount = need;
   }
 
+  /** Whether trial `n` breaks a constraint (Optuna's rule: a value above 0). */
+  infeasible(n: number): boolean {
+    return this.constraint[n] > 0;
+  }
+
   /** Trial numbers present in the record, in order. */
   rows(): number[] {
     const out: number[] = [];
@@ -91,6 +99,7 @@ export class TrialRecord {
     const start = typed(buffers[4], Float64Array);
     const duration = typed(buffers[5], Float64Array);
     const pruned = typed(buffers[6], Int32Array);
+    const constraint = typed(buffers[10], Float32Array);
     if (msg.params) this.params = msg.params.slice();
     this.setShape(nv, Math.max(np, this.params.length));
     let maxNumber = -1;
@@ -104,6 +113,7 @@ export class TrialRecord {
       this.start[n] = start[r];
       this.duration[n] = duration[r];
       this.prunedStep[n] = pruned[r];
+      this.constraint[n] = constraint[r] ?? NaN;
     }
     this.size = Math.max(this.size, maxNumber + 1);
     if (msg.n_intermediate > 0) {
@@ -216,7 +226,7 @@ export function typed<T>(buf: Buffer | undefined, Ctor: TypedCtor<T>): T {
   return new Ctor(copy);
 }
 
-type Growable = Uint8Array | Int32Array | Float64Array;
+type Growable = Uint8Array | Int32Array | Float32Array | Float64Array;
 
 function grow<T extends Growable>(a: T, cap: number, fill: number): T {
   const out = new (a.constructor as { new (n: number): T })(cap);

@@ -53,3 +53,13 @@ export function contrast(a: [number, number, number], b: [number, number, number
  * fill and on either theme (plain black dots were lost on the dark theme).
  */
 export const SAMPLE_MARKER = { color: "rgba(255,255,255,0.85)", size: 5, line: { color: "rgba(0,0,0,0.7)", width: 1 } };
+
+/**
+ * Trials that break a constraint (Optuna's: a value above 0), in every view: a mid grey, muted
+ * on either theme (contrast ~3.3:1 on white, ~5:1 on the dark backgrounds) but never lost, and
+ * no colour of the sequential scale or of a state.
+ */
+export const INFEASIBLE_COLOR = "#8c8c8c";
+
+/** Infeasible trials' markers in the scatter views: open grey circles. */
+export const INFEASIBLE_MARKER = { color: INFEASIBLE_COLOR, symbol: "circle-open", size: 7, opacity: 0.9 };

@@ -6,21 +6,23 @@
 import {
   bestSoFar,
   completed,
+  evenSample,
   formatNumber,
   objectiveName,
   paramText,
-  paretoFront,
+  sampleRows,
   thinForPlot,
   type Importance,
   type Meta,
 } from "../model/derive";
 import { COMPLETE, PRUNED, RUNNING, STATE_NAMES, type TrialRecord } from "../model/record";
-import { SAMPLE_MARKER, SEQUENTIAL_SCALE } from "./colours";
+import { INFEASIBLE_COLOR, INFEASIBLE_MARKER, SAMPLE_MARKER, SEQUENTIAL_SCALE } from "./colours";
 import { escapePlotly as esc } from "./dom";
 import { finiteExtent, integerTicks, NUMBER_FORMAT, paramAxisLayout, toAxisUnits } from "./figureAxes";
 import { STATE_COLORS, type Figure, type Trace } from "./figureTypes";
 
 export { STATE_COLORS, type Figure, type Trace } from "./figureTypes";
+export { paretoFigure } from "./pareto";
 export { timelineFigure } from "./timeline";
 
 /** SVG for small data (no WebGL needed), WebGL past a few thousand points. */
@@ -38,14 +40,32 @@ const MAX_LINES = 2000;
  */
 const MAX_HISTORY_POINTS = 1500;
 const GRID = 30;
+/**
+ * Markers slice, contour and the Pareto front draw at most (as rank, MAX_RANK_POINTS): past them
+ * the best tenth and an even sample of the rest (sampleRows). SVG at any size, as history: in
+ * headless Chromium (software WebGL) a scattergl plot cost ~1 s a redraw at 50,000 points and
+ * 31 s at 1,000,000 (the builder's hover texts alone ~14 s there), and 3,000 SVG markers with
+ * a colour scale ~1.7 s a first draw.
+ */
+export const MAX_POINTS = 1500;
+/** Infeasible (grey) markers drawn at most: an even sample of them past it. */
+export const MAX_INFEASIBLE = 300;
+
+/** "1,500 of 50,000 trials drawn: the best and an even sample of the rest", or "". */
+export function sampledNote(drawn: number, total: number, what = "the best and an even sample of the rest"): string {
+  return drawn < total ? `${drawn.toLocaleString()} of ${total.toLocaleString()} trials drawn: ${what}` : "";
+}
 
 function empty(note: string): Figure {
   return { data: [], layout: {}, note };
 }
 
-function hoverTrial(rec: TrialRecord, n: number, value: number | undefined, label: string): string {
+/** A trial's hover: its number, value, constraint (where set) and parameters. */
+export function hoverTrial(rec: TrialRecord, n: number, value: number | undefined, label: string): string {
   const parts = [`trial ${n}`];
   if (value !== undefined) parts.push(`${esc(label)}: ${formatNumber(value)}`);
+  const c = rec.constraint[n];
+  if (!Number.isNaN(c) && c !== undefined) parts.push(`${c > 0 ? "infeasible" : "feasible"}: largest constraint ${formatNumber(c)}`);
   rec.params.forEach((p, j) => {
     const t = paramText(rec, j, n);
     if (t) parts.push(`${esc(p.name)}: ${esc(t)}`);
@@ -54,24 +74,42 @@ function hoverTrial(rec: TrialRecord, n: number, value: number | undefined, labe
 }
 
 /**
- * Hover texts of the history plot, kept per record: a completed trial's value and parameters do
- * not change, so a redraw formats only the trials it has not seen (building all 4,000 texts with
- * every parameter cost ~10-15 ms a redraw). Kept while the objective label and the parameter
- * names stay the same; a resent record is a new object, with a new cache.
+ * Hover texts of the scatter views (history, slice, contour, Pareto), kept per record and label:
+ * a completed trial's value and parameters do not change, so a redraw formats only the trials it
+ * has not seen (building all 4,000 texts with every parameter cost ~10-15 ms a redraw), and only
+ * for the points drawn (at most MAX_POINTS). Kept while the objective label and the parameter
+ * names stay the same; a resent record is a new object, with new caches.
  */
-const historyHover = new WeakMap<TrialRecord, { key: string; texts: Map<number, [number, string]> }>();
+const hoverCaches = new WeakMap<TrialRecord, Map<string, Map<number, [number | undefined, string]>>>();
 
-function cachedHover(rec: TrialRecord, label: string): (n: number, value: number) => string {
+export function cachedHover(rec: TrialRecord, label: string): (n: number, value: number | undefined) => string {
   const key = `${label}\u0000${rec.params.map((p) => p.name).join("\u0000")}`;
-  let cache = historyHover.get(rec);
-  if (!cache || cache.key !== key) historyHover.set(rec, (cache = { key, texts: new Map() }));
-  const texts = cache.texts;
+  let caches = hoverCaches.get(rec);
+  if (!caches) hoverCaches.set(rec, (caches = new Map()));
+  let texts = caches.get(key);
+  if (!texts) {
+    if (caches.size > 8) caches.clear(); // labels of a few objectives; renamed params drop the old
+    caches.set(key, (texts = new Map()));
+  }
+  const cache = texts;
   return (n, value) => {
-    const hit = texts.get(n);
+    const hit = cache.get(n);
     if (hit && Object.is(hit[0], value)) return hit[1];
     const text = hoverTrial(rec, n, value, label);
-    texts.set(n, [value, text]);
+    cache.set(n, [value, text]);
     return text;
+  };
+}
+
+/** Infeasible trials (a constraint above 0) as one muted trace: open grey markers, at most
+ * MAX_INFEASIBLE (an even sample of them). */
+function infeasibleTrace(rec: TrialRecord, xs: number[], ys: number[], label: string, numbers: number[] = xs): Trace {
+  const keep = evenSample(xs.length, MAX_INFEASIBLE);
+  const [x, y, n] = [keep.map((i) => xs[i]), keep.map((i) => ys[i]), keep.map((i) => numbers[i])];
+  const hover = cachedHover(rec, label);
+  return {
+    type: "scatter", mode: "markers", name: "infeasible", x, y, marker: INFEASIBLE_MARKER,
+    customdata: n, text: n.map((t, i) => hover(t, y[i])), hovertemplate: "%{text}<extra></extra>",
   };
 }
 
@@ -85,21 +123,25 @@ export function historyFigure(rec: TrialRecord, meta: Meta, o: HistoryOptions): 
   if (all.numbers.length === 0) return empty("No completed trials yet.");
   const direction = meta.directions?.[o.objective] ?? "minimize";
   const name = objectiveName(meta, o.objective);
-  const best = bestSoFar(all.values, direction);
-  const keep = thinForPlot(all.values, direction, MAX_HISTORY_POINTS);
+  // Best so far of feasible trials only, as Optuna's best trial; infeasible ones are drawn apart.
+  const best = bestSoFar(all.values, direction, all.infeasible);
+  const kept = thinForPlot(all.values, direction, MAX_HISTORY_POINTS, all.infeasible);
+  const keep = kept.filter((i) => !all.infeasible[i]);
+  const apart = kept.filter((i) => all.infeasible[i]);
   const numbers = keep.map((i) => all.numbers[i]);
   const values = keep.map((i) => all.values[i]);
   const hover = cachedHover(rec, name);
   // The step line needs only its corners: the trials that improved the best, and the last one.
-  const steps = keep.filter((i, k) => k === 0 || k === keep.length - 1 || best[i] !== best[keep[k - 1]]);
+  const steps = kept.filter((i, k) => !Number.isNaN(best[i]) && (k === kept.length - 1 || Number.isNaN(best[kept[k - 1]]) || best[i] !== best[kept[k - 1]]));
   // A log axis drops values <= 0 without a word (all of them: an empty plot); say so instead.
   let nonPositive = 0;
   if (o.log) for (const x of all.values) if (!(x > 0)) nonPositive++;
   const log = o.log && nonPositive === 0;
   const notes = [
-    keep.length < all.numbers.length
-      ? `${keep.length.toLocaleString()} of ${all.numbers.length.toLocaleString()} trials drawn: each stretch's lowest and highest, and every new best`
+    kept.length < all.numbers.length
+      ? `${kept.length.toLocaleString()} of ${all.numbers.length.toLocaleString()} trials drawn: each stretch's lowest and highest, and every new best`
       : "",
+    apart.length ? `${all.infeasible.filter(Boolean).length.toLocaleString()} infeasible (a constraint > 0): grey, not in the best so far${apart.length > MAX_INFEASIBLE ? ` (${MAX_INFEASIBLE} of them drawn)` : ""}` : "",
     nonPositive
       ? `Log scale needs positive values: ${nonPositive.toLocaleString()} of ${all.values.length.toLocaleString()} values are zero or negative, so the axis stays linear`
       : "",
@@ -117,6 +159,7 @@ export function historyFigure(rec: TrialRecord, meta: Meta, o: HistoryOptions): 
         type: "scatter", mode: "lines", name: "best so far", x: steps.map((i) => all.numbers[i]), y: steps.map((i) => best[i]),
         line: { color: "#d62728", shape: "hv", width: 2 }, hoverinfo: "skip",
       },
+      ...(apart.length ? [infeasibleTrace(rec, apart.map((i) => all.numbers[i]), apart.map((i) => all.values[i]), name)] : []),
     ],
     note: notes.join("; ") || undefined,
     layout: {
@@ -151,21 +194,23 @@ export function intermediateFigure(rec: TrialRecord): Figure {
     list.push([rec.intStep[i], rec.intValue[i]]);
   }
   const trials = [...byTrial.keys()].sort((a, b) => a - b);
-  const groups = new Map<number, { x: (number | null)[]; y: (number | null)[]; text: string[] }>();
+  // No hover text per point (10,000 strings at 2,000 trials of 5 steps): the trial's number is
+  // its customdata and plotly formats step and value as the axes do, only for the point hovered.
+  const groups = new Map<number, { x: (number | null)[]; y: (number | null)[]; trial: (number | null)[] }>();
   const pruned = { x: [] as number[], y: [] as number[], text: [] as string[] };
   for (const n of trials) {
     const state = rec.state[n];
     let g = groups.get(state);
-    if (!g) groups.set(state, (g = { x: [], y: [], text: [] }));
+    if (!g) groups.set(state, (g = { x: [], y: [], trial: [] }));
     const points = (byTrial.get(n) ?? []).sort((a, b) => a[0] - b[0]);
     for (const [s, v] of points) {
       g.x.push(s);
       g.y.push(v);
-      g.text.push(`trial ${n} (${STATE_NAMES[state]?.toLowerCase() ?? ""})<br>step ${s}: ${formatNumber(v)}`);
+      g.trial.push(n);
     }
     g.x.push(null); // a gap between trials in one trace
     g.y.push(null);
-    g.text.push("");
+    g.trial.push(null);
     if (state === PRUNED && rec.prunedStep[n] >= 0) {
       const at = points.find((p) => p[0] === rec.prunedStep[n]) ?? points[points.length - 1];
       if (at) {
@@ -188,7 +233,8 @@ export function intermediateFigure(rec: TrialRecord): Figure {
   // a WebGL context costs ~0.7 s a redraw where the GPU is emulated.
   const data: Trace[] = [...groups.entries()].map(([state, g]) => ({
     type: "scatter", mode: "lines", name: STATE_NAMES[state]?.toLowerCase() ?? "",
-    x: g.x, y: g.y, text: g.text, hovertemplate: "%{text}<extra></extra>", connectgaps: false,
+    x: g.x, y: g.y, customdata: g.trial, connectgaps: false,
+    hovertemplate: `trial %{customdata} (${STATE_NAMES[state]?.toLowerCase() ?? ""})<br>step %{x}: %{y}<extra></extra>`,
     line: { color: STATE_COLORS[state] ?? "#7f7f7f", width: 1 }, opacity: state === RUNNING ? 1 : 0.6,
   }));
   data.push({
@@ -199,7 +245,8 @@ export function intermediateFigure(rec: TrialRecord): Figure {
     data,
     layout: {
       xaxis: { title: { text: "step" }, ...integerTicks(minStep, maxStep) },
-      yaxis: { title: { text: "intermediate value" }, ...NUMBER_FORMAT },
+      // Hover values with 6 significant digits, as formatNumber (not the ticks' few).
+      yaxis: { title: { text: "intermediate value" }, ...NUMBER_FORMAT, hoverformat: ".6~g" },
     },
     note: distinct > total ? `latest ${total} of ${distinct} trials` : undefined,
   };
@@ -253,42 +300,74 @@ export function importanceFigure(imp: Importance, params: string[] = []): Figure
 
 /** Trials with a finite value of `objective` and a value of every parameter in `params`. */
 function rowsWith(rec: TrialRecord, objective: number, params: number[]): { rows: number[]; values: number[] } {
-  const { numbers, values } = completed(rec, objective);
+  // One pass over the typed columns (as completed(), then the parameters): closures per row
+  // cost ~0.5 s at 1,000,000 trials.
   const rows: number[] = [];
   const out: number[] = [];
-  numbers.forEach((n, i) => {
-    if (params.every((j) => !Number.isNaN(rec.paramValues[j][n]))) {
-      rows.push(n);
-      out.push(values[i]);
-    }
-  });
+  const col = rec.values[objective];
+  const cols = params.map((j) => rec.paramValues[j]);
+  if (!col || cols.some((c) => !c)) return { rows, values: out };
+  next: for (let n = 0; n < rec.size; n++) {
+    if (rec.state[n] !== COMPLETE) continue;
+    const v = col[n];
+    if (!Number.isFinite(v)) continue;
+    for (const c of cols) if (Number.isNaN(c[n])) continue next;
+    rows.push(n);
+    out.push(v);
+  }
   return { rows, values: out };
+}
+
+/** Rows split into feasible ones and infeasible ones (drawn apart, muted). */
+function splitInfeasible(rec: TrialRecord, all: { rows: number[]; values: number[] }): { rows: number[]; values: number[]; apart: { rows: number[]; values: number[] } } {
+  const out = { rows: [] as number[], values: [] as number[], apart: { rows: [] as number[], values: [] as number[] } };
+  all.rows.forEach((n, i) => {
+    const to = rec.constraint[n] > 0 ? out.apart : out;
+    to.rows.push(n);
+    to.values.push(all.values[i]);
+  });
+  return out;
 }
 
 export function sliceFigure(rec: TrialRecord, meta: Meta, param: number, objective: number): Figure {
   const p = rec.params[param];
   if (!p) return empty("No parameters.");
-  const { rows, values: ys } = rowsWith(rec, objective, [param]);
-  if (rows.length === 0) return empty("No completed trials with this parameter yet.");
-  const xs = rows.map((n) => rec.paramValues[param][n]);
+  const all = rowsWith(rec, objective, [param]);
+  if (all.rows.length === 0) return empty("No completed trials with this parameter yet.");
+  const split = splitInfeasible(rec, all);
+  const col = rec.paramValues[param];
+  const allXs = all.rows.map((n) => col[n]);
   const name = objectiveName(meta, objective);
+  // Past MAX_POINTS: the best tenth and an even sample of the rest (the axes span them all).
+  const keep = sampleRows(split.values, meta.directions?.[objective] ?? "minimize", MAX_POINTS);
+  const rows = keep.map((i) => split.rows[i]);
+  const ys = keep.map((i) => split.values[i]);
+  const xs = rows.map((n) => col[n]);
+  const apart = split.apart;
+  const hover = cachedHover(rec, name);
   return {
     data: [
       {
-        type: scatterType(rows.length), mode: "markers", x: xs, y: ys, customdata: rows,
+        type: "scatter", mode: "markers", name: "feasible", x: xs, y: ys, customdata: rows, showlegend: apart.rows.length > 0,
         // The trial's number: a scale whose both ends show on white and on the dark theme
         // (plotly's Blues ended in light grey: the latest trials vanished on white).
         marker: {
           color: rows, colorscale: SEQUENTIAL_SCALE, showscale: true, size: 7, opacity: 0.85,
-          colorbar: { title: { text: "trial" }, ...integerTicks(rows[0], rows[rows.length - 1]) },
+          cmin: all.rows[0], cmax: all.rows[all.rows.length - 1],
+          colorbar: { title: { text: "trial" }, ...integerTicks(all.rows[0], all.rows[all.rows.length - 1]) },
         },
-        text: rows.map((n, i) => hoverTrial(rec, n, ys[i], name)), hovertemplate: "%{text}<extra></extra>",
+        text: rows.map((n, i) => hover(n, ys[i])), hovertemplate: "%{text}<extra></extra>",
       },
+      ...(apart.rows.length ? [infeasibleTrace(rec, apart.rows.map((n) => col[n]), apart.values, name, apart.rows)] : []),
     ],
     layout: {
-      xaxis: paramAxisLayout(p, xs, { title: p.name }),
+      xaxis: paramAxisLayout(p, allXs, { title: p.name }),
       yaxis: { title: { text: esc(name) }, ...NUMBER_FORMAT },
     },
+    note: [
+      sampledNote(rows.length, split.rows.length),
+      apart.rows.length > MAX_INFEASIBLE ? `${MAX_INFEASIBLE} of ${apart.rows.length.toLocaleString()} infeasible trials drawn` : "",
+    ].filter(Boolean).join("; ") || undefined,
   };
 }
 
@@ -332,6 +411,11 @@ export function contourFigure(rec: TrialRecord, meta: Meta, px: number, py: numb
   const name = objectiveName(meta, objective);
   const minimize = (meta.directions?.[objective] ?? "minimize") === "minimize";
   const zr = finiteExtent(zs);
+  // The fill is of every trial; the dots past MAX_POINTS the best tenth and an even sample.
+  const keep = sampleRows(zs, minimize ? "minimize" : "maximize", MAX_POINTS, rows.map((n) => rec.infeasible(n)));
+  const dots = keep.map((i) => rows[i]);
+  const bad = dots.map((n) => rec.infeasible(n));
+  const hover = cachedHover(rec, name);
   return {
     data: [
       {
@@ -342,45 +426,14 @@ export function contourFigure(rec: TrialRecord, meta: Meta, px: number, py: numb
         colorbar: { title: { text: esc(name) }, ...NUMBER_FORMAT }, hoverinfo: "skip",
       },
       {
-        // White dots with a dark rim: seen on any fill and either theme (black ones were not).
-        type: "scatter", mode: "markers", x: xv, y: yv, marker: SAMPLE_MARKER, cliponaxis: false, customdata: rows,
-        text: rows.map((n, i) => hoverTrial(rec, n, zs[i], name)), hovertemplate: "%{text}<extra></extra>", showlegend: false,
+        // White dots with a dark rim: seen on any fill and either theme (black ones were not);
+        // an infeasible trial's dot is a grey cross.
+        type: "scatter", mode: "markers", x: keep.map((i) => xv[i]), y: keep.map((i) => yv[i]), cliponaxis: false, customdata: dots,
+        marker: bad.some(Boolean) ? { ...SAMPLE_MARKER, color: bad.map((b) => (b ? INFEASIBLE_COLOR : SAMPLE_MARKER.color)), symbol: bad.map((b) => (b ? "x" : "circle")) } : SAMPLE_MARKER,
+        text: keep.map((i) => hover(rows[i], zs[i])), hovertemplate: "%{text}<extra></extra>", showlegend: false,
       },
     ],
     layout: { xaxis, yaxis },
-  };
-}
-
-export function paretoFigure(rec: TrialRecord, meta: Meta, ix: number, iy: number): Figure {
-  const directions = meta.directions ?? ["minimize"];
-  if (directions.length < 2) return empty("The Pareto front needs two or more objectives (--directions).");
-  const rows: number[] = [];
-  const points: number[][] = [];
-  for (let n = 0; n < rec.size; n++) {
-    if (rec.state[n] !== COMPLETE) continue;
-    const p = rec.values.map((c) => c[n]);
-    if (p.every(Number.isFinite)) {
-      rows.push(n);
-      points.push(p);
-    }
-  }
-  if (rows.length === 0) return empty("No completed trials yet.");
-  const front = new Set(paretoFront(points, directions));
-  const [nx, ny] = [objectiveName(meta, ix), objectiveName(meta, iy)];
-  const trace = (onFront: boolean): Trace => {
-    const idx = points.map((_, i) => i).filter((i) => front.has(i) === onFront);
-    if (onFront) idx.sort((a, b) => points[a][ix] - points[b][ix]);
-    return {
-      type: scatterType(idx.length), mode: onFront ? "lines+markers" : "markers", name: onFront ? "Pareto front" : "dominated",
-      x: idx.map((i) => points[i][ix]), y: idx.map((i) => points[i][iy]), customdata: idx.map((i) => rows[i]),
-      text: idx.map((i) => hoverTrial(rec, rows[i], undefined, "")), hovertemplate: "%{text}<br>%{x}, %{y}<extra></extra>",
-      marker: { color: onFront ? "#d62728" : STATE_COLORS[COMPLETE], size: onFront ? 8 : 6, opacity: onFront ? 1 : 0.5 },
-      line: { shape: "hv", color: "#d62728" },
-    };
-  };
-  return {
-    data: [trace(false), trace(true)],
-    layout: { xaxis: { title: { text: esc(nx) }, ...NUMBER_FORMAT }, yaxis: { title: { text: esc(ny) }, ...NUMBER_FORMAT } },
-    note: `${front.size} trials on the Pareto front of ${rows.length}${directions.length > 2 ? " (all objectives; two shown)" : ""}`,
+    note: sampledNote(dots.length, rows.length, "the fill is of them all; the dots the best and an even sample of the rest") || undefined,
   };
 }

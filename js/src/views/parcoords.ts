@@ -46,8 +46,10 @@ export interface ParcoordsData {
   objective: Float64Array;
   /** Colour position of each row in [0, 1]; 1 is the best end (the scale's orange). */
   colour: Float64Array;
-  /** The rows drawn (indexes into `rows`), worst first so the best are drawn on top. */
+  /** The rows drawn (indexes into `rows`), infeasible and worst first so the best are drawn on top. */
   drawn: Int32Array;
+  /** 1 for a row whose trial breaks a constraint: drawn grey, under the others. */
+  infeasible?: Uint8Array;
   objectiveName: string;
   /** The objective's data extent: the colour bar's range. */
   objectiveRange: [number, number];
@@ -190,10 +192,12 @@ export function colourPositions(values: ArrayLike<number>, reverse: boolean): Fl
   return out;
 }
 
-/** Which rows to draw (indexes into the rows), ordered by colour so the best come last. */
-export function drawOrder(objective: number[], colour: Float64Array, direction: string, limit: number): Int32Array {
-  const pick = Int32Array.from(sampleRows(objective, direction, limit));
-  return pick.sort((a, b) => colour[a] - colour[b] || a - b);
+/** Which rows to draw (indexes into the rows), infeasible ones first, then by colour so the
+ * best come last. */
+export function drawOrder(objective: number[], colour: Float64Array, direction: string, limit: number, infeasible?: boolean[]): Int32Array {
+  const pick = Int32Array.from(sampleRows(objective, direction, limit, infeasible));
+  const bad = (i: number) => (infeasible?.[i] ? 0 : 1);
+  return pick.sort((a, b) => bad(a) - bad(b) || colour[a] - colour[b] || a - b);
 }
 
 /**
@@ -226,7 +230,8 @@ export function parcoordsData(
   const name = objectiveName(meta, objective);
   const direction = meta.directions?.[objective] ?? "minimize";
   const reverse = direction !== "maximize";
-  const { numbers, values } = completed(rec, objective);
+  const { numbers, values, infeasible } = completed(rec, objective);
+  const nBad = infeasible.filter(Boolean).length;
   const used = rec.params.map((_, j) => j).filter((j) => numbers.some((n) => !Number.isNaN(rec.paramValues[j][n])));
   const shown = chooseAxes(rec, used, choice);
   const axes = shown.map((j) => paramAxis(rec, j, numbers));
@@ -235,6 +240,7 @@ export function parcoordsData(
   // set" label's tooltip what the band is).
   const notes = [
     numbers.length > limit ? `${limit.toLocaleString()} of ${numbers.length.toLocaleString()} trials drawn: the best tenth and an even sample` : "",
+    nBad ? `${nBad.toLocaleString()} infeasible (a constraint > 0): grey` : "",
   ].filter(Boolean);
   const objectiveValues = Float64Array.from(values);
   const colour = colourPositions(objectiveValues, reverse);
@@ -246,7 +252,8 @@ export function parcoordsData(
     rows: Int32Array.from(numbers),
     objective: objectiveValues,
     colour,
-    drawn: drawOrder(values, colour, direction, limit),
+    drawn: drawOrder(values, colour, direction, limit, infeasible),
+    ...(nBad ? { infeasible: Uint8Array.from(infeasible, Number) } : {}),
     objectiveName: name,
     objectiveRange: [min, max],
     reverse,

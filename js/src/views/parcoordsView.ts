@@ -23,6 +23,7 @@ import {
   type Brushes,
   type ParcoordsData,
 } from "./parcoords";
+import { INFEASIBLE_COLOR } from "./colours";
 import { createAxisChooser } from "./parcoordsChooser";
 import { axisGroup, CHAR, colourBar, staggered, svg } from "./parcoordsSvg";
 import { themeColors } from "./plot";
@@ -38,6 +39,7 @@ const BOTTOM = 30;
 const BAR_AREA = 100; // the colour bar, its labels and its title, right of the last axis
 const GRAB = 10; // how near an axis (px) a drag brushes it
 const HOVER = 5; // how near a line (px) the pointer picks it
+const INFEASIBLE_BAND = -2; // not -1: that is "no band yet" in paintLines
 const BUCKETS = 48; // colour bands: one canvas path each, so 50,000 lines are ~50 strokes
 const CHUNK = 400; // lines per stroke within a band, so dense bands still show their density
 
@@ -143,12 +145,13 @@ export function createParcoordsView(el: HTMLElement): ParcoordsView {
     let inPath = 0;
     for (let k = 0; k < lines; k++) {
       if (mask && !mask[k]) continue;
-      const b = colourBucket(data.colour[data.drawn[k]], BUCKETS);
+      // Infeasible trials (drawn first) are one grey band of their own.
+      const b = data.infeasible?.[data.drawn[k]] ? INFEASIBLE_BAND : colourBucket(data.colour[data.drawn[k]], BUCKETS);
       if (b !== band || inPath >= CHUNK) {
         if (inPath) ctx.stroke();
         band = b;
         inPath = 0;
-        ctx.strokeStyle = lineColour((b + 0.5) / BUCKETS);
+        ctx.strokeStyle = b === INFEASIBLE_BAND ? INFEASIBLE_COLOR : lineColour((b + 0.5) / BUCKETS);
         ctx.beginPath();
       }
       trace(k);

@@ -3,7 +3,10 @@
 // trials scroll as smoothly as 50. A click on a row opens that trial (see detail.ts).
 
 import {
+  ALL_TRIALS,
+  FEASIBLE,
   formatDuration,
+  INFEASIBLE,
   formatNumber,
   objectiveName,
   paramText,
@@ -89,7 +92,27 @@ export function columnsFor(rec: TrialRecord, meta: Meta, notes: TrialNotes | nul
     text: (r, n) => formatDuration(r.duration[n]),
     full: (r, n) => fullNumber(r.duration[n]),
   });
+  if (hasConstraints(rec)) {
+    // Sorted by the largest constraint value; the cell says it where the trial breaks one.
+    cols.splice(2 + rec.nValues, 0, {
+      key: "constraint",
+      label: "feasible",
+      text: (r, n) => feasibleText(r.constraint[n]),
+      full: (r, n) => fullNumber(r.constraint[n]),
+    });
+  }
   return cols;
+}
+
+/** Whether any trial of the record has a constraint set. */
+export function hasConstraints(rec: TrialRecord): boolean {
+  for (let n = 0; n < rec.size; n++) if (!Number.isNaN(rec.constraint[n])) return true;
+  return false;
+}
+
+function feasibleText(c: number | undefined): string {
+  if (c === undefined || Number.isNaN(c)) return "";
+  return c > 0 ? `no (${formatNumber(c)})` : "yes";
 }
 
 /** One CSV field (RFC 4180 quoting). */
@@ -127,7 +150,8 @@ export function createTrialsTable(onOpen: (n: number) => void = () => {}): Trial
   const hiddenColumns = new Set<string>();
   let rows: Int32Array<ArrayBufferLike> = new Int32Array(0);
   let sort: SortKey = { column: "number", descending: false };
-  let stateFilter = -1;
+  let stateFilter = ALL_TRIALS;
+  let feasibilityOptions = false;
   let text = "";
   let best: number | null = null;
   let builtFor = "";
@@ -232,6 +256,8 @@ export function createTrialsTable(onOpen: (n: number) => void = () => {}): Trial
       while (tr.children.length > columns.length) tr.lastChild?.remove();
       tr.dataset.state = STATE_NAMES[rec.state[n]] ?? "";
       tr.dataset.number = String(n);
+      if (rec.infeasible(n)) tr.dataset.infeasible = "true";
+      else delete tr.dataset.infeasible;
       if (n === best) tr.dataset.best = "true";
       else delete tr.dataset.best;
       columns.forEach((c, j) => {
@@ -258,7 +284,7 @@ export function createTrialsTable(onOpen: (n: number) => void = () => {}): Trial
       rows = rows.filter((n) => matches(r, n, words));
     }
     spacer.style.height = `${rows.length * ROW_HEIGHT}px`;
-    setText(shown, text || stateFilter >= 0 ? `${rows.length} of ${r.rows().length} trials` : `${rows.length} trials`);
+    setText(shown, text || stateFilter !== ALL_TRIALS ? `${rows.length} of ${r.rows().length} trials` : `${rows.length} trials`);
     drawWindow();
   }
 
@@ -282,6 +308,17 @@ export function createTrialsTable(onOpen: (n: number) => void = () => {}): Trial
     }
     notes?.update(r);
     const key = `${shape}#${r.version}#${bestNumber}`;
+    if (key !== builtFor && !all.some((c) => c.key === "constraint") && hasConstraints(r)) {
+      // The first constrained trial: its column and the feasibility filters appear.
+      all = columnsFor(r, meta, notes);
+      columns = all.filter((c) => !hiddenColumns.has(c.key));
+      drawChooser();
+      drawHead();
+    }
+    if (!feasibilityOptions && all.some((c) => c.key === "constraint")) {
+      feasibilityOptions = true;
+      filter.append(h("option", { value: String(FEASIBLE) }, "complete, feasible"), h("option", { value: String(INFEASIBLE) }, "complete, infeasible"));
+    }
     if (key === builtFor) return;
     builtFor = key;
     best = bestNumber;

@@ -3,10 +3,14 @@
 // labels plotly shrank to 5 px; lanes keep the rows as few as the trials that ran at once
 // (one for a sequential study, K for --n-jobs K), so bars stay tall at any trial count.
 
-import { formatDuration } from "../model/derive";
-import { ABSENT, STATE_NAMES, type TrialRecord } from "../model/record";
+import { formatDuration, formatNumber } from "../model/derive";
+import { ABSENT, COMPLETE, STATE_NAMES, type TrialRecord } from "../model/record";
+import { INFEASIBLE_COLOR } from "./colours";
 import { integerTicks } from "./figureAxes";
 import { STATE_COLORS, type Figure, type Trace } from "./figureTypes";
+
+/** The group of complete trials that break a constraint (beside the states' codes). */
+const INFEASIBLE_GROUP = 100;
 
 /** Bars drawn at most: the latest trials (plotly's bars cost ~0.1 ms each a redraw). */
 export const MAX_BARS = 1000;
@@ -37,20 +41,23 @@ export function timelineFigure(rec: TrialRecord, now: number): Figure {
   const seconds = (n: number) => (Number.isFinite(rec.duration[n]) ? rec.duration[n] : Math.max(0, now - rec.start[n]));
   const lanes = assignLanes(rows, rec.start, (n) => rec.start[n] + seconds(n));
   const nLanes = lanes.reduce((m, l) => Math.max(m, l + 1), 0);
+  // Complete trials that break a constraint are their own group, grey (INFEASIBLE_GROUP).
+  const group = (n: number) => (rec.state[n] === COMPLETE && rec.infeasible(n) ? INFEASIBLE_GROUP : rec.state[n]);
   const byState = new Map<number, number[]>();
   rows.forEach((n, i) => {
-    const list = byState.get(rec.state[n]) ?? [];
+    const list = byState.get(group(n)) ?? [];
     list.push(i);
-    byState.set(rec.state[n], list);
+    byState.set(group(n), list);
   });
+  const label = (state: number) => (state === INFEASIBLE_GROUP ? "infeasible" : STATE_NAMES[state]?.toLowerCase() ?? "");
   const data: Trace[] = [...byState.entries()].map(([state, idx]) => ({
-    type: "bar", orientation: "h", name: STATE_NAMES[state]?.toLowerCase() ?? "",
+    type: "bar", orientation: "h", name: label(state),
     y: idx.map((i) => lanes[i] + 1), base: idx.map((i) => new Date(rec.start[rows[i]] * 1000).toISOString()),
     x: idx.map((i) => 1000 * seconds(rows[i])), width: 0.8, customdata: idx.map((i) => rows[i]),
-    marker: { color: STATE_COLORS[state] ?? "#7f7f7f", line: { width: rows.length > 200 ? 0 : 0.5, color: "rgba(0,0,0,0.35)" } },
+    marker: { color: state === INFEASIBLE_GROUP ? INFEASIBLE_COLOR : STATE_COLORS[state] ?? "#7f7f7f", line: { width: rows.length > 200 ? 0 : 0.5, color: "rgba(0,0,0,0.35)" } },
     // No text in the bars: plotly shrinks it to fit a narrow bar (5 px at a few hundred trials).
     textposition: "none",
-    hovertext: idx.map((i) => `trial ${rows[i]} (${STATE_NAMES[state]?.toLowerCase() ?? ""})<br>${formatDuration(seconds(rows[i]))}`),
+    hovertext: idx.map((i) => `trial ${rows[i]} (${state === INFEASIBLE_GROUP ? `complete, infeasible: largest constraint ${formatNumber(rec.constraint[rows[i]])}` : label(state)})<br>${formatDuration(seconds(rows[i]))}`),
     hovertemplate: "%{hovertext}<extra></extra>",
   }));
   // Ticks at the lanes there are (every n-th past 8), none below the last one.
