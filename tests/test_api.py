@@ -110,27 +110,44 @@ def test_optimize_reraises_a_trials_exception_and_the_study_keeps_its_trials() -
     assert [t.state.name for t in again.trials].count("FAIL") == 1 and len(again.trials) == 6
 
 
-def test_ctrl_c_during_optimize_raises_run_interrupted_and_keeps_finished_trials() -> None:
-    import signal
+CTRL_C_SCRIPT = """
+import io, contextlib, os, signal, threading, time
+import optuna, optuna_magic
+optuna.logging.set_verbosity(optuna.logging.WARNING)
 
-    quiet()
+def slow(trial):
+    time.sleep(0.02)
+    return trial.suggest_float("x", 0, 1)
 
-    def slow(trial: optuna.Trial) -> float:
-        time.sleep(0.02)
-        return trial.suggest_float("x", 0, 1)
-
-    study = optuna.create_study()
-    # Ctrl-C as a terminal sends it: to the process, whichever thread the OS hands it to.
-    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
-    timer.start()
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out), pytest.raises(optuna_magic.RunInterrupted) as info:
+study = optuna.create_study()
+# Ctrl-C as a terminal sends it: to the process, whichever thread the OS hands it to.
+threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+out = io.StringIO()
+try:
+    with contextlib.redirect_stdout(out):
         optuna_magic.optimize(study, slow, n_trials=100_000)
-    timer.join()
-    states = {t.state.name for t in study.trials}
-    assert 3 < len(study.trials) < 100_000 and "RUNNING" not in states
-    assert "finished trial(s) kept in study" in str(info.value)
-    assert "interrupted" in out.getvalue()  # the summary says how the run ended
+    print("not interrupted")
+except optuna_magic.RunInterrupted as e:
+    print("interrupted:", e)
+states = {t.state.name for t in study.trials}
+print("trials", len(study.trials), "running" if "RUNNING" in states else "none running")
+print("summary says interrupted" if "interrupted" in out.getvalue() else "summary silent")
+"""
+
+
+def test_ctrl_c_during_optimize_raises_run_interrupted_and_keeps_finished_trials() -> None:
+    # In a process of its own, as a script meets it: late in a full test run (after the browser
+    # tests) a SIGINT to pytest's own process was seen not to reach the waiting main thread at
+    # all, whatever the wait (no Python handler or signal mask had changed).
+    done = subprocess.run(
+        [sys.executable, "-c", CTRL_C_SCRIPT], capture_output=True, text=True, timeout=120
+    )
+    lines = done.stdout.splitlines()
+    assert done.returncode == 0, done.stderr
+    assert lines[0].startswith("interrupted:") and "finished trial(s) kept in study" in lines[0]
+    trials = int(lines[1].split()[1])
+    assert 3 < trials < 100_000 and lines[1].endswith("none running"), lines
+    assert lines[2] == "summary says interrupted"  # the summary says how the run ended
 
 
 def test_optimize_async_awaits_the_run() -> None:
