@@ -184,9 +184,8 @@ class RunHandle:
     def wait(self, timeout: float | None = None) -> RunResult | None:
         """Block until the run ends. ``KeyboardInterrupt`` here interrupts the run."""
         # In short waits, not one: Python runs a signal's handler in the main thread between
-        # bytecodes, and a wait blocked in the lock is not always woken by the signal (one
-        # that arrived on another thread; Windows). A Ctrl-C then went unnoticed until the run
-        # ended by itself: in two full test runs, a 100,000-trial run kept going.
+        # bytecodes, and a lock wait without a timeout is not interrupted by Ctrl-C everywhere
+        # (Windows), so the wait comes back to Python ten times a second to let it run.
         deadline = None if timeout is None else time.monotonic() + timeout
         try:
             while not self._done.wait(_WAIT_SLICE):
