@@ -20,22 +20,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from optuna_magic.cell.checks import branch_path
-from optuna_magic.cell.names import name_keyword, parents
+from optuna_magic.cell.names import LOOPS, name_keyword, parents
 from optuna_magic.cell.space import OptunaMagicError
 from optuna_magic.cell.value import SCOPES
 
 __all__ = ["CONSTRAINT", "ConstraintCall", "constraint_calls", "declare_constraints"]
 
 CONSTRAINT = "constraint"
-_LOOPS = (
-    ast.For,
-    ast.AsyncFor,
-    ast.While,
-    ast.ListComp,
-    ast.SetComp,
-    ast.DictComp,
-    ast.GeneratorExp,
-)
 
 
 @dataclass
@@ -176,6 +167,6 @@ def _in_loop(chain: list[ast.AST]) -> bool:
     for p in reversed(chain[:-1]):
         if isinstance(p, SCOPES):
             return False
-        if isinstance(p, _LOOPS):
+        if isinstance(p, LOOPS):
             return True
     return False

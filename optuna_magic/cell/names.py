@@ -11,7 +11,18 @@ from __future__ import annotations
 
 import ast
 
-__all__ = ["infer_name", "name_keyword", "parents"]
+__all__ = ["LOOPS", "infer_name", "name_keyword", "parents"]
+
+# The nodes whose body a trial may run more than once (a name declared there repeats).
+LOOPS = (
+    ast.For,
+    ast.AsyncFor,
+    ast.While,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.GeneratorExp,
+)
 
 
 def name_keyword(call: ast.Call) -> ast.keyword | None:

@@ -22,7 +22,7 @@ from optuna_magic.cell.checks import (
     visible_choice_problem,
 )
 from optuna_magic.cell.constraints import declare_constraints
-from optuna_magic.cell.names import infer_name, name_keyword
+from optuna_magic.cell.names import LOOPS, infer_name, name_keyword
 from optuna_magic.cell.parsed import Declaration, ParsedCell
 from optuna_magic.cell.space import (
     OptunaMagicError,
@@ -43,15 +43,6 @@ _SUGGEST_KINDS = {
     "suggest_loguniform": "float",
     "suggest_categorical": "categorical",
 }
-_LOOPS = (
-    ast.For,
-    ast.AsyncFor,
-    ast.While,
-    ast.ListComp,
-    ast.SetComp,
-    ast.DictComp,
-    ast.GeneratorExp,
-)
 
 
 def parse_cell(
@@ -226,7 +217,7 @@ class _Finder(ast.NodeTransformer):
         for p in reversed(self.parents):
             if isinstance(p, SCOPES):
                 return False
-            if isinstance(p, _LOOPS):
+            if isinstance(p, LOOPS):
                 return True
         return False
 
