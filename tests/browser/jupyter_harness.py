@@ -447,6 +447,15 @@ def wait_for_panel(scope: Any, timeout: float = 60) -> Any:
     return loc
 
 
+def wait_panel_shows(panel: Any, state: str = "finished", timeout: float = 30) -> None:
+    """Wait until the panel's header shows the run in ``state``. The page draws what the kernel
+    sent at its next frame, which can come after the cell is marked done; the draw that shows
+    the state also lays out the tabs, so the views offered are read after it."""
+    panel.locator(f"[data-role=state][data-state={state}]").wait_for(
+        state="attached", timeout=timeout * 1000
+    )
+
+
 def poll_text_changes(
     read: Callable[[], str], until: Callable[[], bool], interval: float = 0.1
 ) -> list[str]:

@@ -24,6 +24,7 @@ from jupyter_harness import (
     poll_text_changes,
     shot,
     wait_for_panel,
+    wait_panel_shows,
 )
 
 pytestmark = pytest.mark.browser
@@ -113,6 +114,7 @@ def test_every_view_renders_without_console_errors(
     nb = notebook_factory(lab_server, page, [LOAD, cell])
     panel = _run_optuna(nb)
     nb.wait_cell_done(1)
+    wait_panel_shows(panel)
     views = panel_views(panel)
     assert {"trials", "history", "parcoords", "importance", "slice", "contour"} <= set(views)
     assert not (not_offered & set(views)), views

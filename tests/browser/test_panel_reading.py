@@ -19,6 +19,7 @@ from jupyter_harness import (
     panel_views,
     shot,
     wait_for_panel,
+    wait_panel_shows,
 )
 
 pytestmark = pytest.mark.browser
@@ -61,6 +62,7 @@ def test_a_steady_panel_whose_tabs_fit_one_row_at_700px(
         heights.add(round(_height(panel)))
         time.sleep(0.2)
     nb.wait_cell_done(1)
+    wait_panel_shows(panel)
     for view in panel_views(panel):
         open_view(panel, view)
         heights.add(round(_height(panel)))
