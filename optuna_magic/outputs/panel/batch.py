@@ -20,6 +20,7 @@ from optuna_magic.outputs.panel.columns import (
     ABSENT,
     MESSAGE_CHARS,
     ROW_LEN,
+    STATES,
     TRACEBACK_CHARS,
     Columns,
     ParamColumn,
@@ -34,6 +35,10 @@ from optuna_magic.outputs.panel.columns import (
 )
 
 __all__ = ["BatchWrites"]
+
+# The completed rows kept for the next read of the best trial; past this many (a record whose
+# best nobody reads, e.g. a watch's first poll of a large study) the next read scans instead.
+_COMPLETED_KEPT = 1 << 16
 
 
 class BatchWrites:
@@ -56,6 +61,31 @@ class BatchWrites:
     _n_rows: int
     _dirty: set[int]
     _params_changed: bool
+    _state_counts: np.ndarray
+    _completed: list[np.ndarray] | None
+    _completed_size: int
+
+    def _set_states(self, rows: np.ndarray, states: np.ndarray | int) -> None:
+        """Write the state of ``rows`` (distinct numbers), keeping the count of each state and
+        the rows that completed, so the status a flush sends does not scan the whole record: at
+        1,000,000 trials the scans took ~20 ms a flush, ten flushes a second, in the trial's
+        thread."""
+        cols = self._cols
+        old = cols.state[rows]
+        seen = old[old != ABSENT]
+        self._n_rows += int(rows.size - seen.size)
+        if seen.size:
+            self._state_counts -= np.bincount(seen, minlength=len(STATES))[: len(STATES)]
+        cols.state[rows] = states
+        new = cols.state[rows]
+        self._state_counts += np.bincount(new, minlength=len(STATES))[: len(STATES)]
+        if self._completed is not None:
+            done = rows[new == 1]
+            self._completed_size += int(done.size)
+            if self._completed_size > _COMPLETED_KEPT:  # nobody asked for the best: rescan
+                self._completed = None
+            elif done.size:
+                self._completed.append(done)
 
     def _add_param(self, column: ParamColumn) -> int:
         raise NotImplementedError
@@ -94,8 +124,7 @@ class BatchWrites:
         cols = self._cols
         rows = np.asarray(numbers, np.int64)
         cols.ensure(int(rows.max()))
-        self._n_rows += int(np.count_nonzero(cols.state[rows] == ABSENT))
-        cols.state[rows] = 1  # COMPLETE
+        self._set_states(rows, 1)  # COMPLETE
         nv = self.n_values
         flat = np.fromiter(itertools.chain.from_iterable(values), np.float64)
         if flat.size == len(items) * nv:
@@ -137,8 +166,7 @@ class BatchWrites:
         cols = self._cols
         cols.ensure(max(numbers))
         rows = np.asarray(numbers, np.int64)
-        self._n_rows += int(np.count_nonzero(cols.state[rows] == ABSENT))
-        cols.state[rows] = np.fromiter((t.state.value for t in trials), np.uint8, len(trials))
+        self._set_states(rows, np.fromiter((t.state.value for t in trials), np.uint8, len(trials)))
         nv = self.n_values
         # A trial without values (running, pruned, failed) keeps what its row holds.
         full = [i for i, t in enumerate(trials) if t.values is not None and len(t.values) >= nv]

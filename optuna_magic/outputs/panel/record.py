@@ -78,6 +78,13 @@ class TrialRecord(BatchWrites):
         self._tracebacks: dict[int, str] = {}
         self._user_attrs: dict[int, dict[str, Any]] = {}
         self._n_rows = 0
+        # Kept as rows are written (see BatchWrites._set_states): trials by state, the rows
+        # completed since the best was last read (None: read it by a scan), and that best.
+        self._state_counts = np.zeros(len(STATES), np.int64)
+        self._completed: list[np.ndarray] | None = None
+        self._completed_size = 0
+        self._best_for: str | None = None
+        self._best_number: int | None = None
         # Cursors of what the previous delta sent.
         self._dirty: set[int] = set()
         self._int_sent = 0
@@ -119,8 +126,7 @@ class TrialRecord(BatchWrites):
             self._cols.ensure(int(numbers.max()))
             fresh = numbers[self._cols.state[numbers] == _ABSENT]
             if fresh.size:
-                self._n_rows += int(fresh.size)
-                self._cols.state[fresh] = 0
+                self._set_states(fresh, 0)
                 self._cols.start[fresh] = [started[n] for n in fresh.tolist()]
                 self._dirty.update(fresh.tolist())
 
@@ -195,11 +201,10 @@ class TrialRecord(BatchWrites):
         started = _drain(self._started)
         if started:
             numbers_in, times = zip(*started, strict=True)
-            numbers = np.asarray(numbers_in, np.int64)
+            numbers, first = np.unique(np.asarray(numbers_in, np.int64), return_index=True)
             self._cols.ensure(int(numbers.max()))
-            self._n_rows += int(np.count_nonzero(self._cols.state[numbers] == _ABSENT))
-            self._cols.state[numbers] = 0
-            self._cols.start[numbers] = np.asarray(times, np.float64)
+            self._set_states(numbers, 0)
+            self._cols.start[numbers] = np.asarray(times, np.float64)[first]
             self._dirty.update(numbers_in)
         if finished:
             self._put_batch(finished)
@@ -223,9 +228,8 @@ class TrialRecord(BatchWrites):
         """Trials by state name."""
         with self._lock:
             self._apply_queued()
-            present = self._cols.state[self._cols.state != _ABSENT]
-            found = np.bincount(present, minlength=len(STATES))
-        return {name: int(found[i]) for i, name in enumerate(STATES)}
+            found = self._state_counts.tolist()
+        return dict(zip(STATES, found, strict=True))
 
     def complete_values(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The numbers of the COMPLETE trials, in order, their values (one row each), and
@@ -241,24 +245,41 @@ class TrialRecord(BatchWrites):
             return None
         with self._lock:
             self._apply_queued()
-            complete = np.flatnonzero(self._cols.state == 1)
-            if complete.size == 0:
+            n = self._best_of(directions[0])
+            if n is None:
                 return None
-            column = self._cols.values[complete, 0]
-            # The best feasible trial, as study.best_trial: no constraint value above 0.
-            usable = np.isfinite(column) & ~(self._cols.constraint[complete] > 0)
-            if not usable.any():
-                return None
-            complete, column = complete[usable], column[usable]
-            pick = np.argmax(column) if directions[0] == "maximize" else np.argmin(column)
-            n = int(complete[pick])
             params = {}
             for i, p in enumerate(self.param_columns):
                 v = self._cols.params[n, i]
                 if math.isnan(v):
                     continue
                 params[p.name] = p.choices[int(v)] if p.choices is not None else _number(v, p)
-            return {"number": n, "values": [float(column[pick])], "params": params}
+            return {"number": n, "values": [float(self._cols.values[n, 0])], "params": params}
+
+    def _best_of(self, direction: str) -> int | None:
+        """The number of the best feasible complete trial (as study.best_trial: no constraint
+        value above 0; a tie goes to the lowest number). A finished trial's row does not change,
+        so only the rows completed since the last read can beat the best found then; the whole
+        record is scanned only at the first read or after many unread completions."""
+        cols = self._cols
+        if self._completed is None or self._best_for != direction:
+            candidates = np.flatnonzero(cols.state == 1)  # sorted
+        else:
+            parts = self._completed
+            if self._best_number is not None:
+                parts = [*parts, np.array([self._best_number], np.int64)]
+            candidates = np.unique(np.concatenate(parts)) if parts else np.empty(0, np.int64)
+        self._completed, self._completed_size, self._best_for = [], 0, direction
+        column = cols.values[candidates, 0]
+        usable = np.isfinite(column) & ~(cols.constraint[candidates] > 0)
+        usable &= cols.state[candidates] == 1
+        if not usable.any():
+            self._best_number = None
+            return None
+        candidates, column = candidates[usable], column[usable]
+        pick = np.argmax(column) if direction == "maximize" else np.argmin(column)
+        self._best_number = int(candidates[pick])
+        return self._best_number
 
     def n_infeasible(self) -> int:
         """How many complete trials break a constraint (a value above 0)."""

@@ -390,3 +390,72 @@ def test_a_polled_trial_that_gains_constraints_is_updated() -> None:
     record.delta()
     record.add_trials([trial(0, system_attrs={"constraints:a": 4.0})])
     assert decode(record.delta())["constraint"].tolist() == [4.0]
+
+
+# ------------------------------------------------------------- the kept best and counts
+@pytest.mark.parametrize("kept", [5, 1 << 16], ids=["rescans", "incremental"])
+def test_the_kept_best_and_counts_match_a_scan_through_any_writes(
+    kept: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The best and the counts are kept as rows are written, not scanned for at each read:
+    through starts, polled running trials, every end state, repeated polls, constraints,
+    infinite values and ties, read at random moments in either direction, they are what a scan of the trials
+    gives. ``kept`` small: the kept rows overflow between reads and the read scans instead."""
+    from optuna_magic.outputs.panel import batch
+
+    monkeypatch.setattr(batch, "_COMPLETED_KEPT", kept)
+    rng = np.random.default_rng(7)
+    record = TrialRecord(params=[ParamColumn("x", "float")])
+    truth: dict[int, tuple[TrialState, float, float]] = {}  # number -> state, value, constraint
+    states = [TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL]
+    for number in range(600):
+        how = rng.integers(4)
+        value = float(rng.choice([np.inf, 1.0, 2.0, rng.normal()]))  # inf: not a usable best
+        violation = float(rng.choice([-1.0, 0.0, 0.5])) if rng.random() < 0.3 else None
+        attrs = {"constraints:a": violation} if violation is not None else None
+        if how == 0:
+            record.trial_started(number)
+            truth[number] = (TrialState.RUNNING, math.nan, math.nan)
+        elif how == 1:
+            record.mark_running({number: 1.0})
+            truth[number] = (TrialState.RUNNING, math.nan, math.nan)
+        state = states[int(rng.integers(3))] if rng.random() < 0.4 else TrialState.COMPLETE
+        t = trial(
+            number,
+            state,
+            value=value if state == TrialState.COMPLETE else None,
+            params={"x": 1.0},
+            system_attrs=attrs,
+        )
+        if how == 3:  # polled: seen running first, then again once it ended
+            record.add_trials([trial(number, TrialState.RUNNING, params={"x": 1.0})])
+            record.add_trials([t])
+        else:
+            record.trial_finished(t)
+        c = math.nan if violation is None else violation
+        truth[number] = (state, value if state == TrialState.COMPLETE else math.nan, c)
+        if rng.random() < 0.15:
+            direction = "maximize" if rng.random() < 0.3 else "minimize"
+            _check_against_a_scan(record, truth, direction)
+    _check_against_a_scan(record, truth, "minimize")
+    _check_against_a_scan(record, truth, "maximize")
+
+
+def _check_against_a_scan(
+    record: TrialRecord, truth: dict[int, tuple[TrialState, float, float]], direction: str
+) -> None:
+    usable = [
+        (v if direction == "minimize" else -v, n)
+        for n, (s, v, c) in truth.items()
+        if s == TrialState.COMPLETE and math.isfinite(v) and not c > 0
+    ]
+    best = record.best([direction])
+    if not usable:
+        assert best is None
+    else:
+        assert best is not None and best["number"] == min(usable)[1]  # a tie: the lowest number
+    want = {name: 0 for name in ("RUNNING", "COMPLETE", "PRUNED", "FAIL", "WAITING")}
+    for s, _, _ in truth.values():
+        want[s.name] += 1
+    assert record.counts() == want
+    assert len(record) == len(truth)
