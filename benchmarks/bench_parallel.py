@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from _figures import Results, median
-from _kernel import Kernel
+from _kernel import Execution, Kernel
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -75,6 +75,7 @@ class ParallelBench:
         self.quick = quick
         self.tmp = Path(tempfile.mkdtemp(prefix="om-bench-par-"))
         self.k = Kernel()
+        self.last: Execution | None = None
         self.k.execute(SETUP)
 
     def close(self) -> None:
@@ -87,6 +88,7 @@ class ParallelBench:
 
     def cell(self, line: str, body: str) -> float:
         ex = self.k.execute(f"%%optuna {line}\n{body}")
+        self.last = ex
         if ex.error():
             raise RuntimeError(f"%%optuna {line} failed:\n{ex.error()}")
         return ex.seconds
@@ -103,7 +105,9 @@ class ParallelBench:
         r.note(f"a CPU-bound trial: {work:,} loop steps, {one:.2f} s on one core in the kernel")
         journal = lambda name: f"journal:{self.tmp / name}.log"  # noqa: E731
         t1 = self.cell(f"-n {n} --workers 1 --quiet --storage {journal('w1')}", CPU_CELL)
+        parts1 = self.timeline()
         t2 = self.cell(f"-n {n} --workers 2 --quiet --storage {journal('w2')}", CPU_CELL)
+        parts2 = self.timeline()
         r.add(
             f"--workers 2 / --workers 1, {n} CPU-bound trials of ~{one:.1f} s (2 cores; ideal 2x)",
             t1 / t2,
@@ -111,6 +115,12 @@ class ParallelBench:
             at_least=1.8,
         )
         r.note(f"--workers 1: {t1:.2f} s, --workers 2: {t2:.2f} s for {n} trials")
+        for k, (start, trial, end) in ((1, parts1), (2, parts2)):
+            r.note(
+                f"--workers {k}: cell start to first trial start {start:.2f} s (processes, "
+                f"imports, payload), a trial's mean {trial:.2f} s, last trial end to cell "
+                f"end {end:.2f} s"
+            )
         self.k.execute(
             "from distributed import Client, LocalCluster\n"
             "import logging\n"
@@ -138,6 +148,22 @@ class ParallelBench:
             at_least=1.8,
         )
         r.note(f"Dask 1 worker: {times[1]:.2f} s, 2 workers: {times[2]:.2f} s for {n} trials")
+
+    def timeline(self) -> tuple[float, float, float]:
+        """Where the last cell's time went, from its trials' stamps and the cell's busy/idle
+        stamps: to the first trial's start, a trial's mean duration, after the last trial."""
+        first, mean, last = self.k.value(
+            "(lambda ts: (min(t.datetime_start.timestamp() for t in ts),"
+            " sum((t.datetime_complete - t.datetime_start).total_seconds() for t in ts)"
+            " / len(ts), max(t.datetime_complete.timestamp() for t in ts)))(study.trials)"
+        )
+        assert self.last is not None
+        stamps = {
+            m.content.get("execution_state"): m.date.timestamp()
+            for m in self.last.messages
+            if m.msg_type == "status" and m.date is not None
+        }
+        return first - stamps["busy"], mean, stamps["idle"] - last
 
     # --------------------------------------------------------- coordination
     def coordination(self, name: str, url: str) -> None:
