@@ -4,7 +4,14 @@
 
 import { renderCompare } from "./compare";
 import { renderPanel, storeFor, type Model } from "./panel";
-import { createPlotter } from "./views/plot";
+import { createPlotter, loadPlotly } from "./views/plot";
+
+/** Run plotly once the page is idle after a panel's first paint (at most 2 s later). */
+function warmPlotly(): void {
+  const idle = (globalThis as { requestIdleCallback?: (cb: () => void, o: { timeout: number }) => void }).requestIdleCallback;
+  if (idle) idle(() => loadPlotly(), { timeout: 2000 });
+  else setTimeout(() => loadPlotly(), 200);
+}
 
 export default {
   initialize({ model }: { model: Model }) {
@@ -14,6 +21,7 @@ export default {
   render({ model, el }: { model: Model; el: HTMLElement }) {
     el.classList.add("optuna-magic-host");
     // One bundle for both widgets: a compare panel says so in its `kind` trait.
+    warmPlotly();
     if (model.get("kind") === "compare") return renderCompare(model, el, createPlotter());
     return renderPanel(model, el, createPlotter());
   },

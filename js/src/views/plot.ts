@@ -1,13 +1,36 @@
 // plotly.js with only the trace types the panel draws, and colours read from the page's theme.
 
-import Plotly from "plotly.js/lib/core";
-import bar from "plotly.js/lib/bar";
-import contour from "plotly.js/lib/contour";
-import heatmap from "plotly.js/lib/heatmap";
-import scattergl from "plotly.js/lib/scattergl";
+// A type-only import: erased from the bundle, so loading the bundle does not run plotly.
+import type PlotlyCore from "plotly.js/lib/core";
 import type { Figure } from "./figures";
 
-Plotly.register([scattergl, bar, contour, heatmap]);
+type PlotlyApi = typeof PlotlyCore;
+// esbuild bundles a require() of a CommonJS module as a function that runs the module on its
+// first call, where an import would run it when the bundle loads.
+declare const require: (id: string) => unknown;
+
+let plotly: PlotlyApi | null = null;
+
+/**
+ * plotly.js with the panel's trace types, run on first use rather than when the bundle loads:
+ * running it is most of the bundle's load time (headless Chromium, under load: the bundle
+ * imports in 18-30 ms without plotly and 270-530 ms with it), and a panel first shows its
+ * header, its table or its search space, none of which draws with plotly. The page warms it
+ * when idle after a panel's first paint (see widget.ts), so a plot's first draw need not.
+ */
+export function loadPlotly(): PlotlyApi {
+  if (plotly === null) {
+    const core = require("plotly.js/lib/core") as PlotlyApi;
+    core.register([
+      require("plotly.js/lib/scattergl"),
+      require("plotly.js/lib/bar"),
+      require("plotly.js/lib/contour"),
+      require("plotly.js/lib/heatmap"),
+    ]);
+    plotly = core;
+  }
+  return plotly;
+}
 
 export interface Plotter {
   draw(el: HTMLElement, figure: Figure): void;
@@ -43,7 +66,7 @@ export function createPlotter(): Plotter {
         xaxis: { ...axis, ...(figure.layout.xaxis as object | undefined) },
         yaxis: { ...axis, ...(figure.layout.yaxis as object | undefined) },
       };
-      void Plotly.react(el, figure.data, layout, { displaylogo: false, responsive: true }).then(() => {
+      void loadPlotly().react(el, figure.data, layout, { displaylogo: false, responsive: true }).then(() => {
         // Tell the panel while the pointer rests on a point: a redraw then would move the
         // tooltip to another trial (see paintedView in panel.ts).
         const gd = el as HTMLElement & { on?: (event: string, cb: () => void) => void };
@@ -59,7 +82,8 @@ export function createPlotter(): Plotter {
         });
       });
     },
-    purge: (el) => Plotly.purge(el),
-    resize: (el) => Plotly.Plots.resize(el),
+    // Nothing to purge or resize before plotly ever drew.
+    purge: (el) => plotly?.purge(el),
+    resize: (el) => plotly?.Plots.resize(el),
   };
 }
