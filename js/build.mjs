@@ -1,4 +1,5 @@
-// Bundles the panel into ../optuna_magic/static/widget.js (one ES module, plotly included).
+// Bundles the panel into ../optuna_magic/static/widget.js (one ES module; plotly inside it as
+// text, run on first use).
 // plotly.js is CommonJS written for browserify: a few node built-ins need stand-ins, and a
 // stylesheet that only map traces use is dropped.
 import * as esbuild from "esbuild";
@@ -15,6 +16,26 @@ const plotlyCompat = {
   },
 };
 
+// plotly first, on its own: the panel's bundle carries it as text and runs it on first use.
+const chunk = await esbuild.build({
+  entryPoints: ["src/plotlyChunk.ts"],
+  bundle: true,
+  format: "esm",
+  minify: true,
+  target: "es2020",
+  define: { global: "window", "define.amd": "false", "process.env.NODE_DEBUG": "false" },
+  plugins: [plotlyCompat],
+  write: false,
+  logLevel: "warning",
+});
+const plotlySource = {
+  name: "plotly-source",
+  setup(build) {
+    build.onResolve({ filter: /^virtual:plotly-source$/ }, (args) => ({ path: args.path, namespace: "plotly-source" }));
+    build.onLoad({ filter: /.*/, namespace: "plotly-source" }, () => ({ contents: chunk.outputFiles[0].text, loader: "text" }));
+  },
+};
+
 const result = await esbuild.build({
   entryPoints: ["src/widget.ts"],
   outfile: "../optuna_magic/static/widget.js",
@@ -23,7 +44,7 @@ const result = await esbuild.build({
   minify: true,
   target: "es2020",
   define: { global: "window", "define.amd": "false", "process.env.NODE_DEBUG": "false" },
-  plugins: [plotlyCompat],
+  plugins: [plotlyCompat, plotlySource],
   metafile: true,
   logLevel: "warning",
 });

@@ -4,13 +4,24 @@
 
 import { renderCompare } from "./compare";
 import { renderPanel, storeFor, type Model } from "./panel";
-import { createPlotter, loadPlotly } from "./views/plot";
+import plotlySource from "virtual:plotly-source";
+import { createPlotter, loadPlotly, providePlotly, type PlotlyApi } from "./views/plot";
+
+// plotly's text, run as a module of its own when first needed (see providePlotly).
+providePlotly(async () => {
+  const url = URL.createObjectURL(new Blob([plotlySource], { type: "text/javascript" }));
+  try {
+    return ((await import(/* @vite-ignore */ url)) as { default: PlotlyApi }).default;
+  } finally {
+    URL.revokeObjectURL(url);
+  }
+});
 
 /** Run plotly once the page is idle after a panel's first paint (at most 2 s later). */
 function warmPlotly(): void {
   const idle = (globalThis as { requestIdleCallback?: (cb: () => void, o: { timeout: number }) => void }).requestIdleCallback;
-  if (idle) idle(() => loadPlotly(), { timeout: 2000 });
-  else setTimeout(() => loadPlotly(), 200);
+  if (idle) idle(() => void loadPlotly(), { timeout: 2000 });
+  else setTimeout(() => void loadPlotly(), 200);
 }
 
 export default {

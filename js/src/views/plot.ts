@@ -1,35 +1,32 @@
 // plotly.js with only the trace types the panel draws, and colours read from the page's theme.
 
-// A type-only import: erased from the bundle, so loading the bundle does not run plotly.
+// A type-only import: plotly itself comes from loadPlotly().
 import type PlotlyCore from "plotly.js/lib/core";
 import type { Figure } from "./figures";
 
-type PlotlyApi = typeof PlotlyCore;
-// esbuild bundles a require() of a CommonJS module as a function that runs the module on its
-// first call, where an import would run it when the bundle loads.
-declare const require: (id: string) => unknown;
+export type PlotlyApi = typeof PlotlyCore;
 
 let plotly: PlotlyApi | null = null;
+let loading: Promise<PlotlyApi> | null = null;
+let source: (() => Promise<PlotlyApi>) | null = null;
 
 /**
- * plotly.js with the panel's trace types, run on first use rather than when the bundle loads:
- * running it is most of the bundle's load time (headless Chromium, under load: the bundle
- * imports in 18-30 ms without plotly and 270-530 ms with it), and a panel first shows its
- * header, its table or its search space, none of which draws with plotly. The page warms it
- * when idle after a panel's first paint (see widget.ts), so a plot's first draw need not.
+ * Where plotly comes from (the bundle's entry point gives its text, src/plotlyChunk.ts built on
+ * its own). It is parsed and run on first use rather than when the bundle loads: that was most
+ * of the bundle's load time (headless Chromium, under load: the bundle imported in 270-530 ms
+ * with plotly in it, 130-175 ms with plotly run lazily but still parsed, 18-30 ms without it),
+ * and a panel first shows its header, its table or its search space, none drawn with plotly.
+ * The page warms it when idle after a panel's first paint (widget.ts), so a plot need not wait.
  */
-export function loadPlotly(): PlotlyApi {
-  if (plotly === null) {
-    const core = require("plotly.js/lib/core") as PlotlyApi;
-    core.register([
-      require("plotly.js/lib/scattergl"),
-      require("plotly.js/lib/bar"),
-      require("plotly.js/lib/contour"),
-      require("plotly.js/lib/heatmap"),
-    ]);
-    plotly = core;
-  }
-  return plotly;
+export function providePlotly(load: () => Promise<PlotlyApi>): void {
+  source = load;
+}
+
+/** plotly, loading it once; null where no source was given (tests draw without it). */
+export function loadPlotly(): Promise<PlotlyApi> | null {
+  if (!source) return null;
+  loading ??= source().then((p) => (plotly = p));
+  return loading;
 }
 
 export interface Plotter {
@@ -49,8 +46,23 @@ export function themeColors(el: HTMLElement): { fg: string; bg: string; grid: st
 }
 
 export function createPlotter(): Plotter {
-  return {
+  // What was asked to be drawn before plotly was there: the latest figure of each plot.
+  const waiting = new Map<HTMLElement, Figure>();
+  const plotter: Plotter = {
     draw(el, figure) {
+      if (!plotly) {
+        const first = waiting.size === 0;
+        waiting.set(el, figure);
+        if (first) {
+          void loadPlotly()?.then(() => {
+            const drawn = [...waiting];
+            waiting.clear();
+            for (const [plot, fig] of drawn) if (plot.isConnected) plotter.draw(plot, fig);
+          });
+        }
+        return;
+      }
+      const Plotly = plotly;
       // Read at each draw: the user may switch the JupyterLab / VS Code theme mid-run.
       const c = themeColors(el);
       const axis = { gridcolor: c.grid, zerolinecolor: c.grid, linecolor: c.grid, automargin: true };
@@ -66,7 +78,7 @@ export function createPlotter(): Plotter {
         xaxis: { ...axis, ...(figure.layout.xaxis as object | undefined) },
         yaxis: { ...axis, ...(figure.layout.yaxis as object | undefined) },
       };
-      void loadPlotly().react(el, figure.data, layout, { displaylogo: false, responsive: true }).then(() => {
+      void Plotly.react(el, figure.data, layout, { displaylogo: false, responsive: true }).then(() => {
         // Tell the panel while the pointer rests on a point: a redraw then would move the
         // tooltip to another trial (see paintedView in panel.ts).
         const gd = el as HTMLElement & { on?: (event: string, cb: () => void) => void };
@@ -82,8 +94,11 @@ export function createPlotter(): Plotter {
         });
       });
     },
-    // Nothing to purge or resize before plotly ever drew.
-    purge: (el) => plotly?.purge(el),
+    purge(el) {
+      waiting.delete(el);
+      plotly?.purge(el); // nothing to purge before plotly ever drew
+    },
     resize: (el) => plotly?.Plots.resize(el),
   };
+  return plotter;
 }
