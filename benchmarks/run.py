@@ -13,7 +13,7 @@ The ``views`` suite (every view at 3,000 and 50,000 trials, stalls in a live run
 ``million`` suite (1,000,000 trials with the page open, plain Optuna beside it) add about
 10-20 minutes to the full run (an estimate from runs under load). The ``instructions`` suite
 counts with valgrind what the runner, the cell's objective and the panel add to a trial of plain
-Optuna (about 3-5 minutes; it fails where valgrind is missing).
+Optuna (5-7 minutes under load; it fails where valgrind is missing).
 """
 
 from __future__ import annotations

@@ -112,6 +112,8 @@ class _TrialHP:
         else:
             args = {"low": low, "high": high, "step": step, "log": log}
             name = self._check(_decl, name, "float", args)
+        if step is None and log is False:  # Optuna's defaults: a call without keywords is cheaper
+            return self._trial.suggest_float(name, low, high)
         return self._trial.suggest_float(name, low, high, step=step, log=log)
 
     def choice(self, choices: Any, *, name: Any = None, _decl: builtins.int = -1) -> Any:

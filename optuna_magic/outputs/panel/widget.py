@@ -215,7 +215,8 @@ class StudyPanel(anywidget.AnyWidget):
             return False
         self._n_done += 1
         importance.n_complete += 1
-        self._flush_if_due()
+        if time.monotonic() >= self._next_flush:  # checked here: a call less a trial
+            self._flush_safely()
         return True
 
     def trial_finished(self, trial: FrozenTrial | TrialEvent, error: TrialError | None) -> None:
@@ -233,14 +234,14 @@ class StudyPanel(anywidget.AnyWidget):
             importance.n_complete += 1
             if importance.own_study is None:
                 importance.complete.append(trial)
-        self._flush_if_due()
-
-    def _flush_if_due(self) -> None:
         if time.monotonic() >= self._next_flush:
-            try:
-                self.flush()
-            except Exception:  # a panel must never take the run down
-                _log.warning("panel flush failed", exc_info=True)
+            self._flush_safely()
+
+    def _flush_safely(self) -> None:
+        try:
+            self.flush()
+        except Exception:  # a panel must never take the run down
+            _log.warning("panel flush failed", exc_info=True)
 
     def run_ended(self, result: RunResult) -> None:
         """Stop the flusher and send the exact final state."""

@@ -399,8 +399,9 @@ def test_the_kept_best_and_counts_match_a_scan_through_any_writes(
 ) -> None:
     """The best and the counts are kept as rows are written, not scanned for at each read:
     through starts, polled running trials, every end state, repeated polls, constraints,
-    infinite values and ties, read at random moments in either direction, they are what a scan of the trials
-    gives. ``kept`` small: the kept rows overflow between reads and the read scans instead."""
+    infinite values and ties, read at random moments in either direction, they are what a scan
+    of the trials gives. ``kept`` small: the kept rows overflow between reads and the read
+    scans instead."""
     from optuna_magic.outputs.panel import batch
 
     monkeypatch.setattr(batch, "_COMPLETED_KEPT", kept)
