@@ -78,13 +78,28 @@ function outputNode(cellId, outputId) {
   return node;
 }
 
+// The kernel's messages (the model's comm_open) and the cell's outputs reach this webview by
+// separate ways, so an output can come before its model exists here: it waits for the model,
+// up to 10 s. (Seen with a kernel that imports the package from bytecode, so faster: the
+// display came first and, without the wait, the widget never rendered.)
+async function modelOf(id) {
+  const deadline = performance.now() + 10_000;
+  for (;;) {
+    try {
+      return await manager.get_model(id);
+    } catch (err) {
+      if (performance.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
 async function renderWidget(node, data) {
-  // As VS Code's renderer does: the model first (its comm_open came before the display), then
-  // a view attached to the output's element.
+  // As VS Code's renderer does: the model first, then a view attached to the output's element.
   const wrapper = document.createElement("div");
   wrapper.className = "cell-output-ipywidget-background";
   node.append(wrapper);
-  const model = await manager.get_model(data.model_id);
+  const model = await modelOf(data.model_id);
   const view = await manager.create_view(model, {});
   const widget = await manager.display_view(undefined, view, { node: wrapper });
   return () => widget.dispose();
