@@ -144,14 +144,23 @@ export function countInfeasible(rec: TrialRecord): number {
  * best trial): an infeasible one (`infeasible[i]`) never becomes the best; NaN before the first
  * feasible one.
  */
-export function bestSoFar(values: number[], direction: string, infeasible?: boolean[]): number[] {
+export function bestSoFar(values: ArrayLike<number>, direction: string, infeasible?: ArrayLike<boolean | number>): number[] {
+  return bestSoFarAt(values, direction, infeasible, Array.from({ length: values.length }, (_, i) => i));
+}
+
+/** bestSoFar's values at the indexes `at` (ascending) alone: no array of every value's best. */
+export function bestSoFarAt(values: ArrayLike<number>, direction: string, infeasible: ArrayLike<boolean | number> | undefined, at: number[]): number[] {
   const out: number[] = [];
   let best = NaN;
-  const better = direction === "maximize" ? (a: number, b: number) => a > b : (a: number, b: number) => a < b;
-  values.forEach((v, i) => {
-    if (!infeasible?.[i] && (Number.isNaN(best) || better(v, best))) best = v;
-    out.push(best);
-  });
+  const maximize = direction === "maximize";
+  for (let i = 0, k = 0; k < at.length; i++) {
+    const v = values[i];
+    if (!infeasible?.[i] && (Number.isNaN(best) || (maximize ? v > best : v < best))) best = v;
+    if (i === at[k]) {
+      out.push(best);
+      k++;
+    }
+  }
   return out;
 }
 
@@ -173,9 +182,9 @@ export function bestTrial(rec: TrialRecord, direction: string, i = 0): number {
  * The cloud keeps its shape and its extremes, the best-so-far line keeps every step, and the
  * plot costs the same at 50,000 trials as at 2,000 (drawing all of them took ~2 s a redraw).
  */
-export function thinForPlot(values: number[], direction: string, limit: number, infeasible?: boolean[]): number[] {
+export function thinForPlot(values: ArrayLike<number>, direction: string, limit: number, infeasible?: ArrayLike<boolean | number>): number[] {
   const n = values.length;
-  if (n <= limit) return values.map((_, i) => i);
+  if (n <= limit) return Array.from({ length: n }, (_, i) => i);
   const keep = new Set<number>();
   const buckets = Math.max(1, Math.floor(limit / 2));
   const size = n / buckets;
@@ -190,15 +199,16 @@ export function thinForPlot(values: number[], direction: string, limit: number, 
     }
     keep.add(min).add(max);
   }
-  const better = direction === "maximize" ? (a: number, b: number) => a > b : (a: number, b: number) => a < b;
+  const maximize = direction === "maximize";
   let best = NaN;
   const steps: number[] = [];
-  values.forEach((v, i) => {
-    if (!infeasible?.[i] && (Number.isNaN(best) || better(v, best))) {
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (!infeasible?.[i] && (Number.isNaN(best) || (maximize ? v > best : v < best))) {
       best = v;
       steps.push(i);
     }
-  });
+  }
   // A study that improves at nearly every trial has as many steps as trials: keep an even
   // sample of them (the line is then drawn at the sampled steps' resolution).
   const stride = Math.max(1, steps.length / buckets);
@@ -208,83 +218,8 @@ export function thinForPlot(values: number[], direction: string, limit: number, 
   return [...keep].sort((a, b) => a - b);
 }
 
-/**
- * Which rows a view draws past `limit` (parallel coordinates, rank, slice, contour): the best
- * tenth of the limit (feasible ones first, ties to the earlier trial), and an even sample of the
- * rest (a redraw's cost grows with what is drawn). By a numeric sort of a typed copy and one
- * pass, not a comparator sort of every index: at 1,000,000 values that took ~1.5 s.
- */
-export function sampleRows(values: number[], direction: string, limit: number, infeasible?: boolean[]): number[] {
-  const n = values.length;
-  if (n <= limit) return values.map((_, i) => i);
-  const sign = direction === "maximize" ? -1 : 1;
-  const want = Math.floor(limit / 10);
-  const chosen = new Uint8Array(n);
-  let taken = 0;
-  // The best `want` of the feasible values, then (if they are too few) of the infeasible ones.
-  for (const bad of [false, true]) {
-    if (taken >= want) break;
-    const of = (i: number) => !!infeasible?.[i] === bad && !Number.isNaN(values[i]);
-    let count = 0;
-    for (let i = 0; i < n; i++) if (of(i)) count++;
-    if (count === 0) continue;
-    const keys = new Float64Array(count);
-    for (let i = 0, k = 0; i < n; i++) if (of(i)) keys[k++] = sign * values[i];
-    const need = Math.min(want - taken, count);
-    const cut = nthSmallest(keys, need - 1);
-    let below = 0; // strictly better than the cut: all taken; ties at the cut by trial order
-    for (let k = 0; k < count; k++) if (keys[k] < cut) below++;
-    let ties = need - below;
-    for (let i = 0; i < n; i++) {
-      if (!of(i)) continue;
-      const key = sign * values[i];
-      if (key < cut || (key === cut && ties-- > 0)) {
-        chosen[i] = 1;
-        taken++;
-      }
-    }
-  }
-  // NaN values sort last in the comparator sort this replaces: never among the best.
-  const rest = limit - taken;
-  const step = n / rest;
-  for (let k = 0; k < rest && taken < limit; k++) {
-    const i = Math.floor(k * step);
-    if (!chosen[i]) {
-      chosen[i] = 1;
-      taken++;
-    }
-  }
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) if (chosen[i]) out.push(i);
-  return out;
-}
-
-/** The k-th smallest of `a` (0-based; `a` is reordered): Hoare's quickselect, O(n), where a
- * full sort of 1,000,000 values took ~100 ms. */
-function nthSmallest(a: Float64Array, k: number): number {
-  let lo = 0;
-  let hi = a.length - 1;
-  while (hi > lo) {
-    const pivot = a[(lo + hi) >> 1];
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while (a[i] < pivot) i++;
-      while (a[j] > pivot) j--;
-      if (i <= j) {
-        const t = a[i];
-        a[i] = a[j];
-        a[j] = t;
-        i++;
-        j--;
-      }
-    }
-    if (k <= j) hi = j;
-    else if (k >= i) lo = i;
-    else return a[k];
-  }
-  return a[k];
-}
+// Which rows a view draws past a limit: in sample.ts, re-exported for the views that import it here.
+export { sampleRows } from "./sample";
 
 /** `limit` indexes of 0..n-1 evenly spread (all of them when n <= limit). */
 export function evenSample(n: number, limit: number): number[] {
@@ -298,30 +233,39 @@ export function evenSample(n: number, limit: number): number[] {
  * only where `infeasible` is given, as Optuna's best_trials and plot_pareto_front: an
  * infeasible point is never on the front and dominates nothing.
  */
-export function paretoFront(points: number[][], directions: string[], infeasible?: boolean[]): number[] {
+export function paretoFront(points: number[][], directions: string[], infeasible?: ArrayLike<boolean | number>): number[] {
+  const columns = directions.map((_, k) => Float64Array.from(points, (p) => p[k]));
+  return paretoFrontColumns(columns, directions, infeasible);
+}
+
+/** paretoFront of points given as one column per objective (columns[k][i]: point i's value k):
+ * no array per point, which cost ~1 s at 1,000,000 trials. */
+export function paretoFrontColumns(columns: ArrayLike<number>[], directions: string[], infeasible?: ArrayLike<boolean | number>): number[] {
   const sign = directions.map((d) => (d === "maximize" ? -1 : 1));
-  if (sign.length === 2) return paretoFront2(points, sign, infeasible);
+  if (sign.length === 2) return paretoFront2(columns, sign, infeasible);
+  const n = columns[0]?.length ?? 0;
+  const at = (i: number, k: number) => columns[k][i];
   // Sort by the first objective so each point needs comparing only with the front so far.
-  const order = points.map((_, i) => i).filter((i) => !infeasible?.[i]);
+  const order = Array.from({ length: n }, (_, i) => i).filter((i) => !infeasible?.[i]);
   order.sort((a, b) => {
     for (let k = 0; k < sign.length; k++) {
-      const d = sign[k] * (points[a][k] - points[b][k]);
+      const d = sign[k] * (at(a, k) - at(b, k));
       if (d !== 0) return d;
     }
     return a - b;
   });
   const front: number[] = [];
   for (const i of order) {
-    const p = points[i];
     const dominated = front.some((j) => {
-      const q = points[j];
       let strictly = false;
+      let equal = true;
       for (let k = 0; k < sign.length; k++) {
-        const d = sign[k] * (q[k] - p[k]);
+        const d = sign[k] * (at(j, k) - at(i, k));
         if (d > 0) return false;
         if (d < 0) strictly = true;
+        if (at(j, k) !== at(i, k)) equal = false;
       }
-      return strictly || q.every((v, k) => v === p[k]);
+      return strictly || equal;
     });
     if (!dominated) front.push(i);
   }
@@ -334,48 +278,50 @@ export function paretoFront(points: number[][], directions: string[], infeasible
  * its duplicate: only the first of duplicates is on the front, as in the general case). The
  * general scan compares each point with the front so far: 17 s at 1,000,000 points.
  */
-function paretoFront2(points: number[][], sign: number[], infeasible?: boolean[]): number[] {
-  const n = points.length;
-  const a = new Float64Array(n);
-  const b = new Float64Array(n);
-  let k = 0;
+function paretoFront2(columns: ArrayLike<number>[], sign: number[], infeasible?: ArrayLike<boolean | number>): number[] {
+  const [c0, c1] = columns;
+  const [s0, s1] = sign;
+  const n = c0.length;
+  // Values signed on the fly and each point's slice kept in 2 bytes: copies of both columns
+  // and a slice computed twice cost ~70 ms at 1,000,000 points, most of this function.
   const idx = new Int32Array(n);
+  let k = 0;
+  let lo = Infinity;
+  let hi = -Infinity;
   for (let i = 0; i < n; i++) {
     if (infeasible?.[i]) continue;
-    a[i] = sign[0] * points[i][0];
-    b[i] = sign[1] * points[i][1];
+    const v = s0 * c0[i];
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
     idx[k++] = i;
   }
   // Only a point whose second value is below those of every slice of lower first values can be
   // on the front (a point of an earlier slice has a lower first value): the sort is of these few.
   const SLICES = 4096;
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (let j = 0; j < k; j++) {
-    const v = a[idx[j]];
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
-  }
   const scale = hi > lo && Number.isFinite(hi - lo) ? SLICES / (hi - lo) : 0;
   const slice = (v: number) => (Number.isFinite(v) ? Math.max(0, Math.min(SLICES - 1, Math.floor((v - lo) * scale))) : v > 0 ? SLICES - 1 : 0);
   const least = new Float64Array(SLICES + 1).fill(Infinity); // least[s + 1]: the lowest b of slices <= s
+  const sliceOf = new Uint16Array(k);
   for (let j = 0; j < k; j++) {
     const i = idx[j];
-    const s = slice(a[i]);
-    if (b[i] < least[s + 1]) least[s + 1] = b[i];
+    const s = (sliceOf[j] = slice(s0 * c0[i]));
+    const b = s1 * c1[i];
+    if (b < least[s + 1]) least[s + 1] = b;
   }
   for (let s = 1; s <= SLICES; s++) least[s] = Math.min(least[s], least[s - 1]);
   let m = 0;
   for (let j = 0; j < k; j++) {
     const i = idx[j];
-    if (!(b[i] >= least[slice(a[i])])) idx[m++] = i; // least[s]: the lowest b of slices < s
+    if (!(s1 * c1[i] >= least[sliceOf[j]])) idx[m++] = i; // least[s]: the lowest b of slices < s
   }
-  const order = idx.subarray(0, m).sort((x, y) => a[x] - a[y] || b[x] - b[y] || x - y);
+  const a = (i: number) => s0 * c0[i];
+  const b = (i: number) => s1 * c1[i];
+  const order = Array.from(idx.subarray(0, m)).sort((x, y) => a(x) - a(y) || b(x) - b(y) || x - y);
   const front: number[] = [];
   let lowest = Infinity;
   for (const i of order) {
-    if (b[i] < lowest || (front.length === 0 && b[i] === Infinity)) {
-      lowest = b[i];
+    if (b(i) < lowest || (front.length === 0 && b(i) === Infinity)) {
+      lowest = b(i);
       front.push(i);
     }
   }

@@ -4,8 +4,10 @@
 // (optuna_magic/outputs/panel/compare.py, the same rule: at most EDF_POINTS quantiles) and both
 // draw it with edfTrace and edfLayout.
 
-import { completed, formatNumber, objectiveName, type Meta } from "../model/derive";
+import { completeColumns } from "../model/columns";
+import { formatNumber, objectiveName, type Meta } from "../model/derive";
 import type { TrialRecord } from "../model/record";
+import { orderAt } from "../model/select";
 import { escapePlotly as esc } from "./dom";
 import { NUMBER_FORMAT } from "./figureAxes";
 import type { Figure, Trace } from "./figureTypes";
@@ -44,15 +46,23 @@ export function edfPoints(values: ArrayLike<number>, numbers?: ArrayLike<number>
       count: n,
     };
   }
-  const sorted = Float64Array.from(values).sort();
+  // The two order statistics around each quantile, by selection (orderAt): a sort of 1,000,000
+  // values cost ~100-150 ms a redraw.
+  const positions: number[] = [];
+  for (let k = 0; k < EDF_POINTS; k++) {
+    const lo = Math.floor((k / (EDF_POINTS - 1)) * (n - 1));
+    for (const p of [lo, Math.min(n - 1, lo + 1)]) if (positions[positions.length - 1] !== p) positions.push(p);
+  }
+  const at = orderAt(values, positions);
+  const sorted = new Map(positions.map((p, i) => [p, values[at[i]]]));
   const out: number[] = [];
   const fractions: number[] = [];
   for (let k = 0; k < EDF_POINTS; k++) {
     const q = k / (EDF_POINTS - 1);
     const pos = q * (n - 1);
     const lo = Math.floor(pos);
-    const hi = Math.min(n - 1, lo + 1);
-    out.push(sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo));
+    const [a, b] = [sorted.get(lo) as number, sorted.get(Math.min(n - 1, lo + 1)) as number];
+    out.push(a + (b - a) * (pos - lo));
     fractions.push(Math.max(q, 1 / n));
   }
   return { values: out, fractions, numbers: null, count: n };
@@ -60,7 +70,7 @@ export function edfPoints(values: ArrayLike<number>, numbers?: ArrayLike<number>
 
 /** The EDF of one objective over the record's complete trials with a finite value of it. */
 export function edfData(rec: TrialRecord, objective: number): EdfData {
-  const { numbers, values } = completed(rec, objective);
+  const { numbers, values } = completeColumns(rec, objective);
   return edfPoints(values, numbers);
 }
 

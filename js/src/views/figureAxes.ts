@@ -97,3 +97,21 @@ export function paramAxisLayout(p: ParamHeader, values: ArrayLike<number>, o: Pa
 export function toAxisUnits(layout: AxisLayout, v: number): number {
   return layout.type === "log" ? Math.log10(v) : v;
 }
+
+/**
+ * The few values of `column[rows[i]]` that bound them for paramAxisLayout and finiteExtent
+ * (the lowest and highest finite, and the lowest and highest positive): what an axis needs of
+ * 1,000,000 values, without an array of them all.
+ */
+export function extremes(column: ArrayLike<number> | null, rows: ArrayLike<number>): number[] {
+  let [lo, hi, plo, phi] = [Infinity, -Infinity, Infinity, -Infinity];
+  for (let i = 0; i < rows.length; i++) {
+    const v = column ? column[rows[i]] : rows[i];
+    if (!Number.isFinite(v)) continue;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+    if (v > 0 && v < plo) plo = v;
+    if (v > 0 && v > phi) phi = v;
+  }
+  return [lo, hi, plo, phi].filter(Number.isFinite);
+}

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { TrialRecord, type ParamHeader } from "../model/record";
 import { encode, PARAMS, type Row } from "../testing";
+import { sampleRows } from "../model/derive";
 import { bestOf } from "../timing";
 import { MAX_RANK_POINTS, rankData, rankFigure, TRIAL_AXIS } from "./rank";
 
@@ -99,5 +100,34 @@ describe("rank", () => {
     expect(f.note).toContain(`; ${drawn.length.toLocaleString()} of ${n.toLocaleString()} drawn: the best and an even sample of the rest`);
     expect(first).toBeLessThan(limit);
     expect(redraw).toBeLessThan(limit);
+  });
+});
+
+describe("rank past MAX_RANK_POINTS", () => {
+  // rankFigure finds its sample by selection (rankSample); it must draw what sampleRows picked
+  // from the whole of rankData: the same trials, ranks and colours, in the same order.
+  it.each([
+    ["minimize", 0],
+    ["maximize", 0],
+    ["minimize", 1],
+  ])("%s, every %i-th trial without the second parameter: the trials rankData's sample has", (direction, gap) => {
+    let seed = 3;
+    const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    const rows: Row[] = Array.from({ length: 7000 }, (_, i) => ({
+      number: i, state: i % 13 === 4 ? 2 : 1, values: [Math.round(rnd() * 500) / 10], params: [10 ** -(1 + rnd() * 3), gap && i % 9 === 0 ? NaN : i % 2, i % 17],
+    }));
+    const rec = study(rows, LR);
+    const meta = { directions: [direction] };
+    const all = rankData(rec, meta, 0, 1, 0);
+    const keep = sampleRows(all.values, direction, MAX_RANK_POINTS);
+    const f = rankFigure(rec, meta, 0, 1, 0);
+    const t = f.data[0] as { customdata: number[]; x: number[]; marker: { color: number[]; colorbar: { ticktext: string[] } }; text: string[] };
+    expect(t.customdata).toEqual(keep.map((i) => all.numbers[i]));
+    expect(t.x).toEqual(keep.map((i) => all.x[i]));
+    expect(t.marker.color).toEqual(keep.map((i) => all.colours[i]));
+    expect(t.text.map((s) => s.split("<br>")[2])).toEqual(keep.map((i) => `rank ${all.ranks[i] + 1} of ${all.total}`));
+    const best = direction === "maximize" ? Math.max(...all.values) : Math.min(...all.values);
+    expect(t.marker.colorbar.ticktext[0]).toBe(`best: ${best}`);
+    expect(t.marker.colorbar.ticktext[2]).toBe(`median: ${all.sorted[Math.round(0.5 * (all.total - 1))]}`);
   });
 });

@@ -34,10 +34,15 @@ export function assignLanes(rows: number[], start: ArrayLike<number>, ends: (n: 
 }
 
 export function timelineFigure(rec: TrialRecord, now: number): Figure {
-  const all: number[] = [];
-  for (let n = 0; n < rec.size; n++) if (rec.state[n] !== ABSENT && Number.isFinite(rec.start[n])) all.push(n);
-  if (all.length === 0) return { data: [], layout: {}, note: "No trials yet." };
-  const rows = all.slice(-MAX_BARS).sort((a, b) => rec.start[a] - rec.start[b] || a - b);
+  // The latest MAX_BARS trials by a scan from the end, and a count of all: a list of every trial
+  // cost ~40-80 ms a redraw at 1,000,000 trials.
+  const shown = (n: number) => rec.state[n] !== ABSENT && Number.isFinite(rec.start[n]);
+  let total = 0;
+  for (let n = 0; n < rec.size; n++) if (shown(n)) total++;
+  if (total === 0) return { data: [], layout: {}, note: "No trials yet." };
+  const latest: number[] = [];
+  for (let n = rec.size - 1; n >= 0 && latest.length < MAX_BARS; n--) if (shown(n)) latest.push(n);
+  const rows = latest.reverse().sort((a, b) => rec.start[a] - rec.start[b] || a - b);
   const seconds = (n: number) => (Number.isFinite(rec.duration[n]) ? rec.duration[n] : Math.max(0, now - rec.start[n]));
   const lanes = assignLanes(rows, rec.start, (n) => rec.start[n] + seconds(n));
   const nLanes = lanes.reduce((m, l) => Math.max(m, l + 1), 0);
@@ -65,7 +70,7 @@ export function timelineFigure(rec: TrialRecord, now: number): Figure {
   const laneNumbers = Array.from({ length: nLanes }, (_, i) => i + 1).filter((k) => k === 1 || k % stride === 0);
   const laneTicks = { tickmode: "array", tickvals: laneNumbers, ticktext: laneNumbers.map((k) => (nLanes === 1 ? "trials" : `lane ${k}`)) };
   const note = [
-    all.length > rows.length ? `latest ${rows.length} of ${all.length} trials` : "",
+    total > rows.length ? `latest ${rows.length} of ${total} trials` : "",
     nLanes > 1 ? `${nLanes} lanes: trials that ran at the same time` : "",
   ].filter(Boolean).join("; ");
   return {
