@@ -208,8 +208,10 @@ class KernelBench:
     def figure1(self) -> None:
         r = self.r
         r.section = "1. Kernel overhead per trial"
-        n = 2000 if self.quick else 10_000
-        for sampler, n_trials, k_reps in (("random", n, 25), ("tpe", 1000, 9)):
+        n = 2000 if self.quick else 5_000
+        # Targets: <= 1.10 for trivial RandomSampler trials, where the cell's fixed cost weighs
+        # most; <= 1.03 for TPE, whose trials are ~40x slower.
+        for sampler, n_trials, k_reps, target in (("random", n, 25, 1.10), ("tpe", 1000, 9, 1.03)):
             o = self.overhead(sampler, n_trials, 3 if self.quick else k_reps, bar_reps=3)
             label = f"{'RandomSampler' if sampler == 'random' else 'TPESampler'} {n_trials:,}"
             pt = o["per_trial"]
@@ -225,7 +227,7 @@ class KernelBench:
             r.add(
                 f"ratio magic+panel / plain, {label} (median of paired cells)",
                 o["ratio"],
-                at_most=1.10,
+                at_most=target,
                 digits=2,
             )
             r.add(f"ratio magic+panel / plain, {label} (best of each)", o["best_of"], digits=2)
