@@ -29,7 +29,54 @@ def write_report(
     *,
     quick: bool,
     suites: list[str],
+    merge: bool = False,
 ) -> None:
+    """Write the report; ``merge``: keep the sections of ``path`` this run did not measure (a
+    suite re-run on its own replaces only its own sections, and the report says so)."""
+    text = "\n".join(_report_lines(results, info, elapsed, quick=quick, suites=suites))
+    if merge and path.is_file():
+        text = _merged(path.read_text(), text, suites)
+    path.write_text(text)
+
+
+def _sections(text: str) -> dict[str, list[str]]:
+    """A report's lines by section heading ("" for what comes before the first)."""
+    out: dict[str, list[str]] = {"": []}
+    key = ""
+    for line in text.split("\n"):
+        if line.startswith("## "):
+            key = line
+            out[key] = []
+        out[key].append(line)
+    return out
+
+
+def _merged(old_text: str, new_text: str, suites: list[str]) -> str:
+    """The old report with the sections the new one measured replaced (the old machine table
+    and run line kept, a line saying what was re-measured when)."""
+    old, new = _sections(old_text), _sections(new_text)
+    fresh = [h for h in new if h not in ("", "## Machine", "## Errors")]
+    when = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    out = [*old[""]]
+    out.append(
+        f"Re-measured on their own at {when} (suites: {', '.join(suites)}), after the run above: "
+        + "; ".join(h[3:] for h in fresh)
+        + ".\n"
+    )
+    for h, block in old.items():
+        if h:
+            out.extend(new[h] if h in fresh else block)
+    for h in fresh:
+        if h not in old:
+            out.extend(new[h])
+    if "## Errors" in new:
+        out.extend(new["## Errors"])
+    return "\n".join(out)
+
+
+def _report_lines(
+    results: Results, info: dict[str, str], elapsed: float, *, quick: bool, suites: list[str]
+) -> list[str]:
     lines = [HEADER]
     when = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
     missed = len(results.missed)
@@ -63,4 +110,4 @@ def write_report(
         lines.append("## Errors\n")
         for e in results.errors:
             lines.append("```\n" + e.strip() + "\n```\n")
-    path.write_text("\n".join(lines))
+    return lines

@@ -80,7 +80,7 @@ class ParallelBench:
 
     def close(self) -> None:
         self.k.execute(
-            "for _c in [v for k, v in list(globals().items()) if k.startswith('_om_client')]:\n"
+            "for _c in [v for k, v in list(globals().items()) if k.startswith('om_client')]:\n"
             "    _om_close(_c)\n",
             check=False,
         )
@@ -135,12 +135,16 @@ class ParallelBench:
             "    client.close()\n"
             "    cluster.close()\n"
         )
-        times = {}
+        times: dict[int, float] = {}
+        dask_parts: dict[int, tuple[float, float, float]] = {}
         for k in (1, 2):
-            # The newest running Client in the namespace is the one --dask uses.
-            self.k.execute(f"_om_client{k} = _om_cluster({k})")
+            # The newest running Client in the namespace is the one --dask uses; a name with a
+            # leading underscore is not looked at (it read as private): with such names both
+            # runs had used a 2-worker cluster of --dask's own, and "1 worker" ran 2 at a time.
+            self.k.execute(f"om_client{k} = _om_cluster({k})")
             times[k] = self.cell(f"-n {n} --dask --quiet --storage {journal(f'd{k}')}", CPU_CELL)
-            self.k.execute(f"_om_close(_om_client{k}); del _om_client{k}")
+            dask_parts[k] = self.timeline()
+            self.k.execute(f"_om_close(om_client{k}); del om_client{k}")
         r.add(
             f"Dask 2 workers / 1 worker, {n} CPU-bound trials of ~{one:.1f} s (2 cores; ideal 2x)",
             times[1] / times[2],
@@ -148,6 +152,11 @@ class ParallelBench:
             at_least=1.8,
         )
         r.note(f"Dask 1 worker: {times[1]:.2f} s, 2 workers: {times[2]:.2f} s for {n} trials")
+        for k, (start, trial, end) in dask_parts.items():
+            r.note(
+                f"Dask {k} worker(s): cell start to first trial start {start:.2f} s, a trial's "
+                f"mean {trial:.2f} s, last trial end to cell end {end:.2f} s"
+            )
 
     def timeline(self) -> tuple[float, float, float]:
         """Where the last cell's time went, from its trials' stamps and the cell's busy/idle
@@ -201,7 +210,7 @@ class ParallelBench:
         ours: dict[str, dict[int, float]] = {}
         for label, flag, kind in (("--workers 2", "--workers 2", "w"), ("--dask", "--dask", "d")):
             if kind == "d":
-                k.execute("_om_client_c = _om_cluster(2)")
+                k.execute("om_client_c = _om_cluster(2)")
             ours[label] = {
                 m: median(
                     self.cell(
@@ -214,7 +223,7 @@ class ParallelBench:
                 for m in (1, 2)
             }
             if kind == "d":
-                k.execute("_om_close(_om_client_c); del _om_client_c")
+                k.execute("_om_close(om_client_c); del om_client_c")
         r.add(
             f"{name}: plain study.optimize(n_jobs=2), per trial (trivial trials)",
             plain_per * 1e3,

@@ -41,6 +41,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(REPO / "BENCHMARKS.md"), help="report file")
     parser.add_argument("--no-write", action="store_true", help="do not write the report")
     parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="replace only the sections this run measures in an existing report",
+    )
+    parser.add_argument(
         "--million",
         type=int,
         default=None,
@@ -96,7 +101,15 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_write:
         from _report import write_report
 
-        write_report(Path(args.out), results, info, elapsed, quick=args.quick, suites=only)
+        write_report(
+            Path(args.out),
+            results,
+            info,
+            elapsed,
+            quick=args.quick,
+            suites=only,
+            merge=args.merge,
+        )
         print(f"wrote {args.out}")
     missed = results.missed
     if missed:
