@@ -77,7 +77,6 @@ class TrialRecord(BatchWrites):
         self.events: list[dict[str, Any]] = []
         self._tracebacks: dict[int, str] = {}
         self._user_attrs: dict[int, dict[str, Any]] = {}
-        self._n_rows = 0
         # Kept as rows are written (see BatchWrites._set_states): trials by state, the rows
         # completed since the best was last read (None: read it by a scan), and that best.
         self._state_counts = np.zeros(len(STATES), np.int64)
@@ -222,7 +221,7 @@ class TrialRecord(BatchWrites):
     def __len__(self) -> int:
         with self._lock:
             self._apply_queued()
-            return self._n_rows
+            return int(self._state_counts.sum())  # every named row has a state
 
     def counts(self) -> dict[str, int]:
         """Trials by state name."""
