@@ -13,8 +13,9 @@ import builtins
 import math
 import sys
 import threading
+import weakref
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from optuna_magic.cell.constraints import CONSTRAINT, ConstraintCall
 from optuna_magic.cell.parsed import Declaration, ParsedCell
@@ -33,20 +34,26 @@ _CAPTURE = "__optuna_magic_capture__"
 class _TrialHP:
     """``hp`` inside one trial: turns declarations into ``trial.suggest_*`` calls.
 
-    Built for every trial, so a declaration whose name and arguments were checked before the
-    run (the common case) costs one set lookup on top of Optuna's ``suggest_*``. Checking
-    every declaration in full made the cell's objective cost ~1.1 us a call for one parameter
-    and ~2.3 us for four (timeit; now ~0.6 and ~1.3), ~1.6% of a fast trial's instructions.
-    The set is what catches one declaration reached twice in a trial (a loop, a helper
-    called twice).
+    A declaration whose name and arguments were checked before the run (the common case)
+    costs one set lookup on top of Optuna's ``suggest_*``. Checking every declaration in full
+    made the cell's objective cost ~1.1 us a call for one parameter and ~2.3 us for four
+    (timeit; now ~0.6 and ~1.3), ~1.6% of a fast trial's instructions. The set is what
+    catches one declaration reached twice in a trial (a loop, a helper called twice).
+
+    One is reused from trial to trial where nothing kept it (see ``CellObjective.__call__``):
+    building one a trial cost ~2,400 instructions (a class call with ``__init__`` is not
+    specialized in Python 3.11), reusing one ~600 (valgrind, measured in the loop). It reaches
+    its cell through a weak proxy, so an idle one does not make a reference cycle of the cell
+    objective (which would outlive its run until a full collection).
     """
 
-    __slots__ = ("_cell", "_constrained", "_prechecked", "_seen", "_trial")
+    __slots__ = ("_cell", "_constrained", "_prechecked", "_report", "_seen", "_trial")
 
-    def __init__(self, trial: optuna.Trial, cell: CellObjective) -> None:
-        self._trial = trial
-        self._cell = cell
+    def __init__(self, cell: CellObjective) -> None:
+        self._trial: optuna.Trial = cast("optuna.Trial", None)  # set for each trial
+        self._cell = cast("CellObjective", weakref.proxy(cell))
         self._prechecked = cell.prechecked
+        self._report = cell.report
         self._seen: set[str] = set()
         self._constrained: set[str] | None = None  # made by the first constraint(...) only
 
@@ -127,7 +134,7 @@ class _TrialHP:
 
     def report(self, value: builtins.float, step: builtins.int) -> None:
         """``report(value, step)`` in the cell: the runner's report for this trial."""
-        self._cell.report(self._trial, value, step)
+        self._report(self._trial, value, step)
 
     def constraint(self, value: Any, *, name: Any = None, _at: builtins.int = -1) -> None:
         """``constraint(value, name=...)`` in the cell: ``trial.set_constraint(name, value)``."""
@@ -203,6 +210,7 @@ class CellObjective:
         # does not still sees a notebook variable of that name.
         self._constrained = bool(cell.constraints)
         self._names_lock = threading.Lock()
+        self._idle_hp: list[_TrialHP] = []  # see __call__
         self.trial_locals: dict[int, dict[str, Any]] = {}
 
     def fail(self, decl: Declaration | ConstraintCall | None, message: str) -> None:
@@ -219,7 +227,14 @@ class CellObjective:
                 raise RunAborted(e) from None
 
     def __call__(self, trial: optuna.Trial) -> Any:
-        hp = _TrialHP(trial, self)
+        # An idle hp from an earlier trial (list pop and append are atomic: --n-jobs threads
+        # share the list), else a new one; see _TrialHP.
+        idle = self._idle_hp
+        try:
+            hp = idle.pop()
+        except IndexError:
+            hp = _TrialHP(self)
+        hp._trial = trial
         if self._keep:
 
             def capture(ns: Mapping[str, Any]) -> None:
@@ -234,6 +249,14 @@ class CellObjective:
             value = self._function(trial, hp, hp.report, hp.constraint)
         else:
             value = self._function(trial, hp, hp.report)
+        # Reused only where nothing but this frame holds it: a closure of the cell, a global,
+        # a bound hp.report kept somewhere goes on seeing its own trial, as a new hp a trial
+        # did. A trial that raised leaves it to its traceback: it is not reused either.
+        if _refcount(hp) == _ALONE:
+            hp._trial = cast("optuna.Trial", None)
+            hp._seen.clear()
+            hp._constrained = None
+            idle.append(hp)
         if type(value) is float and self._n == 1:  # the common case, nothing to check
             return value
         return self._check_value(value)
@@ -273,6 +296,19 @@ class CellObjective:
                 None, f"the cell's value must be a number, got {type(v).__name__}: {_short(v)}"
             )
         return math.nan  # unreachable
+
+
+_refcount = sys.getrefcount
+
+
+def _refs_of_a_local() -> int:
+    """What ``sys.getrefcount`` reads for an object that only a local variable holds (the
+    count includes the call's own argument, differently across Python versions)."""
+    probe = object()
+    return _refcount(probe)
+
+
+_ALONE = _refs_of_a_local()
 
 
 def _plain_arg(v: Any) -> Any:

@@ -17,6 +17,7 @@ import math
 import threading
 import time
 import traceback
+import types
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -141,6 +142,7 @@ class Runner(RunHandle):
             [s for s in self.sinks if not _overrides(s, "trial_completed")], "trial_finished"
         )
         self._objective = objective
+        self._call_objective = _direct(objective)  # what the trials call (see _direct)
         self._n_trials = n_trials
         self._timeout = timeout
         self._n_jobs = n_jobs
@@ -281,7 +283,7 @@ class Runner(RunHandle):
         for on_start in self._on_started:
             on_start(number)
         try:
-            result = self._objective(trial)
+            result = self._call_objective(trial)
         except self._pruned:
             self._emit(trial, self._states.PRUNED, None, None)
             raise
@@ -351,6 +353,19 @@ class Runner(RunHandle):
             reported(trial.number, step, float(value))
         if trial.should_prune():
             raise optuna.TrialPruned(f"pruned at step {step} with value {value:.6g}")
+
+
+def _direct(objective: Callable[[optuna.Trial], Any]) -> Callable[[optuna.Trial], Any]:
+    """The objective as the cheapest thing to call: an instance's ``__call__`` bound once.
+
+    Python 3.11 calls an instance through its type's ``__call__`` slot without specializing
+    the call; the bound method it gets here is called like a function (~630 instructions a
+    trial less for the cell's objective, valgrind).
+    """
+    call = getattr(type(objective), "__call__", None)  # noqa: B004 - the method, not a test
+    if isinstance(call, types.FunctionType):
+        return types.MethodType(call, objective)
+    return objective
 
 
 def _as_values(result: Any, n: int) -> tuple[float, ...] | None:

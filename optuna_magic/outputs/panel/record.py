@@ -149,17 +149,24 @@ class TrialRecord(BatchWrites):
         its first pass: objects kept per trial until the next flush slowed the collector for the
         whole kernel.
         """
-        params = trial.params
+        try:
+            # The runner's FrozenTrial: its fields, not its properties (a property read is a
+            # Python call in 3.11: ~1,600 instructions a trial less, valgrind).
+            number, params, user_attrs = trial._number, trial._params, trial._user_attrs
+            attrs = trial._system_attrs
+        except AttributeError:  # anything else that reads like a trial
+            number, params, user_attrs = trial.number, trial.params, trial.user_attrs
+            attrs = trial.system_attrs
         names, read = self._row_reader
-        if len(params) != len(names) or trial.intermediate_values or trial.user_attrs:
+        if len(params) != len(names) or trial.intermediate_values or user_attrs:
             return False
         try:
             row = read(params)
         except KeyError:  # another parameter of the same count
             return False
-        attrs = trial.system_attrs  # empty unless a sampler or a constraint wrote one
+        # attrs: empty unless a sampler or a constraint wrote one
         largest = _largest_constraint(attrs) if attrs else _NAN
-        self._finished.append((trial.number, values, started, ended, names, row, largest))
+        self._finished.append((number, values, started, ended, names, row, largest))
         return True
 
     def trial_finished(self, trial: TrialLike, error: tuple[str, str] | None = None) -> None:
