@@ -56,5 +56,7 @@ def _inline_panel_class() -> type[StudyPanel]:
         """A :class:`StudyPanel` whose ``_esm`` is its whole bundle, not the loader."""
 
         _esm = BUNDLE.code.decode("utf-8") if BUNDLE.code else BUNDLE.esm
+        # Its view's "sync" arrives only after the run: the deltas go out from the start.
+        stream_unviewed = True
 
     return InlineStudyPanel

@@ -341,6 +341,21 @@ class TrialRecord(BatchWrites):
             content["seq"] = self.seq
             return content, buffers
 
+    def skip(self) -> None:
+        """Count what changed as sent without encoding it (no view reads the deltas yet): the
+        next :meth:`full` holds it, and a later delta carries only what changes after it."""
+        with self._lock:
+            self._apply_queued()
+            new_int = len(self._int_trial) - self._int_sent
+            new_events = len(self.events) - self._events_sent
+            if not (self._dirty or new_int or new_events or self._params_changed):
+                return
+            self._dirty.clear()
+            self._int_sent += new_int
+            self._events_sent += new_events
+            self._params_changed = False
+            self.seq += 1
+
     def _message(
         self,
         kind: str,

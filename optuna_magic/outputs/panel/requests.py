@@ -79,7 +79,10 @@ class PanelRequests:
                 panel.send(*reply)
         elif request["type"] == "sync":
             with panel._send_lock:
-                panel._send_record(*panel.record.full())
+                content, buffers = panel.record.full()
+                content["status"] = panel._status()  # the header as fresh as the trials
+                panel._viewed = True  # from now on the flushes send what changes
+                panel._send_record(content, buffers)
         elif request["type"] == "no_buffers":
             with panel._send_lock:  # a message being sent keeps the form it was made in
                 panel._buffers = False

@@ -119,6 +119,13 @@ def receive(panel: StudyPanel, content: dict[str, Any]) -> None:
     )
 
 
+def viewed(panel: StudyPanel) -> StudyPanel:
+    """``panel`` with a view open on it: a view asks for the record ("sync") as it opens, and
+    the flushes stream deltas from then on (before, they send only a change of run state)."""
+    receive(panel, {"type": "sync"})
+    return panel
+
+
 def run(panel: StudyPanel, n_trials: int, **kw: Any) -> tuple[Runner, float]:
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
     runner = Runner(
@@ -162,7 +169,7 @@ class Control:
 
 
 def test_panel_shows_the_space_before_any_trial(wire: Wire) -> None:
-    panel = StudyPanel()
+    panel = viewed(StudyPanel())
     study = optuna.create_study()
     panel.run_started(info_for(study, 10), Control())
     try:
@@ -184,7 +191,7 @@ def test_panel_shows_the_space_before_any_trial(wire: Wire) -> None:
 
 @pytest.mark.slow
 def test_many_fast_trials_are_throttled(wire: Wire) -> None:
-    panel = StudyPanel()
+    panel = viewed(StudyPanel())
     t0 = time.time()
     _runner, elapsed = run(panel, 5000)
     sent = wire.comm_msgs(since=t0)
@@ -250,15 +257,16 @@ def test_bytes_per_trial_stay_constant(wire: Wire, n: int) -> None:
 
 
 def test_sync_returns_the_whole_record(wire: Wire) -> None:
-    panel = StudyPanel()
+    panel = viewed(StudyPanel())
     _runner, _ = run(panel, 30)
     receive(panel, {"type": "sync"})
-    full = wire.customs("full")
+    full = wire.customs("full")[1:]  # after the one its view got as it opened
     assert len(full) == 1
     assert full[0]["n_trials"] == 30
+    assert full[0]["status"]["n_done"] == 30  # the header as fresh as the trials
     assert full[0]["seq"] == wire.customs("delta")[-1]["seq"]
     assert [p["name"] for p in full[0]["params"]] == ["x", "n", "act", "lr"]
-    message = next(m for m in wire.comm_msgs() if m.custom and m.custom["type"] == "full")
+    message = [m for m in wire.comm_msgs() if m.custom and m.custom["type"] == "full"][-1]
     numbers = np.frombuffer(message.buffers[0], "<i4")
     assert numbers.tolist() == list(range(30))
 
@@ -287,7 +295,7 @@ def test_the_bundle_is_sent_once_on_request_not_with_every_panel(wire: Wire) -> 
 
 
 def test_stop_message_stops_the_run(wire: Wire) -> None:
-    panel = StudyPanel()
+    panel = viewed(StudyPanel())
     study = optuna.create_study()
     started = threading.Event()
 
@@ -321,7 +329,7 @@ def test_stop_calls_request_stop_once() -> None:
 
 
 def test_failed_trial_detail_on_request(wire: Wire) -> None:
-    panel = StudyPanel()
+    panel = viewed(StudyPanel())
     panel.run_started(info_for(optuna.create_study(), 1), Control())
     t = optuna.trial.create_trial(
         state=optuna.trial.TrialState.FAIL,
@@ -390,7 +398,9 @@ def test_for_study(wire: Wire) -> None:
     assert panel.meta["directions"] == ["maximize"]
     assert panel.status["state"] == "finished"
     assert panel.status["counts"]["COMPLETE"] == 5
-    assert wire.customs("delta")[-1]["n_trials"] == 5
+    assert wire.customs("delta") == []  # no view yet
+    receive(panel, {"type": "sync"})
+    assert wire.customs("full")[-1]["n_trials"] == 5
 
 
 def test_module_import_is_light() -> None:
@@ -592,7 +602,7 @@ def fed_panel(wire: Wire, n: int, *, no_buffers: bool) -> tuple[StudyPanel, int]
     """A panel fed ``n`` trials (as in test_bytes_per_trial_stay_constant), told first, if
     ``no_buffers``, that its front end's host drops buffers; returns it and where its deltas
     begin in ``wire.messages``."""
-    panel = StudyPanel()
+    panel = viewed(StudyPanel())
     panel.run_started(info_for(optuna.create_study(), n), Control())
     panel._stop_flusher.set()  # flush by hand: the same batching for both panels
     if no_buffers:
@@ -650,7 +660,7 @@ ANY_TEXT = _AnyText()
 
 
 def test_stop_and_trial_detail_work_after_no_buffers(wire: Wire) -> None:
-    panel = StudyPanel()
+    panel = viewed(StudyPanel())
     control = Control()
     panel.run_started(info_for(optuna.create_study(), 10), control)
     receive(panel, {"type": "no_buffers"})
@@ -740,3 +750,61 @@ def test_a_run_without_views_never_imports_the_importance_evaluators() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_run_no_view_has_opened_streams_nothing_and_a_late_view_gets_it_all(
+    wire: Wire,
+) -> None:
+    """Until a view asks for the record (every view does as it opens), the flushes send no
+    deltas and the status only when the run's state changes: a batch run, or a notebook whose
+    output is not on screen, costs the kernel no traffic. The view that opens mid-run gets the
+    whole record and a fresh header, then every delta in sequence."""
+    panel = StudyPanel()
+    study = optuna.create_study()
+    panel.run_started(info_for(study, 400), Control())
+    panel._stop_flusher.set()  # flush by hand
+    t0 = time.time()
+    feed(panel, 200)  # flushes every 37 trials
+    assert wire.customs("delta") == []
+    status_updates = [m for m in wire.comm_msgs(since=t0) if "status" in m.data.get("state", {})]
+    assert status_updates == []  # still running: nothing to say without a view
+
+    receive(panel, {"type": "sync"})  # a view opens
+    (full,) = wire.customs("full")
+    assert full["n_trials"] == 200
+    assert full["status"]["n_done"] == 200 and full["status"]["state"] == "running"
+    numbers = np.frombuffer(
+        next(m for m in wire.comm_msgs() if m.custom and m.custom["type"] == "full").buffers[0],
+        "<i4",
+    )
+    assert numbers.tolist() == list(range(200))
+
+    # From here on it streams: the next trials arrive in deltas numbered on from the full one.
+    dists = {"x": optuna.distributions.FloatDistribution(-5, 5)}
+    for i in range(200, 260):
+        t = optuna.trial.create_trial(value=float(i), params={"x": 0.0}, distributions=dists)
+        t.number = i
+        panel.trial_finished(t, None)
+        if i % 20 == 0:
+            panel.flush()
+    panel.flush()
+    deltas = wire.customs("delta")
+    assert [d["seq"] for d in deltas] == list(range(full["seq"] + 1, full["seq"] + 1 + len(deltas)))
+    assert sum(d["n_trials"] for d in deltas) == 60
+    panel.run_ended(RunResult("finished", study, 260, 1.0))
+    assert panel.status["state"] == "finished"  # a change of state goes out, viewed or not
+    panel.close()
+
+
+def test_a_change_of_run_state_reaches_the_status_trait_without_a_view(wire: Wire) -> None:
+    """What a saved widget state and a view opening later read: the run's state, always."""
+    panel = StudyPanel()
+    _runner, _ = run(panel, 50)
+    assert wire.customs("delta") == []
+    states = [
+        m.data["state"]["status"]["state"]
+        for m in wire.comm_msgs()
+        if "status" in m.data.get("state", {})
+    ]
+    assert states[0] == "running" and states[-1] == "finished"
+    assert panel.status["n_done"] == 50

@@ -221,6 +221,7 @@ def build_examples(sent: Sent) -> dict[str, Any]:
     )
     try:
         panel.run_started(info, Control())
+        receive(panel, sent, wire.SyncRequest(type="sync"))  # a view opens: deltas follow
         deliver(panel, wire.ImportanceRequest(type="importance", view="v1", open=True))
         for n in range(6):
             panel.trial_started(n)
