@@ -105,7 +105,7 @@ async def optimize_async(
     the panel's Stop button working in every front end, as ``%%optuna`` does: the kernel handles
     the panel's messages while the trials run in the runner's thread.
     """
-    runner = _start_api_run(study, objective, n_trials, timeout, n_jobs, catch, panel)
+    runner = _start_api_run(study, objective, n_trials, timeout, n_jobs, catch, panel, True)
     await runner.wait_async()
     return _outcome(runner)
 
@@ -118,6 +118,7 @@ def _start_api_run(
     n_jobs: int,
     catch: Catch,
     widget: bool,
+    awaited: bool = False,
 ) -> RunHandle:
     from optuna_magic.run.info import run_info
 
@@ -132,6 +133,7 @@ def _start_api_run(
         n_jobs=n_jobs,
         catch=caught,
         widget=widget,
+        awaited=awaited,
     )
 
 
@@ -166,6 +168,7 @@ def _start_run(
     before_start: Callable[[Runner], None] | None = None,
     elsewhere: Callable[[list[RunSink], Callable[[], None] | None], PolledRun] | None = None,
     writer: OutputWidgetWriter | None = None,
+    awaited: bool = False,
 ) -> RunHandle:
     """Start a run: the cell's output routing, quiet Optuna logs, ``sinks``, the progress.
 
@@ -174,7 +177,9 @@ def _start_run(
     ``before_start`` gets the runner before its first trial (the magic's ``report`` needs it);
     ``elsewhere`` starts a run whose trials run in other processes instead (``--workers``,
     ``--dask``), given the sinks and the thread setup. A live panel among the sinks is given
-    what it needs to run more of the same (:func:`_attach_continuation`).
+    what it needs to run more of the same (:func:`_attach_continuation`). ``awaited``: the
+    caller awaits the run, so the kernel handles the front end's messages meanwhile (as for a
+    ``background`` run); its panel then streams only once a view has opened.
     """
     from optuna_magic.outputs.optuna_logs import QuietOptunaLogs
     from optuna_magic.run.runner import Runner
@@ -191,7 +196,10 @@ def _start_run(
     every: list[RunSink] = [*([output] if output else []), QuietOptunaLogs(), *sinks]
     if progress:
         busy = output.parent if output is not None and not background else None
-        every.append(_progress(widget, busy))
+        sink = _progress(widget, busy)
+        if awaited or background:
+            _quiet_until_viewed(sink)
+        every.append(sink)
     setup = output.adopt_thread if output is not None else None
     steer = (study, objective, info, n_jobs, catch, before_start)
     if background and output is not None and output.writer is not None:
@@ -215,6 +223,15 @@ def _start_run(
     _attach_continuation(every, *steer)  # before the start: the panel's meta says it
     runner.start()
     return runner
+
+
+def _quiet_until_viewed(sink: RunSink) -> None:
+    if "optuna_magic.outputs.panel.widget" not in sys.modules:
+        return  # no panel was made
+    from optuna_magic.outputs.panel.widget import StudyPanel
+
+    if isinstance(sink, StudyPanel):
+        sink.quiet_until_viewed()
 
 
 def _share_background_writer(sinks: Sequence[RunSink], writer: OutputWidgetWriter) -> None:

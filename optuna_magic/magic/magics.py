@@ -236,7 +236,7 @@ class OptunaMagics(Magics):
         plan = self._plan(expand_line(self.shell, line), cell)
         if plan is None:
             return
-        runner = self._start(plan)
+        runner = self._start(plan, awaited=True)
         if runner is None or plan.options.background:
             return
         await runner.wait_async()
@@ -266,7 +266,7 @@ class OptunaMagics(Magics):
         return Plan(options, parsed, filename)
 
     # ------------------------------------------------------------------ start
-    def _start(self, plan: Plan) -> Runner | PolledRun | None:
+    def _start(self, plan: Plan, *, awaited: bool = False) -> Runner | PolledRun | None:
         from optuna_magic.api import _start_run
         from optuna_magic.study.open import open_study
 
@@ -319,6 +319,7 @@ class OptunaMagics(Magics):
             background=args.background,
             before_start=functools.partial(bind_runner, runner_ref),
             elsewhere=elsewhere if args.elsewhere else None,
+            awaited=awaited,
         )
         if args.background:
             self.background = [r for r in self.background if r.running] + [runner]

@@ -123,6 +123,34 @@ def test_panel_output_and_snapshot_output() -> None:
     assert "finished" in snap.data["text/plain"] and "20 trials" in snap.data["text/plain"]
 
 
+def test_a_run_no_page_shows_sends_no_deltas_unless_its_caller_blocks_the_kernel() -> None:
+    """A batch run (nbclient: no page, so no view ever asks for the record): the magic's panel,
+    whose cell lets the kernel hear a view that opens, sends no deltas; ``optimize()``, which
+    blocks the kernel until the run ends, streams them (a view's request would come too late).
+    The record is whole either way: the snapshot counts every trial."""
+    nb = execute(
+        notebook(
+            "%load_ext optuna_magic\n"
+            "import optuna, optuna_magic\n"
+            "from optuna_magic.outputs.panel.widget import StudyPanel\n"
+            "sent = []\n"
+            "_send = StudyPanel._send_record\n"
+            "def _spy(self, content, buffers):\n"
+            "    sent.append(content['type'])\n"
+            "    _send(self, content, buffers)\n"
+            "StudyPanel._send_record = _spy",
+            "%%optuna -n 300 --sampler random\nx = hp.float(0, 1)\nx",
+            "print('magic', sent.count('delta'), study.trials[-1].number)\nsent.clear()",
+            "s = optuna.create_study(sampler=optuna.samplers.RandomSampler())\n"
+            "optuna_magic.optimize(s, lambda t: t.suggest_float('x', 0, 1), n_trials=300)\n"
+            "print('optimize', sent.count('delta') > 0)",
+        )
+    )
+    assert "300 trials" in nb.cells[1].outputs[1].data["text/plain"]
+    assert plain(texts(nb.cells[2])).strip() == "magic 0 299"
+    assert "optimize True" in plain(texts(nb.cells[3]))
+
+
 def test_background_run_and_awaited_wait() -> None:
     nb = execute(
         notebook(

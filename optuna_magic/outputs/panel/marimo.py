@@ -57,6 +57,6 @@ def _inline_panel_class() -> type[StudyPanel]:
 
         _esm = BUNDLE.code.decode("utf-8") if BUNDLE.code else BUNDLE.esm
         # Its view's "sync" arrives only after the run: the deltas go out from the start.
-        stream_unviewed = True
+        hears_views_mid_run = False
 
     return InlineStudyPanel

@@ -81,7 +81,7 @@ class PanelRequests:
             with panel._send_lock:
                 content, buffers = panel.record.full()
                 content["status"] = panel._status()  # the header as fresh as the trials
-                panel._viewed = True  # from now on the flushes send what changes
+                panel._synced = True  # from now on the flushes send what changes
                 panel._send_record(content, buffers)
         elif request["type"] == "no_buffers":
             with panel._send_lock:  # a message being sent keeps the form it was made in

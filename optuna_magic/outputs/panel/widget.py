@@ -74,14 +74,10 @@ class StudyPanel(anywidget.AnyWidget):
     # Rank the parameters even while no view shows the importance (a benchmark of the refresh,
     # a widget state saved with it); by default only while one does (see importance.py).
     rank_always = False
-    # Stream deltas before any view asked for the record (a host that hands the front end's
-    # messages over only after the run, as marimo does). Elsewhere every view asks ("sync") as
-    # it opens and gets the whole record then, so until one does the flushes send nothing but
-    # a change of the run's state: a run no page shows (a batch run, a notebook whose output
-    # is not rendered) sends no deltas. Measured with 100,000 trials in a kernel, the unread
-    # deltas and status updates left ~40 MB of the freed trials' memory pinned after
-    # `del study` (objects the kernel keeps from each message, scattered among them).
-    stream_unviewed = False
+    # Whether the front end's messages can reach this panel while its run goes on, when the
+    # run's caller lets the kernel handle them (not in marimo, which hands them over only
+    # after the run): see quiet_until_viewed.
+    hears_views_mid_run = True
 
     meta = traitlets.Dict().tag(sync=True)
     status = traitlets.Dict().tag(sync=True)
@@ -112,7 +108,8 @@ class StudyPanel(anywidget.AnyWidget):
         self._send_lock = threading.RLock()
         self._stop_flusher = threading.Event()
         self._last_status_at = 0.0
-        self._viewed = self.stream_unviewed  # True once a view asked for the record
+        self._synced = False  # True once a view asked for the record (see quiet_until_viewed)
+        self._quiet_until_viewed = False
         self._complete_state: Any = None  # optuna's TrialState.COMPLETE, once optuna is loaded
         self._outputs: CellOutputs | None = None  # for_run(): the panel's and the snapshot's
         # The request this panel's threads send under (the cell that made it), and the one
@@ -289,7 +286,7 @@ class StudyPanel(anywidget.AnyWidget):
             self.record.mark_running(running)
         sent = False
         with self._send_lock:
-            viewed = self._viewed
+            viewed = self._synced or not self._quiet_until_viewed
             if viewed:
                 delta = self.record.delta()
             else:
@@ -317,6 +314,22 @@ class StudyPanel(anywidget.AnyWidget):
                 sent = True
         if sent:
             self._link.let_iopub_send(self.comm)
+
+    def quiet_until_viewed(self) -> None:
+        """The run's caller lets the kernel handle the front end's messages meanwhile (the
+        magic awaits its run, ``optimize_async``, a background run): send no deltas until a
+        view asks for the record, and the status only when the run's state changes.
+
+        Every view asks ("sync") as it opens and gets the whole record then. A run no page
+        shows (a batch run, a notebook whose output is not rendered) then sends no traffic:
+        measured with 100,000 trials in a kernel, the unread deltas and status updates left
+        ~70 MB of the freed trials' memory pinned after ``del study`` (the objects the kernel
+        keeps from each message, scattered among them). A caller that blocks the kernel
+        (``optimize``, ``study.optimize`` with a callback) keeps streaming: a view's request
+        would reach the panel only after the run.
+        """
+        if self.hears_views_mid_run:
+            self._quiet_until_viewed = True
 
     def keep_kernel_busy(self, parent: KernelParent) -> None:
         """The cell waits for this run: while it runs, a front end's message to the panel

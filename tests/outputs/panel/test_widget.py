@@ -398,9 +398,7 @@ def test_for_study(wire: Wire) -> None:
     assert panel.meta["directions"] == ["maximize"]
     assert panel.status["state"] == "finished"
     assert panel.status["counts"]["COMPLETE"] == 5
-    assert wire.customs("delta") == []  # no view yet
-    receive(panel, {"type": "sync"})
-    assert wire.customs("full")[-1]["n_trials"] == 5
+    assert wire.customs("delta")[-1]["n_trials"] == 5
 
 
 def test_module_import_is_light() -> None:
@@ -755,11 +753,13 @@ def test_a_run_without_views_never_imports_the_importance_evaluators() -> None:
 def test_a_run_no_view_has_opened_streams_nothing_and_a_late_view_gets_it_all(
     wire: Wire,
 ) -> None:
-    """Until a view asks for the record (every view does as it opens), the flushes send no
-    deltas and the status only when the run's state changes: a batch run, or a notebook whose
-    output is not on screen, costs the kernel no traffic. The view that opens mid-run gets the
-    whole record and a fresh header, then every delta in sequence."""
+    """A run whose caller lets the kernel hear the front end meanwhile (the magic): until a view
+    asks for the record (every view does as it opens), the flushes send no deltas and the
+    status only when the run's state changes, so a batch run, or a notebook whose output is not
+    on screen, costs the kernel no traffic. The view that opens mid-run gets the whole record
+    and a fresh header, then every delta in sequence."""
     panel = StudyPanel()
+    panel.quiet_until_viewed()
     study = optuna.create_study()
     panel.run_started(info_for(study, 400), Control())
     panel._stop_flusher.set()  # flush by hand
@@ -799,6 +799,7 @@ def test_a_run_no_view_has_opened_streams_nothing_and_a_late_view_gets_it_all(
 def test_a_change_of_run_state_reaches_the_status_trait_without_a_view(wire: Wire) -> None:
     """What a saved widget state and a view opening later read: the run's state, always."""
     panel = StudyPanel()
+    panel.quiet_until_viewed()
     _runner, _ = run(panel, 50)
     assert wire.customs("delta") == []
     states = [
@@ -808,3 +809,20 @@ def test_a_change_of_run_state_reaches_the_status_trait_without_a_view(wire: Wir
     ]
     assert states[0] == "running" and states[-1] == "finished"
     assert panel.status["n_done"] == 50
+
+
+def test_a_panel_whose_caller_blocks_the_kernel_streams_without_a_view(wire: Wire) -> None:
+    """``optimize()`` or ``study.optimize`` with a callback block the kernel: a view's request
+    would reach the panel only after the run, so its panel streams from the start. So does
+    marimo's, asked or not: marimo hands a widget its messages only between cells."""
+    from optuna_magic.outputs.panel.marimo import _inline_panel_class
+
+    blocked = StudyPanel()  # its caller does not ask it to wait for a view
+    marimo = _inline_panel_class()()
+    marimo.quiet_until_viewed()
+    for panel in (blocked, marimo):
+        before = len(wire.customs("delta"))
+        _runner, _ = run(panel, 40)
+        deltas = wire.customs("delta")[before:]
+        assert sum(d["n_trials"] for d in deltas) >= 40, type(panel).__name__
+        panel.close()
