@@ -82,7 +82,7 @@ def _without_optuna_outputs(nb: object) -> object:
 
 def run(results: Results, *, quick: bool = False) -> None:
     r = results
-    r.section = "6. Size"
+    r.section = "11. Size"
     size = WIDGET_JS.stat().st_size if WIDGET_JS.is_file() else None
     r.add(
         "optuna_magic/static/widget.js", size / 1e6 if size else None, "MB", at_most=2.0, digits=2
