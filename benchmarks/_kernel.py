@@ -61,9 +61,15 @@ class Execution:
 
 
 class Kernel:
-    """A fresh ipykernel of this interpreter in an isolated IPython profile."""
+    """A fresh ipykernel of this interpreter in an isolated IPython profile.
 
-    def __init__(self) -> None:
+    ``view_panels``: act as a page that shows every panel: on a panel's ``comm_open`` ask it
+    for its record (``sync``), as each view does as it opens; the magic's panel streams its
+    deltas only once one has. Sent from a second client, whose shell socket only the iopub
+    thread uses (a zmq socket is not to be shared between threads).
+    """
+
+    def __init__(self, *, view_panels: bool = False) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="om-bench-kernel-")
         home = Path(self._tmp.name)
         env = dict(os.environ)
@@ -83,6 +89,10 @@ class Kernel:
         self.kc = self.km.blocking_client()
         self.kc.start_channels(iopub=False, stdin=False)
         self.kc.wait_for_ready(timeout=60)
+        self._viewer = None
+        if view_panels:
+            self._viewer = self.km.blocking_client()
+            self._viewer.start_channels(iopub=False, stdin=False, hb=False, control=False)
         self._session = Session(key=self.km.session.key, signature_scheme="hmac-sha256")
         self._ctx = zmq.Context.instance()
         self._lock = threading.Lock()
@@ -122,6 +132,8 @@ class Kernel:
                 msg = self._session.deserialize(msg_frames, content=True, copy=True)
             except Exception:  # pragma: no cover - a frame we cannot read
                 continue
+            if self._viewer is not None and msg["header"]["msg_type"] == "comm_open":
+                self._view(msg["content"])
             parent = msg.get("parent_header") or {}
             date = msg["header"].get("date")
             with self._lock:
@@ -137,6 +149,15 @@ class Kernel:
                     )
                 )
         sock.close(linger=0)
+
+    def _view(self, content: dict[str, Any]) -> None:
+        state = (content.get("data") or {}).get("state") or {}
+        if "status" not in state or "meta" not in state:
+            return  # not a panel
+        assert self._viewer is not None
+        data = {"method": "custom", "content": {"type": "sync"}}
+        msg = self._viewer.session.msg("comm_msg", {"comm_id": content["comm_id"], "data": data})
+        self._viewer.shell_channel.send(msg)
 
     def mark(self) -> int:
         """A position in the iopub log; ``since(mark)`` returns what came after it."""
@@ -196,6 +217,8 @@ class Kernel:
         self._stop.set()
         try:
             self.kc.stop_channels()
+            if self._viewer is not None:
+                self._viewer.stop_channels()
             self.km.shutdown_kernel(now=True)
         finally:
             self._thread.join(2)
