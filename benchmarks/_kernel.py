@@ -66,7 +66,9 @@ class Kernel:
     ``view_panels``: act as a page that shows every panel: on a panel's ``comm_open`` ask it
     for its record (``sync``), as each view does as it opens; the magic's panel streams its
     deltas only once one has. Sent from a second client, whose shell socket only the iopub
-    thread uses (a zmq socket is not to be shared between threads).
+    thread uses (a zmq socket is not to be shared between threads). It can be turned on and
+    off (``view_panels``): a view's request, handled mid-run, publishes a status of its own
+    under the cell's request, which the cell timings, read from those statuses, must not see.
     """
 
     def __init__(self, *, view_panels: bool = False) -> None:
@@ -89,10 +91,8 @@ class Kernel:
         self.kc = self.km.blocking_client()
         self.kc.start_channels(iopub=False, stdin=False)
         self.kc.wait_for_ready(timeout=60)
-        self._viewer = None
-        if view_panels:
-            self._viewer = self.km.blocking_client()
-            self._viewer.start_channels(iopub=False, stdin=False, hb=False, control=False)
+        self.view_panels = view_panels
+        self._viewer: Any = None  # made by the iopub thread, at the first panel it views
         self._session = Session(key=self.km.session.key, signature_scheme="hmac-sha256")
         self._ctx = zmq.Context.instance()
         self._lock = threading.Lock()
@@ -132,7 +132,7 @@ class Kernel:
                 msg = self._session.deserialize(msg_frames, content=True, copy=True)
             except Exception:  # pragma: no cover - a frame we cannot read
                 continue
-            if self._viewer is not None and msg["header"]["msg_type"] == "comm_open":
+            if self.view_panels and msg["header"]["msg_type"] == "comm_open":
                 self._view(msg["content"])
             parent = msg.get("parent_header") or {}
             date = msg["header"].get("date")
@@ -154,7 +154,9 @@ class Kernel:
         state = (content.get("data") or {}).get("state") or {}
         if "status" not in state or "meta" not in state:
             return  # not a panel
-        assert self._viewer is not None
+        if self._viewer is None:
+            self._viewer = self.km.blocking_client()
+            self._viewer.start_channels(iopub=False, stdin=False, hb=False, control=False)
         data = {"method": "custom", "content": {"type": "sync"}}
         msg = self._viewer.session.msg("comm_msg", {"comm_id": content["comm_id"], "data": data})
         self._viewer.shell_channel.send(msg)
