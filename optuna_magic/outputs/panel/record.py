@@ -309,17 +309,11 @@ class TrialRecord(BatchWrites):
         """What changed since the previous delta, or None when nothing did."""
         with self._lock:
             self._apply_queued()
-            new_int = len(self._int_trial) - self._int_sent
-            new_events = len(self.events) - self._events_sent
-            if not (self._dirty or new_int or new_events or self._params_changed):
+            if not self._changed():
                 return None
             rows = np.fromiter(sorted(self._dirty), np.int64, len(self._dirty))
             message = self._message("delta", rows, self._int_sent, self._events_sent)
-            self._dirty.clear()
-            self._int_sent += new_int
-            self._events_sent += new_events
-            self._params_changed = False
-            self.seq += 1
+            self._mark_sent()
             message[0]["seq"] = self.seq
             return message
 
@@ -346,15 +340,25 @@ class TrialRecord(BatchWrites):
         next :meth:`full` holds it, and a later delta carries only what changes after it."""
         with self._lock:
             self._apply_queued()
-            new_int = len(self._int_trial) - self._int_sent
-            new_events = len(self.events) - self._events_sent
-            if not (self._dirty or new_int or new_events or self._params_changed):
-                return
-            self._dirty.clear()
-            self._int_sent += new_int
-            self._events_sent += new_events
-            self._params_changed = False
-            self.seq += 1
+            if self._changed():
+                self._mark_sent()
+
+    def _changed(self) -> bool:
+        """Whether anything changed since the last delta (the caller holds the lock)."""
+        return bool(
+            self._dirty
+            or len(self._int_trial) > self._int_sent
+            or len(self.events) > self._events_sent
+            or self._params_changed
+        )
+
+    def _mark_sent(self) -> None:
+        """Count everything up to now as sent, under the next sequence number."""
+        self._dirty.clear()
+        self._int_sent = len(self._int_trial)
+        self._events_sent = len(self.events)
+        self._params_changed = False
+        self.seq += 1
 
     def _message(
         self,
