@@ -15,6 +15,7 @@ import time
 from typing import TYPE_CHECKING, Any, Protocol
 
 from optuna_magic.outputs.panel.bundle import BUNDLE
+from optuna_magic.outputs.panel.shown import start_importance
 from optuna_magic.outputs.panel.wire import (
     EnqueueRequest,
     RunMoreRequest,
@@ -91,7 +92,7 @@ class PanelRequests:
         elif request["type"] == "importance":
             if panel._importance.view(request["view"], request["open"]):
                 # Now, not at the next flush; after the run, once (its trials' last state).
-                panel._start_importance(final=not panel.running)
+                start_importance(panel, final=not panel.running)
         elif request["type"] == "trial":
             with panel._send_lock:
                 panel.send({"type": "trial", **panel.record.trial_detail(request["number"])})

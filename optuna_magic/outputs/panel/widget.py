@@ -11,9 +11,11 @@ its record with base64 strings in place of buffers (see :mod:`.wire`). What it d
 request is :mod:`.requests`; "Run N more" reaches the objective through the
 :class:`~optuna_magic.outputs.panel.requests.Continuation` its starter attached.
 
-What goes on the wire is declared in :mod:`optuna_magic.outputs.panel.wire`; the importance
-refreshes are :mod:`optuna_magic.outputs.panel.importance`; the front end's code and its loader
-are :mod:`optuna_magic.outputs.panel.bundle`.
+What goes on the wire is declared in :mod:`optuna_magic.outputs.panel.wire`; what a flush
+sends, and the flusher thread, are :mod:`.flushing`; a panel over an existing study, the study
+it holds weakly and when its importance refreshes start are :mod:`.shown`; the refreshes are
+:mod:`optuna_magic.outputs.panel.importance`; the front end's code and its loader are
+:mod:`optuna_magic.outputs.panel.bundle`.
 
 Optuna is imported lazily: importing this module imports anywidget only.
 """
@@ -25,23 +27,26 @@ import threading
 import time
 import weakref
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import anywidget
 import traitlets
 
 from optuna_magic.outputs.panel.bundle import BUNDLE
-from optuna_magic.outputs.panel.importance import ImportanceRefresh, RefreshTiming
+from optuna_magic.outputs.panel.flushing import send_changes, start_flusher
 from optuna_magic.outputs.panel.kernel_link import KernelLink
 from optuna_magic.outputs.panel.record import TrialRecord
 from optuna_magic.outputs.panel.requests import PanelRequests
 from optuna_magic.outputs.panel.runs import take_up
-from optuna_magic.outputs.panel.status import run_status, study_span
-from optuna_magic.outputs.panel.wire import (
-    ImportanceTrait,
-    StatusTrait,
-    inline_buffers,
+from optuna_magic.outputs.panel.shown import (
+    hold_weakly,
+    importance_for,
+    show_study,
+    shown_study,
+    start_importance,
 )
+from optuna_magic.outputs.panel.status import run_status
+from optuna_magic.outputs.panel.wire import StatusTrait, inline_buffers
 
 if TYPE_CHECKING:
     import optuna
@@ -49,6 +54,7 @@ if TYPE_CHECKING:
 
     from optuna_magic.outputs.kernel_output import KernelParent
     from optuna_magic.outputs.panel.display import CellOutputs
+    from optuna_magic.outputs.panel.importance import RefreshTiming
     from optuna_magic.outputs.panel.requests import Continuation
     from optuna_magic.run.contract import RunControl, RunInfo, RunResult, TrialError, TrialEvent
 
@@ -115,10 +121,7 @@ class StudyPanel(anywidget.AnyWidget):
         # The request this panel's threads send under (the cell that made it), and the one
         # to say the kernel is busy with while a front end's message comes in mid-run.
         self._link = KernelLink()
-        self._importance = ImportanceRefresh(
-            importance_interval, publish=self._publish_importance, adopt=self._link.adopt_parent
-        )
-        self._importance.always = self.rank_always
+        self._importance = importance_for(self, importance_interval)  # see shown.py
         self._changed_at = 0.0  # when a polled trial last changed (a watch's activity)
         # False once a front end said its host drops binary buffers: the record and the bundle
         # then go as text, which every front end reads (a page that keeps buffers too).
@@ -138,22 +141,8 @@ class StudyPanel(anywidget.AnyWidget):
 
         ``storage``: as shown, already masked; default where the study is (masked).
         """
-        from optuna_magic.run.info import run_info
-        from optuna_magic.study.storage import in_memory
-
-        info = run_info(study, storage=storage)
         panel = cls()
-        panel._study_ref = weakref.ref(study)
-        panel._start(info, None, state)
-        panel._importance.own_study = in_memory(study)  # read in place, not copied
-        panel._importance.keep_ref(study)
-        # The header tells the study's own trials and time span, not a run's (there is none).
-        panel._n_done, span = study_span(info.existing_trials)
-        if span is not None:
-            panel._started, panel._ended = span
-        panel.flush()
-        # Its importance once, in the background (a finished study does not change).
-        panel._start_importance(final=True)
+        show_study(panel, study, storage=storage, state=state)
         return panel
 
     @classmethod
@@ -188,9 +177,7 @@ class StudyPanel(anywidget.AnyWidget):
         # The first importance refresh waits a full interval: not over the first few trials,
         # and not at all in a run shorter than that (the run's end computes it once).
         self._importance.at = time.time()
-        flusher = threading.Thread(target=self._flush_loop, name="optuna-magic-panel")
-        flusher.daemon = True
-        flusher.start()
+        start_flusher(self)
 
     def trial_started(self, number: int) -> None:
         """A trial is running (it shows in the table and the timeline)."""
@@ -262,7 +249,7 @@ class StudyPanel(anywidget.AnyWidget):
         # Nothing to steer any more; and a widget lives as long as its output, so it must not
         # keep the run (and through it the study) alive.
         self._control = None
-        self._study_ref = weakref.ref(result.study)
+        hold_weakly(self, result.study)
         self.record.add_event(f"run {result.state}", result.error or "")
         self.flush()
         if self._outputs is not None:
@@ -273,47 +260,13 @@ class StudyPanel(anywidget.AnyWidget):
             self._outputs.show_snapshot(self._info, result, record)
         # The last refresh waits a moment: started at once, it shared the GIL with the end of
         # the cell (snapshot, the reply to the notebook) and made the cell end later.
-        self._importance.keep_ref(result.study)
-        self._start_importance(final=True, delay=self.final_importance_delay)
+        start_importance(self, final=True, delay=self.final_importance_delay)
 
     # ------------------------------------------------------------------ flush
     def flush(self) -> None:
-        """Send what changed: one delta message and one trait update at most."""
-        self._next_flush = time.monotonic() + self.flush_interval
-        control = self._control
-        running = control.running_trials() if control is not None else None
-        if running is not None:
-            self.record.mark_running(running)
-        sent = False
-        with self._send_lock:
-            viewed = self._synced or not self._quiet_until_viewed
-            if viewed:
-                delta = self.record.delta()
-            else:
-                delta = None
-                self.record.skip()  # the whole record, when a view asks, has what it skipped
-            status = self._status()
-            now = time.time()
-            if delta is not None:
-                content, buffers = delta
-                # The delta carries the status too, so one message a flush keeps the header
-                # (progress, counts, best) as fresh as the trials.
-                content["status"] = status
-                self._send_record(content, buffers)
-                sent = True
-            # The status trait is what a late view and a saved widget state read: it follows at
-            # once on a new run state or error, else at most once a second.
-            old = self.status or {}
-            urgent = (status.get("state"), status.get("error")) != (
-                old.get("state"),
-                old.get("error"),
-            )
-            if urgent or (viewed and now - self._last_status_at >= 1.0):
-                self.status = cast("dict[str, Any]", status)  # a Dict trait: StatusTrait
-                self._last_status_at = now
-                sent = True
-        if sent:
-            self._link.let_iopub_send(self.comm)
+        """Send what changed: one delta message and one trait update at most (see
+        :mod:`.flushing`)."""
+        send_changes(self)
 
     def quiet_until_viewed(self) -> None:
         """The run's caller lets the kernel handle the front end's messages meanwhile (the
@@ -337,18 +290,6 @@ class StudyPanel(anywidget.AnyWidget):
         :meth:`KernelParent.publish_busy`)."""
         self._link.busy_parent = parent
 
-    def _flush_loop(self) -> None:
-        self._link.adopt_parent()
-        while not self._stop_flusher.wait(self.flush_interval):
-            try:
-                # Only when overdue by a whole interval: no trial ended to flush it (slow
-                # trials), rather than racing the trial thread for a flush that is just due.
-                if time.monotonic() >= self._next_flush + self.flush_interval:
-                    self.flush()
-                self._start_importance()
-            except Exception:  # a panel must never take the run down
-                _log.warning("panel flush failed", exc_info=True)
-
     # A watched study that changed less than this long ago is still being optimized, even if
     # no trial was running at the last poll (between two trials of a fast study).
     watch_quiet = 3.0
@@ -367,19 +308,6 @@ class StudyPanel(anywidget.AnyWidget):
         )
 
     # ------------------------------------------------------------- importance
-    def _start_importance(self, *, final: bool = False, delay: float = 0.0) -> None:
-        self._importance.schedule(
-            self._info,
-            bool(self.record.param_columns),
-            during_run=self._state in ("running", "stopping"),
-            final=final,
-            delay=delay,
-        )
-
-    def _publish_importance(self, result: ImportanceTrait) -> None:
-        with self._send_lock:
-            self.importance = cast("dict[str, Any]", result)
-
     @property
     def importance_refreshes(self) -> tuple[RefreshTiming, ...]:
         """What each importance refresh of this panel cost, in order (for benchmarks and for
@@ -398,9 +326,7 @@ class StudyPanel(anywidget.AnyWidget):
 
     def study(self) -> optuna.Study | None:
         """The study this panel shows, while it lives (None: gone, or not known yet)."""
-        if self.continuation is not None:
-            return self.continuation.study
-        return self._study_ref() if self._study_ref is not None else None
+        return shown_study(self)
 
     def _send_record(self, content: dict[str, Any], buffers: list[bytes]) -> None:
         """Send a record message (``delta`` / ``full``): binary buffers, or base64 in the
