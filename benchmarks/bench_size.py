@@ -18,6 +18,7 @@ from _figures import Results
 
 REPO = Path(__file__).resolve().parents[1]
 WIDGET_JS = REPO / "optuna_magic" / "static" / "widget.js"
+PLOTLY_JS = REPO / "optuna_magic" / "static" / "plotly.js"
 
 
 def _cell(n: int) -> str:
@@ -91,6 +92,9 @@ def run(results: Results, *, quick: bool = False) -> None:
         import gzip
 
         r.add("widget.js gzipped", len(gzip.compress(WIDGET_JS.read_bytes())) / 1e6, "MB", digits=2)
+    if PLOTLY_JS.is_file():
+        # Asked for apart from widget.js, once a panel is on screen.
+        r.add("optuna_magic/static/plotly.js", PLOTLY_JS.stat().st_size / 1e6, "MB", digits=2)
     for store in (False, True):
         growth = {}
         for n in (100,) if quick else (100, 1000):

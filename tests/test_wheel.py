@@ -45,11 +45,14 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_wheel_carries_the_built_panel(wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as z:
         names = set(z.namelist())
-        assert {"optuna_magic/static/widget.js", "optuna_magic/static/loader.js"} <= names
+        static = ("widget.js", "plotly.js", "loader.js")
+        assert {f"optuna_magic/static/{name}" for name in static} <= names
         bundle = z.read("optuna_magic/static/widget.js")
+        plotly = z.read("optuna_magic/static/plotly.js")
         loader = z.read("optuna_magic/static/loader.js").decode()
         assert not [n for n in names if n.startswith(("tests/", "js/", "examples/"))]
-    assert len(bundle) > 100_000  # the panel itself, not a stub
+    assert len(bundle) > 50_000  # the panel itself, not a stub
+    assert len(plotly) > 1_000_000  # plotly, the bundle's second part
     assert "__OPTUNA_MAGIC_BUNDLE__" in loader  # the loader the bundle's hash is put into
     # The same bytes the repository's build made: the wheel does not ship a stale panel.
     built = REPO / "optuna_magic" / "static" / "widget.js"

@@ -3,8 +3,8 @@
 // manager) says `no_buffers`, gets the code as text, and says it again for every later panel of
 // the page before the bundle subscribes to it.
 
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import loader, { modules } from "./loader";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import loader, { modules, type LoaderProps } from "./loader";
 import { bundleRequest, noBuffersRequest } from "./protocol";
 import { FakeModel } from "./testing";
 
@@ -14,21 +14,27 @@ const page = globalThis as unknown as Record<string, unknown>;
 /** What the fake bundle saw: for each model it initialized, what the model had sent by then. */
 let initialized: Array<{ model: FakeModel; sentBefore: unknown[] }> = [];
 let loaded: unknown[] = [];
+/** The loader's props each render of the fake bundle got. */
+let rendered: LoaderProps[] = [];
 const realLoad = modules.load;
+const PLOTLY_CODE = "plotly's code";
 
 beforeEach(() => {
   for (const key of Object.keys(page)) if (key.startsWith("optuna-magic:")) delete page[key];
   initialized = [];
   loaded = [];
+  rendered = [];
   modules.load = async (code) => {
     // vitest cannot import a Blob URL; the bundle's code is what the kernel sent.
     loaded.push(code);
+    if (code === PLOTLY_CODE) return { default: { plotly: true } };
     return {
       default: {
         initialize({ model }: { model: FakeModel }) {
           initialized.push({ model, sentBefore: [...model.sent] });
         },
-        render({ el }: { el: HTMLElement }) {
+        render({ el, plotly }: { el: HTMLElement } & LoaderProps) {
+          rendered.push({ plotly });
           el.textContent = "the panel";
         },
       },
@@ -38,6 +44,7 @@ beforeEach(() => {
 
 afterEach(() => {
   modules.load = realLoad;
+  vi.useRealTimers();
 });
 
 const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
@@ -115,5 +122,65 @@ describe("the loader on a host that drops binary buffers", () => {
     model.message({ type: "bundle", version: VERSION }, []);
     expect(model.sent).toEqual([bundleRequest(VERSION), noBuffersRequest(), bundleRequest(VERSION)]);
     expect(loaded).toEqual([]);
+  });
+});
+
+describe("plotly, a part of its own", () => {
+  const plotlyRequest = bundleRequest(VERSION, "plotly");
+
+  async function shown(model: FakeModel): Promise<void> {
+    await open(model);
+    model.message({ type: "bundle", version: VERSION }, [bytes("export default {}")]);
+    await flush();
+  }
+
+  it("is asked for only when the bundle wants it, and the page keeps one copy", async () => {
+    const model = new FakeModel();
+    await shown(model);
+    expect(model.sent).toEqual([bundleRequest(VERSION)]); // the panel shows without plotly
+    const first = rendered[0].plotly();
+    expect(model.sent).toEqual([bundleRequest(VERSION), plotlyRequest]);
+    model.message({ type: "bundle", version: VERSION }, [bytes("the panel again")]); // not plotly
+    model.message({ type: "bundle", version: VERSION, part: "plotly" }, [PLOTLY_CODE as never]);
+    expect(await first).toEqual({ plotly: true });
+    const later = new FakeModel();
+    await open(later);
+    expect(await rendered[1].plotly()).toEqual({ plotly: true });
+    expect(later.sent).toEqual([]); // neither part asked again
+    expect(loaded.filter((c) => c === PLOTLY_CODE)).toHaveLength(1);
+    expect(model.handlers.get("msg:custom")?.size ?? 0).toBe(0); // nothing left listening
+  });
+
+  it("is asked of a later panel's kernel too when the first has not answered in 3 s", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const blocked = new FakeModel();
+    await shown(blocked);
+    const waiting = rendered[0].plotly();
+    const soon = new FakeModel();
+    await open(soon);
+    void rendered[1].plotly();
+    expect(soon.sent).toEqual([]); // within 3 s the first kernel may still answer
+    vi.setSystemTime(Date.now() + 3_500);
+    const other = new FakeModel();
+    await open(other);
+    const asked = rendered[2].plotly();
+    expect(other.sent).toEqual([plotlyRequest]);
+    other.message({ type: "bundle", version: VERSION, part: "plotly" }, [PLOTLY_CODE as never]);
+    expect(await asked).toEqual({ plotly: true });
+    expect(await waiting).toEqual({ plotly: true }); // the first answer serves every panel
+    expect(blocked.handlers.get("msg:custom")?.size ?? 0).toBe(0);
+  });
+
+  it("comes as text on a page whose host drops buffers", async () => {
+    const model = new FakeModel();
+    await open(model);
+    model.message({ type: "bundle", version: VERSION }, []);
+    model.message({ type: "bundle", version: VERSION, code: "export default {}" });
+    await flush();
+    const p = rendered[0].plotly();
+    model.message({ type: "bundle", version: VERSION, part: "plotly" }, []); // buffer dropped
+    expect(model.sent.slice(-2)).toEqual([noBuffersRequest(), plotlyRequest]);
+    model.message({ type: "bundle", version: VERSION, part: "plotly", code: PLOTLY_CODE });
+    expect(await p).toEqual({ plotly: true });
   });
 });

@@ -12,5 +12,3 @@ declare module "plotly.js/lib/scattergl" { const m: unknown; export default m; }
 declare module "plotly.js/lib/bar" { const m: unknown; export default m; }
 declare module "plotly.js/lib/contour" { const m: unknown; export default m; }
 declare module "plotly.js/lib/heatmap" { const m: unknown; export default m; }
-// The text of src/plotlyChunk.ts built on its own (js/build.mjs).
-declare module "virtual:plotly-source" { const source: string; export default source; }

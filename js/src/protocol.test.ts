@@ -30,12 +30,12 @@ type Bundle = { content: Record<string, unknown>; n_buffers: number };
 const { traits, kernel, requests } = wire as unknown as {
   traits: Record<"meta" | "status" | "importance", Record<string, unknown>>;
   kernel: {
-    delta: Encoded; full: Encoded; trial: { content: Record<string, unknown> }; bundle: Bundle;
+    delta: Encoded; full: Encoded; trial: { content: Record<string, unknown> }; bundle: Bundle; bundle_plotly: Bundle;
     // What a host that drops binary buffers gets after the loader said `no_buffers`.
     full_base64: Encoded; delta_base64: Encoded; bundle_text: Bundle;
     steer: { content: Record<string, unknown> };
   };
-  requests: Record<"sync" | "stop" | "trial" | "bundle" | "no_buffers" | "importance" | "run_more" | "enqueue", Record<string, unknown>>;
+  requests: Record<"sync" | "stop" | "trial" | "bundle" | "bundle_plotly" | "no_buffers" | "importance" | "run_more" | "enqueue", Record<string, unknown>>;
 };
 
 describe("the kernel's examples match protocol.ts", () => {
@@ -71,6 +71,10 @@ describe("the kernel's examples match protocol.ts", () => {
     expect(conformance(kernel.trial.content, SCHEMAS.trial)).toEqual([]);
     expect(conformance(kernel.bundle.content, SCHEMAS.bundle)).toEqual([]);
     expect(kernel.bundle.n_buffers).toBe(1);
+    expect("part" in kernel.bundle.content).toBe(false); // the panel's own code
+    expect(conformance(kernel.bundle_plotly.content, SCHEMAS.bundle)).toEqual([]);
+    expect(kernel.bundle_plotly.content.part).toBe("plotly");
+    expect(kernel.bundle_plotly.n_buffers).toBe(1);
   });
 
   it("sends the requests the kernel reads", () => {
@@ -78,6 +82,7 @@ describe("the kernel's examples match protocol.ts", () => {
     expect(stopRequest()).toEqual(requests.stop);
     expect(trialRequest(requests.trial.number as number)).toEqual(requests.trial);
     expect(bundleRequest(requests.bundle.version as string)).toEqual(requests.bundle);
+    expect(bundleRequest(requests.bundle.version as string, "plotly")).toEqual(requests.bundle_plotly);
     expect(noBuffersRequest()).toEqual(requests.no_buffers);
     expect(importanceRequest(requests.importance.view as string, requests.importance.open as boolean)).toEqual(requests.importance);
     expect(conformance(requests.importance, SCHEMAS.importanceRequest)).toEqual([]);
@@ -86,6 +91,7 @@ describe("the kernel's examples match protocol.ts", () => {
     expect(conformance(requests.stop, SCHEMAS.stopRequest)).toEqual([]);
     expect(conformance(requests.trial, SCHEMAS.trialRequest)).toEqual([]);
     expect(conformance(requests.bundle, SCHEMAS.bundleRequest)).toEqual([]);
+    expect(conformance(requests.bundle_plotly, SCHEMAS.bundleRequest)).toEqual([]);
   });
 
   it("has the steering requests and their answer as declared", () => {

@@ -134,10 +134,12 @@ export interface TrialDetailMessage {
   user_attrs: Record<string, unknown>;
 }
 
-/** Its one buffer is the panel's ES module. */
+/** Its one buffer is an ES module: the panel's, or plotly's where `part` says so. */
 export interface BundleMessage {
   type: "bundle";
   version: string;
+  /** Absent: the panel. "plotly": plotly.js, which the panel asks for once it is on screen. */
+  part?: BundlePart;
   /** For a host that drops binary buffers: the ES module as text, and no buffer. */
   code?: string;
 }
@@ -165,9 +167,14 @@ export interface TrialRequest {
   type: "trial";
   number: number;
 }
+/** The parts of the panel's code a page asks for: the panel itself, then plotly. */
+export type BundlePart = "plotly";
 export interface BundleRequest {
   type: "bundle";
   version: string;
+  /** Absent: the panel's module; "plotly": plotly.js (the kernel sends it apart from the panel,
+   * so a panel shows its header and table before plotly has travelled). */
+  part?: BundlePart;
 }
 /** This page's host drops binary buffers: the kernel sends this panel's bundle and record
  * without them from now on. */
@@ -201,7 +208,8 @@ export type FrontendRequest =
 export const syncRequest = (): SyncRequest => ({ type: "sync" });
 export const stopRequest = (): StopRequest => ({ type: "stop" });
 export const trialRequest = (number: number): TrialRequest => ({ type: "trial", number });
-export const bundleRequest = (version: string): BundleRequest => ({ type: "bundle", version });
+export const bundleRequest = (version: string, part?: BundlePart): BundleRequest =>
+  part ? { type: "bundle", version, part } : { type: "bundle", version };
 export const noBuffersRequest = (): NoBuffersRequest => ({ type: "no_buffers" });
 export const importanceRequest = (view: string, open: boolean): ImportanceRequest => ({ type: "importance", view, open });
 export const runMoreRequest = (id: string, n_trials: number, confirm: boolean): RunMoreRequest => ({ type: "run_more", id, n_trials, confirm });

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jupyter_harness import Console, end_process, shot, wait_for_panel
+from jupyter_harness import Console, end_process, open_view, shot, wait_for_panel
 
 pytest.importorskip("marimo")
 
@@ -212,17 +212,23 @@ print("cell done:", len(study.trials), "trials")
     wait_state(panel, "running")
     tag = call.split("(")[0].split(".")[-1]
     seen: list[str] = []
+    drawn_live = False
+    history = panel.locator("[data-role=plot-history]").locator(".main-svg, canvas")
     deadline = time.monotonic() + 90
     while state(panel) == "running":  # sampled before the read: the last read is a running one
         now = progress(panel)
         if not seen or seen[-1] != now:
             if len(seen) == 1:
                 shot(marimo_page, f"marimo/blocking-live-{tag}", panel)  # mid-run, cell blocked
+                # A plot while the kernel cannot answer the page: plotly came with the panel.
+                open_view(panel, "history")
             seen.append(now)
+        drawn_live = drawn_live or (len(seen) > 1 and history.count() > 0)
         assert time.monotonic() < deadline, seen
         time.sleep(0.1)
     # Several different counts while the cell still ran: the panel is live, not drawn at the end.
     assert len({p for p in seen if not p.startswith("120 /")}) >= 2, seen
+    assert drawn_live, "the history plot did not draw while the cell ran"
     wait_state(panel, "finished")
     assert progress(panel) == "120 / 120"
     body = marimo_page.locator("body")
@@ -234,6 +240,7 @@ print("cell done:", len(study.trials), "trials")
     assert "trial 0 says hi" in text and "trial 119 says hi" in text
     # Trials that ended before the view opened come with the whole record the view asked for,
     # which marimo delivers once the cell is over: then the table has every trial.
+    open_view(panel, "trials")
     deadline = time.monotonic() + 30
     while "120 trials" not in (text := str(panel.inner_text())):
         assert time.monotonic() < deadline, text

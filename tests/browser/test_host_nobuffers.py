@@ -174,10 +174,10 @@ def test_the_panel_works_on_a_host_that_drops_every_buffer(
         shown = nb.output(1).inner_text()
         raise AssertionError(f"no panel without buffers; the output shows {shown!r}") from exc
     stats = _stats(page)
-    # The host really dropped buffers: the bundle's (the kernel's first answer) at least.
+    # The host really dropped buffers: the panel's code (the kernel's first answer) at least.
     assert stats["protocols"], stats
     assert set(stats["protocols"]) <= {"v1.kernel.websocket.jupyter.org", ""}, stats
-    assert stats["dropped"]["in"] >= 1 and stats["droppedBytes"]["in"] > 1_000_000, stats
+    assert stats["dropped"]["in"] >= 1 and stats["droppedBytes"]["in"] > 50_000, stats
 
     # Live: the progress moves while the cell runs, through base64 deltas (no more buffers to
     # drop once the kernel was told).
@@ -232,6 +232,10 @@ def test_the_panel_works_on_a_host_that_drops_every_buffer(
     _wait_for("the traceback", lambda: "trial three fails" in traceback.inner_text(), 15)
     assert "ValueError" in traceback.inner_text()
     shot(page, "hosts/nobuffers-lab-traceback", panel)
+    # plotly, asked for apart from the panel's code, came as text as well: a plot draws.
+    open_view(panel, "history")
+    plot = panel.locator("[data-role=plot-history]")
+    plot.locator(".main-svg, canvas").first.wait_for(state="visible", timeout=20_000)
     open_view(panel, "trials")
     path = shot(page, "hosts/nobuffers-lab", panel)
     assert path.stat().st_size > 10_000

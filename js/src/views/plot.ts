@@ -9,24 +9,35 @@ export type PlotlyApi = typeof PlotlyCore;
 let plotly: PlotlyApi | null = null;
 let loading: Promise<PlotlyApi> | null = null;
 let source: (() => Promise<PlotlyApi>) | null = null;
+let asked: (() => Promise<PlotlyApi>) | null = null; // the latest source loading was asked of
 
 /**
- * Where plotly comes from (the bundle's entry point gives its text, src/plotlyChunk.ts built on
- * its own). It is parsed and run on first use rather than when the bundle loads: that was most
- * of the bundle's load time (headless Chromium, under load: the bundle imported in 270-530 ms
- * with plotly in it, 130-175 ms with plotly run lazily but still parsed, 18-30 ms without it),
- * and a panel first shows its header, its table or its search space, none drawn with plotly.
- * The page warms it when idle after a panel's first paint (widget.ts), so a plot need not wait.
+ * Where plotly comes from (the bundle's entry point says: the kernel, through the loader, or
+ * text served with the bundle). It is loaded once a panel is on screen rather than with the
+ * panel's code: that was most of the panel's load time (headless Chromium: the bundle imported
+ * in a median 144 ms with plotly inside it as text, 45 ms without it), and a panel first shows
+ * its header, its table or its search space, none drawn with plotly. The page asks for it when
+ * idle after a panel's first paint (widget.ts), so a plot need not wait.
  */
 export function providePlotly(load: () => Promise<PlotlyApi>): void {
   source = load;
 }
 
-/** plotly, loading it once; null where no source was given (tests draw without it). */
+/** plotly, loading it once; null where no source was given (tests draw without it).
+ * A source given while an earlier one is still loading is asked too, and the first to answer
+ * serves (the earlier one's kernel may be blocked or gone). */
 export function loadPlotly(): Promise<PlotlyApi> | null {
   if (!source) return null;
-  loading ??= source().then((p) => (plotly = p));
-  return loading;
+  if (plotly || source === asked) return loading;
+  asked = source;
+  const next = source().then((p) => (plotly ??= p));
+  const current: Promise<PlotlyApi> = loading ? Promise.race([loading, next]) : next;
+  loading = current;
+  current.catch(() => {
+    // A failed load is forgotten: the next call asks again.
+    if (loading === current) loading = asked = null;
+  });
+  return current;
 }
 
 export interface Plotter {

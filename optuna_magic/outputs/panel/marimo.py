@@ -55,7 +55,7 @@ def _inline_panel_class() -> type[StudyPanel]:
     class InlineStudyPanel(StudyPanel):
         """A :class:`StudyPanel` whose ``_esm`` is its whole bundle, not the loader."""
 
-        _esm = BUNDLE.code.decode("utf-8") if BUNDLE.code else BUNDLE.esm
+        _esm = BUNDLE.inline_esm()
         # Its view's "sync" arrives only after the run: the deltas go out from the start.
         hears_views_mid_run = False
 

@@ -8,11 +8,11 @@ Everything :class:`~optuna_magic.outputs.panel.widget.StudyPanel` puts on the wi
   record's eleven little-endian column buffers, see
   :meth:`~optuna_magic.outputs.panel.record.TrialRecord.delta`), :class:`TrialDetailMessage` (a
   trial's traceback and attributes, on a click) and :class:`BundleMessage` (the panel's code,
-  one buffer);
+  or plotly's, one buffer);
 - custom messages from the front end (:data:`FrontendRequest`): ``sync`` (send the whole record),
-  ``stop`` (the Stop button), ``trial`` (a trial's detail), ``bundle`` (the panel's code),
-  ``no_buffers`` (this page's host drops binary buffers), ``importance`` (a view that shows it
-  opens or closes), ``run_more`` and ``enqueue`` (steer the study; answered by
+  ``stop`` (the Stop button), ``trial`` (a trial's detail), ``bundle`` (the panel's code, then
+  plotly's), ``no_buffers`` (this page's host drops binary buffers), ``importance`` (a view
+  that shows it opens or closes), ``run_more`` and ``enqueue`` (steer the study; answered by
   :class:`SteerMessage`).
 
 Hosts that drop binary buffers (Colab's widget manager): the loader sees the bundle arrive
@@ -208,8 +208,10 @@ class _BundleMessageBase(TypedDict):
 
 
 class BundleMessage(_BundleMessageBase, total=False):
-    """The answer to a ``bundle`` request; its one buffer is the panel's ES module."""
+    """The answer to a ``bundle`` request; its one buffer is an ES module: the panel's, or
+    plotly's where ``part`` says so."""
 
+    part: Literal["plotly"]
     # For a host that drops binary buffers: the ES module as text, and no buffer. Text, not
     # base64: JSON-encoding the 1.6 MB module costs the kernel ~14 ms as text, ~23 ms as base64.
     code: str
@@ -246,11 +248,16 @@ class TrialRequest(TypedDict):
     number: int
 
 
-class BundleRequest(TypedDict):
-    """The loader asks for the panel's code of its ``version``."""
-
+class _BundleRequestBase(TypedDict):
     type: Literal["bundle"]
     version: str
+
+
+class BundleRequest(_BundleRequestBase, total=False):
+    """The loader asks for the panel's code of its ``version``; with ``part: "plotly"``, for
+    plotly's (asked once a panel is on screen)."""
+
+    part: Literal["plotly"]
 
 
 class NoBuffersRequest(TypedDict):
@@ -356,7 +363,10 @@ def parse_request(content: Any) -> FrontendRequest | None:
         return TrialRequest(type="trial", number=number)
     version = content.get("version")
     if kind == "bundle" and isinstance(version, str):
-        return BundleRequest(type="bundle", version=version)
+        bundle = BundleRequest(type="bundle", version=version)
+        if content.get("part") == "plotly":
+            bundle["part"] = "plotly"
+        return bundle
     view, is_open = content.get("view"), content.get("open")
     if kind == "importance" and isinstance(view, str) and isinstance(is_open, bool):
         return ImportanceRequest(type="importance", view=view, open=is_open)

@@ -272,7 +272,8 @@ def test_sync_returns_the_whole_record(wire: Wire) -> None:
 
 
 def test_the_bundle_is_sent_once_on_request_not_with_every_panel(wire: Wire) -> None:
-    """Each panel's widget state holds the small loader; the bundle goes out when asked for."""
+    """Each panel's widget state holds the small loader; the bundle goes out when asked for,
+    the panel's code first and plotly apart from it."""
     import hashlib
 
     from optuna_magic.outputs.panel.bundle import BUNDLE
@@ -285,13 +286,37 @@ def test_the_bundle_is_sent_once_on_request_not_with_every_panel(wire: Wire) -> 
     assert f'"{version}"' in esm and "__OPTUNA_MAGIC_BUNDLE__" not in esm
 
     receive(panel, {"type": "bundle", "version": "an-older-page"})
+    receive(panel, {"type": "bundle", "version": "an-older-page", "part": "plotly"})
     assert wire.customs("bundle") == []  # a version it does not have: the loader keeps waiting
     receive(panel, {"type": "bundle", "version": version})
     replies = [m for m in wire.comm_msgs() if m.custom and m.custom["type"] == "bundle"]
     assert len(replies) == 1 and replies[0].custom == {"type": "bundle", "version": version}
     (bundle,) = replies[0].buffers
-    assert len(bundle) > 100_000 and b"as default}" in bundle  # the whole ES module
-    assert hashlib.blake2b(bundle, digest_size=12).hexdigest() == version
+    assert 50_000 < len(bundle) < 400_000 and b"as default}" in bundle  # the panel's ES module
+    assert b"plotly.js" not in bundle  # plotly is a part of its own (its banner names it)
+
+    receive(panel, {"type": "bundle", "version": version, "part": "plotly"})
+    replies = [m for m in wire.comm_msgs() if m.custom and m.custom["type"] == "bundle"]
+    assert replies[1].custom == {"type": "bundle", "version": version, "part": "plotly"}
+    (plotly,) = replies[1].buffers
+    assert len(plotly) > 1_000_000 and b"plotly.js" in plotly
+    digest = hashlib.blake2b(digest_size=12)
+    digest.update(bundle)
+    digest.update(plotly)
+    assert digest.hexdigest() == version  # a rebuilt part is a new version
+
+
+def test_marimo_s_inline_bundle_carries_plotly_before_the_panel() -> None:
+    """marimo's panel cannot ask mid-run: its one module holds both parts."""
+    import json
+
+    from optuna_magic.outputs.panel.bundle import BUNDLE
+
+    esm = BUNDLE.inline_esm()
+    first, rest = esm.split("\n", 1)
+    assert first.startswith('globalThis["optuna-magic:plotly-source"] ??= "')
+    assert json.loads(first.split(" ??= ", 1)[1].rstrip(";")).encode() == BUNDLE.plotly
+    assert rest.encode() == BUNDLE.code
 
 
 def test_stop_message_stops_the_run(wire: Wire) -> None:
@@ -642,11 +667,21 @@ def test_a_host_without_buffers_gets_the_bundle_as_text(wire: Wire) -> None:
     receive(panel, {"type": "bundle", "version": BUNDLE.version})
     receive(panel, {"type": "no_buffers"})
     receive(panel, {"type": "bundle", "version": BUNDLE.version})
-    first, second = (m for m in wire.comm_msgs() if m.custom and m.custom["type"] == "bundle")
+    receive(panel, {"type": "bundle", "version": BUNDLE.version, "part": "plotly"})
+    sent = [m for m in wire.comm_msgs() if m.custom and m.custom["type"] == "bundle"]
+    first, second, plotly = sent
     assert first.buffers == [BUNDLE.code] and "code" not in (first.custom or {})
     assert second.buffers == []
     assert second.custom == {"type": "bundle", "version": BUNDLE.version, "code": ANY_TEXT}
     assert second.custom["code"].encode("utf-8") == BUNDLE.code
+    assert plotly.buffers == []
+    assert plotly.custom == {
+        "type": "bundle",
+        "version": BUNDLE.version,
+        "part": "plotly",
+        "code": ANY_TEXT,
+    }
+    assert plotly.custom["code"].encode("utf-8") == BUNDLE.plotly
 
 
 class _AnyText:

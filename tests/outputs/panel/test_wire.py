@@ -242,6 +242,9 @@ def build_examples(sent: Sent) -> dict[str, Any]:
         full = receive(panel, sent, wire.SyncRequest(type="sync"))
         detail = receive(panel, sent, wire.TrialRequest(type="trial", number=2))
         bundle = receive(panel, sent, wire.BundleRequest(type="bundle", version=BUNDLE.version))
+        plotly = receive(
+            panel, sent, wire.BundleRequest(type="bundle", version=BUNDLE.version, part="plotly")
+        )
         # A front end whose host drops binary buffers says so: the same messages, as text.
         before = len(sent.customs)
         deliver(panel, wire.NoBuffersRequest(type="no_buffers"))
@@ -266,6 +269,7 @@ def build_examples(sent: Sent) -> dict[str, Any]:
     finally:
         panel.close()
     bundle_content = dict(bundle[0], version="<version>")  # the version of the built bundle
+    assert plotly[1] == [BUNDLE.plotly]
     assert bundle_text[0].get("code", "").encode("utf-8") == BUNDLE.code
     bundle_text_content = dict(bundle_text[0], version="<version>", code="<code>")
     return {
@@ -275,6 +279,10 @@ def build_examples(sent: Sent) -> dict[str, Any]:
             "full": encoded(full),
             "trial": {"content": detail[0]},
             "bundle": {"content": bundle_content, "n_buffers": len(bundle[1])},
+            "bundle_plotly": {
+                "content": dict(plotly[0], version="<version>"),
+                "n_buffers": len(plotly[1]),
+            },
             # After no_buffers: the buffers are base64 strings in the message, and none is sent.
             "full_base64": encoded(full_text),
             "delta_base64": encoded(delta_text),
@@ -286,6 +294,7 @@ def build_examples(sent: Sent) -> dict[str, Any]:
             "stop": wire.StopRequest(type="stop"),
             "trial": wire.TrialRequest(type="trial", number=2),
             "bundle": wire.BundleRequest(type="bundle", version="<version>"),
+            "bundle_plotly": wire.BundleRequest(type="bundle", version="<version>", part="plotly"),
             "no_buffers": wire.NoBuffersRequest(type="no_buffers"),
             "importance": wire.ImportanceRequest(type="importance", view="v1", open=True),
             "run_more": wire.RunMoreRequest(type="run_more", id="r1", n_trials=5, confirm=True),
@@ -304,6 +313,7 @@ TYPES: dict[str, Any] = {
     "kernel.full.content": wire.RecordMessage,
     "kernel.trial.content": wire.TrialDetailMessage,
     "kernel.bundle.content": wire.BundleMessage,
+    "kernel.bundle_plotly.content": wire.BundleMessage,
     "kernel.full_base64.content": wire.RecordMessage,
     "kernel.delta_base64.content": wire.RecordMessage,
     "kernel.bundle_text.content": wire.BundleMessage,
@@ -312,6 +322,7 @@ TYPES: dict[str, Any] = {
     "requests.stop": wire.StopRequest,
     "requests.trial": wire.TrialRequest,
     "requests.bundle": wire.BundleRequest,
+    "requests.bundle_plotly": wire.BundleRequest,
     "requests.no_buffers": wire.NoBuffersRequest,
     "requests.importance": wire.ImportanceRequest,
     "requests.run_more": wire.RunMoreRequest,
