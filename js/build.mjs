@@ -4,6 +4,8 @@
 // plotly.js is CommonJS written for browserify: a few node built-ins need stand-ins, and a
 // stylesheet that only map traces use is dropped.
 import * as esbuild from "esbuild";
+import { createHash } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 const shim = (name) => fileURLToPath(new URL(`./src/shims/${name}.ts`, import.meta.url));
@@ -55,6 +57,12 @@ const loader = await esbuild.build({
   metafile: true,
   logLevel: "warning",
 });
+// The bundle's version, a hash of both parts: the kernel puts it into every panel's loader and
+// answers only requests that name it. Written here so the kernel need not read (and keep) 1.65 MB
+// to hash it when a panel module is imported.
+const hash = createHash("sha256");
+for (const part of ["widget.js", "plotly.js"]) hash.update(readFileSync(`../optuna_magic/static/${part}`));
+writeFileSync("../optuna_magic/static/version.txt", hash.digest("hex").slice(0, 24) + "\n");
 for (const r of [result, chunk, loader]) {
   const [out] = Object.entries(r.metafile.outputs);
   console.log(`${out[0]}: ${out[1].bytes} bytes`);

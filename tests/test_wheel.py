@@ -45,7 +45,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_wheel_carries_the_built_panel(wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as z:
         names = set(z.namelist())
-        static = ("widget.js", "plotly.js", "loader.js")
+        static = ("widget.js", "plotly.js", "loader.js", "version.txt")
         assert {f"optuna_magic/static/{name}" for name in static} <= names
         bundle = z.read("optuna_magic/static/widget.js")
         plotly = z.read("optuna_magic/static/plotly.js")

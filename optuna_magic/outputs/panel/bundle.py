@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+from typing import Literal
 
 from optuna_magic.outputs.panel.wire import BundleMessage, BundleRequest
 
@@ -23,6 +24,7 @@ _STATIC = pathlib.Path(__file__).parents[2] / "static"
 _BUNDLE_PATH = _STATIC / "widget.js"
 _PLOTLY_PATH = _STATIC / "plotly.js"
 _LOADER_PATH = _STATIC / "loader.js"
+_VERSION_PATH = _STATIC / "version.txt"  # a hash of both parts, written by js/build.mjs
 # Where a bundle served whole finds plotly's text (js/src/widget.ts, INLINE_PLOTLY).
 _INLINE_PLOTLY = "optuna-magic:plotly-source"
 _LOADER_VERSION = "__OPTUNA_MAGIC_BUNDLE__"
@@ -37,27 +39,32 @@ export default { render({ el }) {
 
 
 class Bundle:
-    """``widget.js`` and ``plotly.js``, read once, and the loader (``esm``) that fetches them
-    by their ``version``."""
+    """The loader (``esm``) that fetches ``widget.js`` and ``plotly.js`` by their ``version``.
+
+    The parts are read from disk when a page asks for them, never kept: a page asks once, and
+    a kernel that no page watches (a batch run) holds none of their 1.65 MB. (A package rebuilt
+    under a running kernel is served as rebuilt; its loader keeps asking by the version it
+    was given, which only a fresh kernel changes.)
+    """
 
     def __init__(self) -> None:
-        # Kept as read, so what a page is sent always matches the version its loader names.
-        self.code = b""
-        self.plotly = b""
         self.esm = _MISSING_ESM
         self.version = ""
-        self._texts: dict[str, str] = {}  # each part decoded, once a host needs it as text
-        if _BUNDLE_PATH.is_file() and _PLOTLY_PATH.is_file() and _LOADER_PATH.is_file():
-            import hashlib
-
-            self.code = _BUNDLE_PATH.read_bytes()
-            self.plotly = _PLOTLY_PATH.read_bytes()
-            digest = hashlib.blake2b(digest_size=12)
-            digest.update(self.code)
-            digest.update(self.plotly)
-            self.version = digest.hexdigest()
+        parts = (_BUNDLE_PATH, _PLOTLY_PATH, _LOADER_PATH, _VERSION_PATH)
+        if all(path.is_file() for path in parts):
+            self.version = _VERSION_PATH.read_text(encoding="utf-8").strip()
             loader = _LOADER_PATH.read_text(encoding="utf-8")
             self.esm = loader.replace(_LOADER_VERSION, self.version)
+
+    @property
+    def code(self) -> bytes:
+        """The panel's ES module (``widget.js``); empty where the bundle is not built."""
+        return _BUNDLE_PATH.read_bytes() if self.version else b""
+
+    @property
+    def plotly(self) -> bytes:
+        """plotly's ES module (``plotly.js``); empty where the bundle is not built."""
+        return _PLOTLY_PATH.read_bytes() if self.version else b""
 
     def reply(
         self, request: BundleRequest, *, buffers: bool = True
@@ -67,34 +74,27 @@ class Bundle:
 
         ``buffers=False`` (a host that drops binary buffers): the code as text in the message.
         """
-        if request.get("version") != self.version:
+        if request.get("version") != self.version or not self.version:
             return None
-        part = request.get("part")
+        part: Literal["plotly"] | None = request.get("part")
         message: BundleMessage = {"type": "bundle", "version": self.version}
         if part == "plotly":
             message["part"] = "plotly"
         code = self.plotly if part == "plotly" else self.code
         if not buffers:
-            message["code"] = self._text(part or "panel", code)
+            message["code"] = code.decode("utf-8")  # esbuild writes UTF-8
             return message, []
         return message, [code]
-
-    def _text(self, part: str, code: bytes) -> str:
-        text = self._texts.get(part)
-        if text is None:
-            text = self._texts[part] = code.decode("utf-8")  # esbuild writes UTF-8
-        return text
 
     def inline_esm(self) -> str:
         """The whole bundle as one ES module, plotly's text before the panel's code, for a host
         that cannot answer the loader's requests while a cell runs (marimo)."""
-        if not self.code:
+        if not self.version:
             return self.esm
         # JSON is a JavaScript string literal (U+2028 included, ES2019).
-        plotly = json.dumps(self._text("plotly", self.plotly))
-        return f"globalThis[{json.dumps(_INLINE_PLOTLY)}] ??= {plotly};\n" + self._text(
-            "panel", self.code
-        )
+        plotly = json.dumps(self.plotly.decode("utf-8"))
+        panel = self.code.decode("utf-8")
+        return f"globalThis[{json.dumps(_INLINE_PLOTLY)}] ??= {plotly};\n" + panel
 
 
 BUNDLE = Bundle()

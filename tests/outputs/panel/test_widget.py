@@ -300,10 +300,9 @@ def test_the_bundle_is_sent_once_on_request_not_with_every_panel(wire: Wire) -> 
     assert replies[1].custom == {"type": "bundle", "version": version, "part": "plotly"}
     (plotly,) = replies[1].buffers
     assert len(plotly) > 1_000_000 and b"plotly.js" in plotly
-    digest = hashlib.blake2b(digest_size=12)
-    digest.update(bundle)
+    digest = hashlib.sha256(bundle)
     digest.update(plotly)
-    assert digest.hexdigest() == version  # a rebuilt part is a new version
+    assert digest.hexdigest()[:24] == version  # a rebuilt part is a new version
 
 
 def test_marimo_s_inline_bundle_carries_plotly_before_the_panel() -> None:
