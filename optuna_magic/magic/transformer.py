@@ -101,6 +101,9 @@ def register(shell: InteractiveShell) -> None:
     shell.register_magics(magics)
     if hasattr(shell, "kernel") and _async_cell_transformer not in shell.input_transformers_cleanup:
         shell.input_transformers_cleanup.append(_async_cell_transformer)
+    from optuna_magic.magic.warm import warm_after_this_cell
+
+    warm_after_this_cell(shell)
 
 
 def unregister(shell: InteractiveShell) -> None:
