@@ -65,13 +65,37 @@ def _merged(old_text: str, new_text: str, suites: list[str]) -> str:
     )
     for h, block in old.items():
         if h:
-            out.extend(new[h] if h in fresh else block)
+            out.extend(_merged_section(block, new[h]) if h in fresh else block)
     for h in fresh:
         if h not in old:
             out.extend(new[h])
     if "## Errors" in new:
         out.extend(new["## Errors"])
     return "\n".join(out)
+
+
+def _merged_section(old: list[str], new: list[str]) -> list[str]:
+    """A section two suites write (start-up: the kernel's and the browser's figures): the new
+    block's rows and notes, and the old block's rows and notes the new one does not replace
+    (a row by its figure's name, a note by its opening words)."""
+
+    def rows(block: list[str]) -> list[str]:
+        heads = ("| figure |", "| --- ")
+        return [ln for ln in block if ln.startswith("| ") and not ln.startswith(heads)]
+
+    def notes(block: list[str]) -> list[str]:
+        return [ln for ln in block if ln.startswith("- ")]
+
+    def name(row: str) -> str:
+        return row.split(" | ", 1)[0]
+
+    new_rows, new_notes = rows(new), notes(new)
+    kept_rows = [r for r in rows(old) if name(r) not in {name(n) for n in new_rows}]
+    kept_notes = [n for n in notes(old) if n[:30] not in {m[:30] for m in new_notes}]
+    table = next(i for i, ln in enumerate(new) if ln.startswith("| figure |"))
+    out = [*new[: table + 2], *kept_rows, *new_rows, ""]  # heading, blank, header, rule
+    all_notes = [*kept_notes, *new_notes]
+    return out + all_notes + ([""] if all_notes else [])
 
 
 def _report_lines(
