@@ -105,7 +105,9 @@ export interface RecordMessage {
   n_params: number;
   n_intermediate: number;
   events: RecordEvent[];
-  params: ParamHeader[];
+  /** The parameters' headers: always in a `full`, in a delta only where they changed (a new
+   * parameter, a new choice); a view that missed a delta sees the gap in `seq` and syncs. */
+  params?: ParamHeader[];
   /** Deltas carry the status, so one message a flush keeps the header fresh. */
   status?: StatusTrait;
   /** For a host that drops binary buffers: RECORD_BUFFERS as base64 strings, and no buffers. */

@@ -64,7 +64,7 @@ export const SCHEMAS = {
   } satisfies Schema<RecordEvent>,
   record: {
     type: f("string"), seq: f("number"), n_trials: f("number"), n_values: f("number"),
-    n_params: f("number"), n_intermediate: f("number"), events: f("array"), params: f("array"),
+    n_params: f("number"), n_intermediate: f("number"), events: f("array"), params: opt("array"),
     status: opt("object"), base64: opt("array"),
   } satisfies Schema<RecordMessage>,
   trial: { type: f("string"), number: f("number"), traceback: f("string"), user_attrs: f("object") } satisfies Schema<TrialDetailMessage>,

@@ -52,6 +52,18 @@ describe("TrialRecord.apply", () => {
       expect(Number.isNaN(r.paramValues[1][0])).toBe(true);
       expect(r.paramValues[1][1]).toBe(0);
     }],
+    ["a delta without headers (unchanged) keeps the ones it had", () => {
+      const r = new TrialRecord();
+      r.apply(...encode("delta", 1, [{ number: 0, state: 1, params: [1, 0] }], { params: PARAMS }));
+      const [msg, buffers] = encode("delta", 2, [{ number: 1, state: 1, params: [2, 1] }], { params: PARAMS });
+      delete msg.params;
+      r.apply(msg, buffers);
+      return r;
+    }, (r) => {
+      expect(r.params.map((p) => p.name)).toEqual(["x", "act"]);
+      expect(r.paramValues[0][1]).toBe(2);
+      expect(r.paramValues[1][1]).toBe(1);
+    }],
     ["growth keeps earlier rows", () => {
       const r = new TrialRecord();
       r.apply(...encode("delta", 1, [{ number: 0, state: 1, values: [7] }]));

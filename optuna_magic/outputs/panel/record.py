@@ -394,9 +394,10 @@ class TrialRecord(BatchWrites):
             "n_params": n_params,
             "n_intermediate": int_to - int_from,
             "events": [_jsonable_event(e) for e in self.events[events_from:events_to]],
-            # Headers go with every message (a few hundred bytes, not per trial) so a view that
-            # missed a delta (it rendered late, the kernel was busy with the sync) can still read
-            # the next one.
-            "params": [p.to_json() for p in self.param_columns],
         }
+        if kind == "full" or self._params_changed:
+            # The headers, only where they changed (a new parameter, a new choice): ~150 B a
+            # parameter, in every delta they were a third of a TPE run's traffic. A view that
+            # misses a delta sees the gap in `seq` and asks for the whole record, which has them.
+            content["params"] = [p.to_json() for p in self.param_columns]
         return content, buffers

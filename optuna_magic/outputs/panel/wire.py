@@ -182,12 +182,13 @@ class _RecordMessageBase(TypedDict):
     n_params: int
     n_intermediate: int
     events: list[RecordEvent]
-    params: list[ParamHeader]
 
 
 class RecordMessage(_RecordMessageBase, total=False):
     """What changed (``delta``) or the whole record (``full``), with RECORD_BUFFERS."""
 
+    # The parameters' headers: always in a ``full``, in a delta only where they changed.
+    params: list[ParamHeader]
     status: StatusTrait  # deltas carry the status, so one message a flush keeps the header fresh
     # For a host that drops binary buffers: RECORD_BUFFERS as base64 strings, and no buffers.
     base64: list[str]

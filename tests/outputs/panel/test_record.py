@@ -148,6 +148,27 @@ DELTAS: list[tuple[str, Any, dict[str, Any]]] = [
 ]
 
 
+def test_a_delta_carries_the_headers_only_where_they_changed() -> None:
+    """~150 B a parameter: sent in the first delta, the one with a new parameter, and in every
+    ``full`` (a view that missed a delta asks for one), never with unchanged headers."""
+    record = TrialRecord()
+    record.trial_finished(trial(0, params={"x": 1.0, "c": "a"}))
+    first, _ = record.delta()
+    assert [p["name"] for p in first["params"]] == ["x", "c"]
+    record.trial_finished(trial(1, params={"x": 2.0, "c": "a"}))
+    same, _ = record.delta()
+    assert "params" not in same and same["n_params"] == 2
+    record.trial_finished(trial(2, params={"x": 2.0, "c": "<b>"}))  # a choice its header has
+    assert "params" not in record.delta()[0]
+    record.trial_finished(trial(3, params={"x": 2.0, "c": "a", "n": 4}))
+    added, _ = record.delta()
+    assert [p["name"] for p in added["params"]] == ["x", "c", "n"]
+    record.trial_finished(trial(4, params={"x": 3.0, "c": "a", "n": 5}))
+    assert "params" not in record.delta()[0]
+    full, _ = record.full()
+    assert [p["name"] for p in full["params"]] == ["x", "c", "n"]
+
+
 @pytest.mark.parametrize(("steps", "expected"), [c[1:] for c in DELTAS], ids=[c[0] for c in DELTAS])
 def test_delta(steps: Any, expected: dict[str, Any]) -> None:
     record = TrialRecord()
