@@ -172,8 +172,9 @@ class StudyPanel(anywidget.AnyWidget):
         for "Run N more": the same record goes on; the header counts the new run from zero)."""
         self._n_done, self._ended, self._error = 0, None, None
         self._stop_flusher = threading.Event()  # the previous run's flusher has exited
-        self._start(info, control, "running")
-        self.flush()
+        with self.hold_sync():  # the new meta and the first status: one message, not two
+            self._start(info, control, "running")
+            self.flush()
         # The first importance refresh waits a full interval: not over the first few trials,
         # and not at all in a run shorter than that (the run's end computes it once).
         self._importance.at = time.time()

@@ -845,6 +845,17 @@ def test_a_change_of_run_state_reaches_the_status_trait_without_a_view(wire: Wir
     assert panel.status["n_done"] == 50
 
 
+def test_a_run_s_meta_and_first_status_go_out_in_one_message(wire: Wire) -> None:
+    """A short run's traffic is mostly its fixed messages: the header's two traits share one."""
+    panel = StudyPanel()
+    panel.quiet_until_viewed()
+    run(panel, 5)
+    updates = [m.data["state"] for m in wire.comm_msgs() if m.data.get("method") == "update"]
+    with_meta = [u for u in updates if "meta" in u]
+    assert len(with_meta) == 1 and with_meta[0]["status"]["state"] == "running"
+    assert updates.index(with_meta[0]) == 0  # no status went out before it
+
+
 def test_a_panel_whose_caller_blocks_the_kernel_streams_without_a_view(wire: Wire) -> None:
     """``optimize()`` or ``study.optimize`` with a callback block the kernel: a view's request
     would reach the panel only after the run, so its panel streams from the start. So does
