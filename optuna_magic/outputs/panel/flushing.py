@@ -17,6 +17,8 @@ __all__ = ["send_changes", "start_flusher"]
 
 _log = logging.getLogger(__name__)
 
+STATUS_EVERY = 5.0  # seconds between status trait updates while a view reads the deltas
+
 
 def send_changes(panel: StudyPanel) -> None:
     """Send what changed in ``panel``: one delta message and one trait update at most."""
@@ -42,14 +44,17 @@ def send_changes(panel: StudyPanel) -> None:
             content["status"] = status
             panel._send_record(content, buffers)
             sent = True
-        # The status trait is what a late view and a saved widget state read: it follows at
-        # once on a new run state or error, else at most once a second.
+        # The status trait is what a saved widget state and a view's first paint read (the
+        # view then asks for the record, whose answer carries a fresh status): it follows at
+        # once on a new run state or error, else every STATUS_EVERY seconds. At once a second
+        # it was ~1 kB a second beside deltas that carry the same status (~15 B a trial of a
+        # TPE run).
         old = panel.status or {}
         urgent = (status.get("state"), status.get("error")) != (
             old.get("state"),
             old.get("error"),
         )
-        if urgent or (viewed and now - panel._last_status_at >= 1.0):
+        if urgent or (viewed and now - panel._last_status_at >= STATUS_EVERY):
             panel.status = cast("dict[str, Any]", status)  # a Dict trait: StatusTrait
             panel._last_status_at = now
             sent = True
