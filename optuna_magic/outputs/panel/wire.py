@@ -62,7 +62,8 @@ __all__ = [
     "parse_request",
 ]
 
-# The record's buffers, in order (see TrialRecord._message): the front end reads them by index.
+# The record's buffers, in order (see RecordMessages._message in .messages): the front end
+# reads them by index.
 RECORD_BUFFERS = (
     ("number", "<i4"),
     ("state", "u1"),
