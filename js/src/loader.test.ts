@@ -58,6 +58,15 @@ async function open(model: FakeModel): Promise<HTMLElement> {
   return el;
 }
 
+/** A panel opened on a page whose host dropped the panel code's buffer: the kernel was told,
+ * and the code came as text. */
+async function openWithoutBuffers(model: FakeModel): Promise<void> {
+  await open(model);
+  model.message({ type: "bundle", version: VERSION }, []);
+  model.message({ type: "bundle", version: VERSION, code: "export default {}" });
+  await flush();
+}
+
 describe("the loader on a host that keeps binary buffers", () => {
   it("imports the bundle from its buffer and never says no_buffers", async () => {
     const model = new FakeModel();
@@ -105,10 +114,7 @@ describe("the loader on a host that drops binary buffers", () => {
 
   it("tells the kernel of every later panel of the page, before the bundle subscribes", async () => {
     const model = new FakeModel();
-    await open(model);
-    model.message({ type: "bundle", version: VERSION }, []);
-    model.message({ type: "bundle", version: VERSION, code: "export default {}" });
-    await flush();
+    await openWithoutBuffers(model);
     const later = new FakeModel();
     await open(later);
     expect(later.sent).toEqual([noBuffersRequest()]); // no bundle request: the page has it
@@ -173,10 +179,7 @@ describe("plotly, a part of its own", () => {
 
   it("comes as text on a page whose host drops buffers", async () => {
     const model = new FakeModel();
-    await open(model);
-    model.message({ type: "bundle", version: VERSION }, []);
-    model.message({ type: "bundle", version: VERSION, code: "export default {}" });
-    await flush();
+    await openWithoutBuffers(model);
     const p = rendered[0].plotly();
     model.message({ type: "bundle", version: VERSION, part: "plotly" }, []); // buffer dropped
     expect(model.sent.slice(-2)).toEqual([noBuffersRequest(), plotlyRequest]);
