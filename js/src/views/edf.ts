@@ -97,6 +97,8 @@ export function edfLayout(valueTitle: string): Record<string, unknown> {
   return {
     xaxis: { title: { text: esc(valueTitle) }, ...NUMBER_FORMAT },
     yaxis: { title: { text: "share of trials (EDF)" }, range: [0, 1.02], tickformat: ".0%" },
+    // Room for "100%" beside the axis title: a margin plotly widens draws the figure twice.
+    margin: { l: 70 },
   };
 }
 

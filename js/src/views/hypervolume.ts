@@ -333,6 +333,8 @@ export function hypervolumeFigure(rec: TrialRecord, meta: Meta): Figure {
       showlegend: false,
       xaxis: { title: { text: "trial" }, ...integerTicks(x[0], x[x.length - 1]) },
       yaxis: { title: { text: "hypervolume" }, rangemode: "tozero", ...NUMBER_FORMAT },
+      // Room for volumes such as "1.25M" beside the title: a margin plotly widens draws twice.
+      margin: { l: 80 },
     },
     note: `${notes.join("; ")}.`,
   };

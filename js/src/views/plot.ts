@@ -56,6 +56,15 @@ export function themeColors(el: HTMLElement): { fg: string; bg: string; grid: st
   return { fg, bg, grid, font: style.fontFamily || "sans-serif" };
 }
 
+/**
+ * The margins a figure is drawn with: the panel's, and the figure's own over them. A view
+ * whose labels need more room says so (edf, timeline, hypervolume): where labels do not fit,
+ * plotly widens the margin and draws the whole figure a second time (Plots.doAutoMargin).
+ */
+export function plotMargins(figure: Figure): { l: number; r: number; t: number; b: number } {
+  return { l: 60, r: 20, t: 20, b: 50, ...(figure.layout.margin as object | undefined) };
+}
+
 export function createPlotter(): Plotter {
   // What was asked to be drawn before plotly was there: the latest figure of each plot.
   const waiting = new Map<HTMLElement, Figure>();
@@ -79,13 +88,13 @@ export function createPlotter(): Plotter {
       const axis = { gridcolor: c.grid, zerolinecolor: c.grid, linecolor: c.grid, automargin: true };
       const layout = {
         autosize: true,
-        margin: { l: 60, r: 20, t: 20, b: 50 },
         paper_bgcolor: c.bg,
         plot_bgcolor: c.bg,
         font: { color: c.fg, family: c.font, size: 12 },
         legend: { orientation: "h", y: 1.08 },
         hoverlabel: { namelength: -1 },
         ...figure.layout,
+        margin: plotMargins(figure),
         xaxis: { ...axis, ...(figure.layout.xaxis as object | undefined) },
         yaxis: { ...axis, ...(figure.layout.yaxis as object | undefined) },
       };

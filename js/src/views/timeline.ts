@@ -77,6 +77,9 @@ export function timelineFigure(rec: TrialRecord, now: number): Figure {
     data,
     layout: {
       barmode: "overlay", bargap: 0.2,
+      // Room for two-line date ticks, the axis title and the last tick's overhang: a margin
+      // plotly widens draws the figure twice.
+      margin: { b: 64, r: 40 },
       xaxis: { type: "date", title: { text: "time" } },
       // Lane 1 on top; room for at least four lanes, so one lane is a strip, not a wall.
       yaxis: { title: { text: nLanes > 1 ? "lane" : "" }, range: [Math.max(nLanes, 4) + 0.5, 0.5], ...laneTicks, zeroline: false, showgrid: false },
