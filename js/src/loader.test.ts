@@ -94,6 +94,34 @@ describe("the loader on a host that keeps binary buffers", () => {
   });
 });
 
+describe("the panel's code sent with the panel", () => {
+  it("is imported at once, asks nothing, and the model forgets it", async () => {
+    const model = new FakeModel({ _code: "export default {}" });
+    const el = await open(model);
+    expect(model.sent).toEqual([]);
+    expect(loaded).toHaveLength(1);
+    expect(el.textContent).toBe("the panel");
+    expect(model.get("_code")).toBe(""); // a saved widget state keeps none
+    const later = new FakeModel();
+    await open(later);
+    expect(later.sent).toEqual([]); // the page's copy serves a later panel
+    expect(loaded).toHaveLength(1);
+  });
+
+  it("is not looked for on a page that has the code, nor when empty", async () => {
+    const first = new FakeModel({ _code: "" });
+    await open(first);
+    expect(first.sent).toEqual([bundleRequest(VERSION)]);
+    first.message({ type: "bundle", version: VERSION }, [bytes("export default {}")]);
+    await flush();
+    const second = new FakeModel({ _code: "export default {}" });
+    await open(second);
+    expect(second.sent).toEqual([]);
+    expect(loaded).toHaveLength(1);
+    expect(second.get("_code")).toBe("export default {}"); // left alone
+  });
+});
+
 describe("the loader on a host that drops binary buffers", () => {
   it.each([
     ["an empty list", []],

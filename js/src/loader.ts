@@ -15,6 +15,12 @@
 // before the bundle subscribes to it. A host that keeps buffers never sends it: no extra message,
 // no extra byte.
 //
+// The first panel a kernel draws for a cell carries the code itself, as the `_code` text of its
+// comm_open: a page that has no copy then imports it at once, without the request and its
+// reply, which in a kernel's first %%optuna cell waited for JupyterLab to open the comm's
+// subshell (~90 ms on a busy kernel) and for the kernel to answer (~45 ms). Later panels carry
+// none. Text, not a buffer: a host that drops buffers could not open a comm whose state names one.
+//
 // plotly (1.5 MB of the 1.65 MB) is a part of its own: the bundle asks for it through the loader
 // (the `plotly` prop of render) once its first panel is on screen, so the header and the table
 // do not wait for plotly to travel and be parsed.
@@ -22,6 +28,8 @@
 import { bundleRequest, noBuffersRequest, type BundleMessage, type BundlePart } from "./protocol";
 
 interface Model {
+  get(key: string): unknown;
+  set(key: string, value: unknown): void;
   on(event: string, cb: (...args: never[]) => void): void;
   off(event?: string | null, cb?: ((...args: never[]) => void) | null): void;
   send(content: unknown, callbacks?: unknown, buffers?: ArrayBuffer[]): void;
@@ -89,9 +97,30 @@ function ask(model: Model, part: BundlePart | undefined, done: (m: unknown) => v
   return stop;
 }
 
-/** The bundle's widget: the page's copy, or asked of this model's kernel. */
+/** The panel's code where the kernel sent it with the panel (`_code`: the first panel a kernel
+ * draws for a cell, see optuna_magic/outputs/panel/bundle.py), forgotten by the model once read
+ * so that a saved widget state does not keep it. Null where it is not there (a later panel, a
+ * host that drops binary buffers). */
+function sentWithPanel(model: Model): string | null {
+  const code = model.get("_code");
+  if (typeof code !== "string" || code === "") return null;
+  model.set("_code", "");
+  return code;
+}
+
+/** The bundle's widget: the page's copy, sent with this panel, or asked of this model's kernel. */
 function load(model: Model): Promise<Widget> {
   let widget = pages[KEY] as Promise<Widget> | undefined;
+  const code = widget ? null : sentWithPanel(model);
+  if (!widget && code) {
+    widget = modules.load(code).then((m) => m.default as Widget);
+    pages[KEY] = widget;
+    // A code that does not load (it cannot: the kernel built it) is not kept: asked again.
+    const failed = widget;
+    failed.catch(() => {
+      if (pages[KEY] === failed) delete pages[KEY];
+    });
+  }
   if (!widget) {
     widget = new Promise<Widget>((resolve, reject) => {
       const timer = setTimeout(() => {

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+import threading
 from typing import Literal
 
 from optuna_magic.outputs.panel.wire import BundleMessage, BundleRequest
@@ -50,6 +51,8 @@ class Bundle:
     def __init__(self) -> None:
         self.esm = _MISSING_ESM
         self.version = ""
+        self._sent_with_a_panel = False
+        self._lock = threading.Lock()
         parts = (_BUNDLE_PATH, _PLOTLY_PATH, _LOADER_PATH, _VERSION_PATH)
         if all(path.is_file() for path in parts):
             self.version = _VERSION_PATH.read_text(encoding="utf-8").strip()
@@ -65,6 +68,23 @@ class Bundle:
     def plotly(self) -> bytes:
         """plotly's ES module (``plotly.js``); empty where the bundle is not built."""
         return _PLOTLY_PATH.read_bytes() if self.version else b""
+
+    def code_for_first_panel(self) -> str:
+        """The panel's code for the first panel this kernel draws for a cell, else empty.
+
+        That panel carries it in its comm_open (the ``_code`` trait): a page without a copy
+        imports it at once instead of asking (js/src/loader.ts), which in a kernel's first
+        ``%%optuna`` cell had waited for JupyterLab to open the comm's subshell and for the busy
+        kernel to answer. Text, not a binary buffer: a host that drops buffers (Colab) fails to
+        open a comm whose state names one, and the ~100 kB of JSON cost ~1 ms. Once per kernel:
+        the page keeps the code for every later panel, and a page opened later asks as before.
+        The panel forgets it when its run ends, so a saved widget state does not keep it.
+        """
+        with self._lock:
+            if self._sent_with_a_panel or not self.version:
+                return ""
+            self._sent_with_a_panel = True
+        return self.code.decode("utf-8")  # esbuild writes UTF-8
 
     def reply(
         self, request: BundleRequest, *, buffers: bool = True

@@ -88,6 +88,9 @@ class StudyPanel(anywidget.AnyWidget):
     meta = traitlets.Dict().tag(sync=True)
     status = traitlets.Dict().tag(sync=True)
     importance = traitlets.Dict().tag(sync=True)
+    # The panel's code, in the first panel a kernel draws for a cell only, until its run ends
+    # (see Bundle.code_for_first_panel).
+    _code = traitlets.Unicode("").tag(sync=True)
 
     def __init__(
         self,
@@ -151,7 +154,7 @@ class StudyPanel(anywidget.AnyWidget):
         snapshot fills a second output when the run ends (see :mod:`.display`)."""
         from optuna_magic.outputs.panel.display import CellOutputs
 
-        panel = cls(**kwargs)
+        panel = cls(_code=BUNDLE.code_for_first_panel(), **kwargs)
         panel._outputs = CellOutputs.show(panel.model_id)
         return panel
 
@@ -252,7 +255,10 @@ class StudyPanel(anywidget.AnyWidget):
         self._control = None
         hold_weakly(self, result.study)
         self.record.add_event(f"run {result.state}", result.error or "")
-        self.flush()
+        with self.hold_sync():  # the code's removal goes with the final status
+            if self._code:
+                self._code = ""  # the page has read it; a saved widget state keeps none
+            self.flush()
         if self._outputs is not None:
             if self.continuation is not None:
                 self._outputs.reserve_more()  # after the lines the run printed

@@ -305,6 +305,32 @@ def test_the_bundle_is_sent_once_on_request_not_with_every_panel(wire: Wire) -> 
     assert digest.hexdigest()[:24] == version  # a rebuilt part is a new version
 
 
+def test_the_first_panel_a_kernel_draws_carries_the_code_until_its_run_ends(
+    wire: Wire, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A kernel's first cell's panel sends the code in its comm_open (the page need not ask),
+    later panels do not, and the first forgets it when its run ends (a saved state keeps none)."""
+    from optuna_magic.outputs.panel import display
+    from optuna_magic.outputs.panel.bundle import BUNDLE
+
+    monkeypatch.setattr(BUNDLE, "_sent_with_a_panel", False)  # this process's first panel
+    monkeypatch.setattr(display.CellOutputs, "show", classmethod(lambda cls, model_id: None))
+    first, second = StudyPanel.for_run(), StudyPanel.for_run()
+    opened = [
+        m
+        for m in wire.messages
+        if m.msg_type == "comm_open" and m.data["state"].get("_model_name") == "AnyModel"
+    ]
+    assert [m.data["state"]["_code"] for m in opened] == [BUNDLE.code.decode(), ""]
+    assert [m.buffers for m in opened] == [[], []]  # text: a host that drops buffers opens it
+    assert second._code == "" and first._code == BUNDLE.code.decode()
+    run(first, 3)
+    assert first._code == ""
+    cleared = [m for m in wire.comm_msgs() if "_code" in m.data.get("state", {})]
+    assert len(cleared) == 1 and cleared[0].data["state"]["_code"] == ""
+    assert "status" in cleared[0].data["state"]  # with the final status: one message
+
+
 def test_marimo_s_inline_bundle_carries_plotly_before_the_panel() -> None:
     """marimo's panel cannot ask mid-run: its one module holds both parts."""
     import json
