@@ -235,6 +235,9 @@ class CellObjective:
         except IndexError:
             hp = _TrialHP(self)
         hp._trial = trial
+        # Per-trial path: the function read into a local (a plain attribute read is specialized
+        # in Python 3.11; calling self._function through LOAD_METHOD is not).
+        function = self._function
         if self._keep:
 
             def capture(ns: Mapping[str, Any]) -> None:
@@ -244,16 +247,16 @@ class CellObjective:
                     if k not in ("trial", "hp", "report", CONSTRAINT, _CAPTURE)
                 }
 
-            value = self._function(trial, hp, hp.report, *self._extra(hp), capture)
+            value = function(trial, hp, hp.report, *self._extra(hp), capture)
         elif self._constrained:
-            value = self._function(trial, hp, hp.report, hp.constraint)
+            value = function(trial, hp, hp.report, hp.constraint)
         else:
-            value = self._function(trial, hp, hp.report)
+            value = function(trial, hp, hp.report)
         # Reused only where nothing but this frame holds it: a closure of the cell, a global,
         # a bound hp.report kept somewhere goes on seeing its own trial, as a new hp a trial
         # did. A trial that raised leaves it to its traceback: it is not reused either.
         if _refcount(hp) == _ALONE:
-            hp._trial = cast("optuna.Trial", None)
+            hp._trial = None  # type: ignore[assignment]  # not cast(): a call a trial
             hp._seen.clear()
             hp._constrained = None
             idle.append(hp)

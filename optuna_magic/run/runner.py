@@ -278,12 +278,18 @@ class Runner(RunHandle):
                 self._emit(trial, self._states.PRUNED, None, None)
                 raise self._pruned("the run was stopped before this trial started") from None
             raise _NotRun
-        number = trial.number
+        # Per-trial path: Trial.number is two property calls, the cached FrozenTrial's one (it
+        # is set once, in Trial.__init__, and the completed trial is told with it below). The
+        # objective is read into a local first: a LOAD_METHOD of an instance attribute is not
+        # specialized in Python 3.11, a plain attribute read is.
+        cached = trial._cached_frozen_trial
+        number = cached.number
+        call = self._call_objective
         self._in_flight[number] = (threading.get_ident(), time.time())
         for on_start in self._on_started:
             on_start(number)
         try:
-            result = self._call_objective(trial)
+            result = call(trial)
         except self._pruned:
             self._emit(trial, self._states.PRUNED, None, None)
             raise
@@ -311,7 +317,6 @@ class Runner(RunHandle):
         entry = self._in_flight.pop(number, None)
         next(self._ended)
         if self._on_completed or self._on_finished_complete:
-            cached = trial._cached_frozen_trial
             started = entry[1] if entry else None
             ended = time.time()
             for on_complete, on_declined in self._on_completed:

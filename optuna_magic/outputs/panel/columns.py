@@ -4,6 +4,7 @@ from a trial's fields to column cells and JSON (see :mod:`optuna_magic.outputs.p
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -203,8 +204,14 @@ def _bounds(low: Any, high: Any, step: Any) -> tuple[float | None, float | None,
 
 def drain(queue: deque[Any]) -> list[Any]:
     """Pop what is in ``queue`` now; items appended meanwhile stay for the next drain."""
-    pop = queue.popleft
-    return [pop() for _ in range(len(queue))]  # only the lock holder pops: no IndexError
+    # Only the lock holder pops: no IndexError. Popped in C (iter(popleft, sentinel) cut to
+    # the length now): a comprehension cost ~110 instructions a queued trial more.
+    return list(itertools.islice(iter(queue.popleft, _NOT_QUEUED), len(queue)))
+
+
+# The drain's sentinel: never queued, and no queued tuple compares equal to it (a tuple's == with
+# a non-tuple falls back to identity without looking inside).
+_NOT_QUEUED = object()
 
 
 def timestamp(when: Any) -> float:

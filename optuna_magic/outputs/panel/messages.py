@@ -48,7 +48,8 @@ class RecordMessages:
             self._apply_queued()
             if not self._changed():
                 return None
-            rows = np.fromiter(sorted(self._dirty), np.int64, len(self._dirty))
+            # Sorted by numpy, not sorted(): per changed trial, fewer Python comparisons.
+            rows = np.sort(np.fromiter(self._dirty, np.int64, len(self._dirty)))
             message = self._message("delta", rows, self._int_sent, self._events_sent)
             self._mark_sent()
             message[0]["seq"] = self.seq

@@ -163,7 +163,8 @@ class TrialRecord(BatchWrites, RecordMessages):
             row = read(params)
         except KeyError:  # another parameter of the same count
             return False
-        # attrs: empty unless a sampler or a constraint wrote one
+        # attrs: empty unless a sampler or a constraint wrote one; math.nan itself otherwise,
+        # which the batch counts by identity (see batch.py)
         largest = _largest_constraint(attrs) if attrs else _NAN
         self._finished.append((number, values, started, ended, names, row, largest))
         return True
