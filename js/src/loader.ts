@@ -99,8 +99,8 @@ function ask(model: Model, part: BundlePart | undefined, done: (m: unknown) => v
 
 /** The panel's code where the kernel sent it with the panel (`_code`: the first panel a kernel
  * draws for a cell, see optuna_magic/outputs/panel/bundle.py), forgotten by the model once read
- * so that a saved widget state does not keep it. Null where it is not there (a later panel, a
- * host that drops binary buffers). */
+ * so that a saved widget state does not keep it. Null where it is not there (a later panel of
+ * the kernel, a page opened after the first panel's run). */
 function sentWithPanel(model: Model): string | null {
   const code = model.get("_code");
   if (typeof code !== "string" || code === "") return null;
