@@ -174,10 +174,12 @@ def test_the_panel_works_on_a_host_that_drops_every_buffer(
         shown = nb.output(1).inner_text()
         raise AssertionError(f"no panel without buffers; the output shows {shown!r}") from exc
     stats = _stats(page)
-    # The host really dropped buffers: the panel's code (the kernel's first answer) at least.
+    # The host really dropped buffers. The panel's code came as text in the comm_open of the
+    # kernel's first panel (Bundle.code_for_first_panel), or, where the kernel had drawn one
+    # before, as a dropped buffer first: the buffers dropped need not include it.
     assert stats["protocols"], stats
     assert set(stats["protocols"]) <= {"v1.kernel.websocket.jupyter.org", ""}, stats
-    assert stats["dropped"]["in"] >= 1 and stats["droppedBytes"]["in"] > 50_000, stats
+    assert stats["dropped"]["in"] >= 1, stats
 
     # Live: the progress moves while the cell runs, through base64 deltas (no more buffers to
     # drop once the kernel was told).
