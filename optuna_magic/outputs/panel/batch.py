@@ -94,13 +94,14 @@ class BatchWrites:
 
     def _put_batch(self, items: Sequence[Queued]) -> None:
         """Write finished (or polled) trials in order, in runs without a repeated number."""
+        if not items:
+            return
         # The usual batch of a fast run: rows only, of distinct numbers, checked in C (these
         # are per-trial costs: a comprehension over the batch cost ~200 instructions a trial).
-        if list(map(len, items)).count(ROW_LEN) == len(items):
-            if len(set(map(_first, items))) == len(items):
-                if items:
-                    self._put_rows(list(items))
-                return
+        count = len(items)
+        if list(map(len, items)).count(ROW_LEN) == count and len(set(map(_first, items))) == count:
+            self._put_rows(list(items))
+            return
         numbers = [item[0] if len(item) == ROW_LEN else item[0].number for item in items]
         if len(set(numbers)) == len(numbers):  # the usual case: one run
             self._put_run(list(items))
@@ -144,8 +145,8 @@ class BatchWrites:
         start_ts = np.fromiter(starts, np.float64, count)
         cols.start[rows] = start_ts
         cols.duration[rows] = np.fromiter(ends, np.float64, count) - start_ts
-        if largest.count(_NO_CONSTRAINT) == count:  # none set: each row holds this one NaN
-            cols.constraint[rows] = _NO_CONSTRAINT  # no conversion of a tuple per trial
+        if largest.count(NO_CONSTRAINT) == count:  # none set: each row holds this one NaN
+            cols.constraint[rows] = NO_CONSTRAINT  # no conversion of a tuple per trial
         else:
             cols.constraint[rows] = to_constraint_cells(largest)
         first = names[0]
@@ -247,9 +248,9 @@ class BatchWrites:
 
 
 _first = itemgetter(0)
-# What the record queues for a trial without constraints: this very object, so a batch
-# counts them by identity (NaN equals nothing, itself included).
-_NO_CONSTRAINT = math.nan
+# What the record queues for a trial without constraints (record.py): this very object, so a
+# batch counts them by identity (NaN equals nothing, itself included).
+NO_CONSTRAINT = math.nan
 
 
 def _largest(t: TrialLike) -> float:

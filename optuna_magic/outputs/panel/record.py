@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from optuna_magic.outputs.constraints import largest_constraint as _largest_constraint
-from optuna_magic.outputs.panel.batch import BatchWrites
+from optuna_magic.outputs.panel.batch import NO_CONSTRAINT, BatchWrites
 from optuna_magic.outputs.panel.columns import ABSENT as _ABSENT
 from optuna_magic.outputs.panel.columns import MESSAGE_CHARS as _MESSAGE_CHARS
 from optuna_magic.outputs.panel.columns import STATES, ParamColumn, TrialLike, choice_label
@@ -50,8 +50,6 @@ from optuna_magic.outputs.panel.columns import reader as _reader
 from optuna_magic.outputs.panel.messages import RecordMessages
 
 __all__ = ["STATES", "ParamColumn", "TrialLike", "TrialRecord", "choice_label"]
-
-_NAN = math.nan
 
 
 class TrialRecord(BatchWrites, RecordMessages):
@@ -163,9 +161,9 @@ class TrialRecord(BatchWrites, RecordMessages):
             row = read(params)
         except KeyError:  # another parameter of the same count
             return False
-        # attrs: empty unless a sampler or a constraint wrote one; math.nan itself otherwise,
-        # which the batch counts by identity (see batch.py)
-        largest = _largest_constraint(attrs) if attrs else _NAN
+        # attrs: empty unless a sampler or a constraint wrote one; NO_CONSTRAINT otherwise,
+        # which the batch counts by identity
+        largest = _largest_constraint(attrs) if attrs else NO_CONSTRAINT
         self._finished.append((number, values, started, ended, names, row, largest))
         return True
 
