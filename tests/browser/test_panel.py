@@ -65,6 +65,9 @@ def test_progress_changes_while_the_cell_runs(
     poll_text_changes(read, until=lambda: not nb.is_running(1), interval=0.1)
     distinct = list(dict.fromkeys(seen_running))
     assert len(distinct) >= 3, f"progress while running: {distinct}"
+    # The page draws the final state at its next frame, which can come after Lab marks the
+    # cell done (its reply and the panel's last message travel on two channels).
+    wait_panel_shows(panel, timeout=10)
     assert "finished" in panel_text(panel, "state").lower()
     assert _progress_count(panel_text(panel, "progress")) == 200
     assert re.search(r"\d", panel_text(panel, "best"))
@@ -237,6 +240,7 @@ def test_notebook7_basic_run(
     panel = _run_optuna(nb)
     seen = poll_text_changes(lambda: panel_text(panel, "progress"), lambda: not nb.is_running(1))
     assert len(seen) >= 3, seen
+    wait_panel_shows(panel, timeout=10)  # drawn at the page's next frame
     assert "finished" in panel_text(panel, "state").lower()
     assert _progress_count(panel_text(panel, "progress")) == 60
     open_view(panel, "trials")
