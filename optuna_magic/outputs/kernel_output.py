@@ -116,16 +116,69 @@ class KernelParent:
             except (ValueError, LookupError, RuntimeError):
                 pass  # set in another context: nothing of ours to undo here
 
-    def publish_busy(self) -> None:
-        """Say again that the kernel is busy with this request.
+    def hold_busy(self) -> None:
+        """Keep the kernel's status "busy" until this request ends or :meth:`release_busy`.
 
-        A comm message handled on a subshell, or the control request that creates one, ends
-        with an "idle" status of its own, and JupyterLab's status bar shows the latest status
-        whatever request it belongs to: without this it reads "Idle" while the cell runs.
+        While a cell awaits its run, the kernel handles the front end's messages: a comm
+        message on a subshell, or the control request that creates one (JupyterLab 4.4+ does
+        both for the panel's comm), ends with an "idle" status of its own, and JupyterLab's
+        status bar shows the latest status whatever request it belongs to. That "idle" must go
+        out (JupyterLab's request is done only when it comes), so while a request is held every
+        other request's "idle" is followed at once, in the same call, by a "busy" for the held
+        one. Saying busy later, from the panel's handler, left the bar reading "Idle" between
+        the two (CI saw it). The request's own "idle" ends the hold: a hold never outlives its
+        cell, whatever way the cell ends. Held before the panel's comm opens, since JupyterLab
+        asks for the subshell as soon as it does.
         """
-        publish = getattr(self.kernel, "_publish_status", None)
-        if publish is not None:
-            publish("busy", "shell", parent=self.parent)
+        guard = _StatusGuard.of(self.kernel)
+        if guard is not None and self.msg_id not in guard.held:
+            guard.held[self.msg_id] = self.parent
+
+    def release_busy(self) -> None:
+        """End :meth:`hold_busy` (the run is over; the cell's own idle follows)."""
+        guard = _StatusGuard.of(self.kernel, install=False)
+        if guard is not None:
+            guard.held.pop(self.msg_id, None)
+
+
+class _StatusGuard:
+    """The kernel's status publisher, with a "busy" after any other request's "idle" while a
+    request is held (:meth:`KernelParent.hold_busy`).
+
+    Installed once per kernel in place of ipykernel's ``_publish_status`` (not public: the one
+    place every status, shell's or control's, goes through; ipykernel has no hook for it).
+    """
+
+    __slots__ = ("held", "kernel", "publish")
+
+    def __init__(self, kernel: Any, publish: Callable[..., None]) -> None:
+        self.kernel = kernel
+        self.publish = publish
+        self.held: dict[str, dict[str, Any]] = {}  # msg_id -> the held request
+
+    @classmethod
+    def of(cls, kernel: Any, install: bool = True) -> _StatusGuard | None:
+        current = getattr(kernel, "_publish_status", None)
+        if isinstance(current, cls):
+            return current
+        if not install or current is None or not hasattr(kernel, "get_parent"):
+            return None
+        guard = cls(kernel, current)
+        kernel._publish_status = guard
+        return guard
+
+    def __call__(self, status: str, channel: str, parent: Any = None) -> None:
+        self.publish(status, channel, parent)
+        held = self.held
+        if not held or status != "idle":
+            return
+        msg = parent or self.kernel.get_parent(channel)
+        header = msg.get("header") if isinstance(msg, dict) else None
+        msg_id = str(header.get("msg_id")) if isinstance(header, dict) else ""
+        if held.pop(msg_id, None) is not None:
+            return  # the held request itself has ended
+        for request in list(held.values())[-1:]:
+            self.publish("busy", "shell", request)  # the kernel is still busy with it
 
 
 # ----------------------------------------------------------------- routed streams

@@ -33,6 +33,8 @@ def progress_sink(widget: bool = True, busy: KernelParent | None = None) -> RunS
 
     if kernel_shell() is None:
         return TextProgress()
+    if busy is not None:
+        busy.hold_busy()  # before the panel's comm opens: the front end answers that at once
     if widget:
         panel = try_panel()
         if panel is not None:

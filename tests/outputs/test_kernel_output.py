@@ -64,13 +64,21 @@ def create_subshell(kc: Any) -> str:
             return str(reply["content"]["subshell_id"])
 
 
-def run_while_talking(kc: Any, code: str, subshell: str | None) -> dict[str, Any]:
+def run_while_talking(
+    kc: Any, code: str, subshell: str | None, *, subshell_at_panel: bool = False
+) -> dict[str, Any]:
     """Run ``code``; from the panel's appearance on, send it a comm message every 30 ms.
 
+    ``subshell_at_panel``: create the subshell the messages go on once the panel appears, as
+    JupyterLab does for a comm it opens mid-run (its create request goes on the control channel).
+
     Returns the cell's stream text, how many messages went to the panel, the parents of all
-    stream messages, and the status Lab would show whenever a line came in.
+    stream messages, the status Lab would show whenever a line came in, and every status Lab's
+    status bar took while the cell ran.
     """
     msg_id = kc.execute(code)
+    timeline: list[tuple[str, str | None]] = []  # statuses, and ("sent", None) for each send
+    quiet_until = 0.0
     comm_id = None
     sent = 0
     parents: set[str] = set()
@@ -90,6 +98,7 @@ def run_while_talking(kc: Any, code: str, subshell: str | None) -> dict[str, Any
             kind = msg["msg_type"]
             if kind == "status" and parent.get("msg_type") not in _UNTRACKED:
                 status = msg["content"]["execution_state"]
+                timeline.append((status, parent.get("msg_id")))
                 if parent.get("msg_id") == msg_id and status == "idle":
                     done = True
             elif kind == "stream":
@@ -98,7 +107,11 @@ def run_while_talking(kc: Any, code: str, subshell: str | None) -> dict[str, Any
                 statuses_at_lines.append(status)
             elif comm_id is None and parent.get("msg_id") == msg_id:
                 comm_id = panel_comm_id(msg)
-        if comm_id is not None and not done and time.time() - last_send > 0.03:
+                if comm_id is not None and subshell_at_panel:
+                    subshell = create_subshell(kc)
+                    quiet_until = time.time() + 1.0  # what the kernel says on its own first
+        now = time.time()
+        if comm_id is not None and not done and now - last_send > 0.03 and now > quiet_until:
             content = {"type": "sync"} if sent % 2 else {"type": "trial", "number": 0}
             talk = kc.session.msg(
                 "comm_msg",
@@ -107,6 +120,7 @@ def run_while_talking(kc: Any, code: str, subshell: str | None) -> dict[str, Any
             if subshell is not None:
                 talk["header"]["subshell_id"] = subshell
             kc.shell_channel.send(talk)
+            timeline.append(("sent", None))
             sent += 1
             last_send = time.time()
     assert done, "the cell did not end"
@@ -116,6 +130,7 @@ def run_while_talking(kc: Any, code: str, subshell: str | None) -> dict[str, Any
         "sent": sent,
         "parents": parents,
         "statuses": statuses_at_lines,
+        "timeline": timeline,
     }
 
 
@@ -143,6 +158,27 @@ def test_every_line_a_trial_prints_lands_in_its_cell_while_the_panel_is_talked_t
     assert got["parents"] == {got["msg_id"]}
     # The status bar read busy whenever a line came in.
     assert set(got["statuses"]) == {"busy"}, got["statuses"].count("idle")
+
+
+def test_the_status_bar_reads_busy_again_at_once_after_each_other_requests_idle(
+    kernel: Any,
+) -> None:
+    """JupyterLab creates a subshell for the panel's comm once it opens (a control request)
+    and may send the panel's messages there; each ends with an "idle" of its own, which Lab
+    needs (its request is done only then), and the status bar shows the latest status whatever
+    request it belongs to. While the cell runs, each such "idle" is followed at once by the
+    cell's "busy", before the front end sends anything more, so the bar never rests on "Idle"."""
+    cell = PRINTING_CELL.replace("-n 40", "-n 120")  # on for a while after the quiet second
+    got = run_while_talking(kernel, cell, None, subshell_at_panel=True)
+    assert got["sent"] >= 10
+    timeline = got["timeline"]
+    assert timeline[-1] == ("idle", got["msg_id"])  # the cell's own, at its end
+    # The client says nothing for a second after the subshell's creation: a "busy" that
+    # waited for its next message would come after a ("sent", None) here.
+    others = [i for i, (state, parent) in enumerate(timeline[:-1]) if state == "idle"]
+    assert others, "the subshell's creation ends with an idle of its own"
+    for i in others:
+        assert timeline[i + 1] == ("busy", got["msg_id"]), timeline[i - 1 : i + 2]
 
 
 def test_stop_from_the_panel_still_ends_the_run_gracefully(kernel: Any) -> None:

@@ -18,7 +18,7 @@ class KernelLink:
 
     def __init__(self) -> None:
         self.parent = KernelParent.current()
-        self.busy_parent: KernelParent | None = None
+        self._busy: KernelParent | None = None
         self._iopub: Any = None  # the kernel's I/O thread (False: none), found at the first send
 
     def adopt_parent(self) -> None:
@@ -31,29 +31,27 @@ class KernelLink:
 
         Replies go out under the cell's request, not the message's: ipykernel routes the
         front end's next message to the subshell a comm last sent from, and a message
-        handled there ends with an "idle" status the status bar shows.
+        handled there ends with an "idle" status the status bar shows (and, while a cell waits
+        for the run, :meth:`KernelParent.hold_busy` keeps from showing).
         """
         undo = self.parent.adopt() if self.parent is not None else []
         try:
             handler()
         finally:
             KernelParent.restore(undo)
-        busy = self.busy_parent
-        if busy is not None:
-            busy.publish_busy()
-            if threading.current_thread() is not threading.main_thread():
-                # On a subshell, the message's own "idle" comes after this handler returns.
-                import asyncio
 
-                try:
-                    asyncio.get_running_loop().call_soon(self._republish_busy)
-                except RuntimeError:
-                    pass
+    @property
+    def busy_parent(self) -> KernelParent | None:
+        """The cell that waits for the run: the kernel reads busy until it ends (or None)."""
+        return self._busy
 
-    def _republish_busy(self) -> None:
-        busy = self.busy_parent
-        if busy is not None:
-            busy.publish_busy()
+    @busy_parent.setter
+    def busy_parent(self, parent: KernelParent | None) -> None:
+        if self._busy is not None:
+            self._busy.release_busy()
+        self._busy = parent
+        if parent is not None:
+            parent.hold_busy()
 
     def let_iopub_send(self, comm: Any) -> None:
         """Wait (a millisecond or two) until the kernel's I/O thread has sent our messages.

@@ -294,7 +294,7 @@ class StudyPanel(anywidget.AnyWidget):
     def keep_kernel_busy(self, parent: KernelParent) -> None:
         """The cell waits for this run: while it runs, a front end's message to the panel
         must not leave JupyterLab's status bar reading "Idle" (see
-        :meth:`KernelParent.publish_busy`)."""
+        :meth:`KernelParent.hold_busy`)."""
         self._link.busy_parent = parent
 
     # A watched study that changed less than this long ago is still being optimized, even if
