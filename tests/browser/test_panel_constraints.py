@@ -54,7 +54,7 @@ def test_a_constrained_run_shows_the_best_feasible_trial_and_marks_infeasible_on
     open_view(panel, "history")
     plot = panel.locator("[data-role=plot-history]")
     plot.locator(".nsewdrag").first.wait_for(timeout=30_000)
-    traces = plot.evaluate("(el) => el.data.map((d) => ({name: d.name, x: d.x, y: d.y}))")
+    traces = plot.evaluate("(el) => el.omData.map((d) => ({name: d.name, x: d.x, y: d.y}))")
     by_name = {t["name"]: t for t in traces}
     assert sorted(by_name["infeasible"]["x"]) == probe["infeasible"]
     assert by_name["best so far"]["y"][-1] == pytest.approx(probe["value"])

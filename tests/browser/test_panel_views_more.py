@@ -34,10 +34,12 @@ MULTI = (
     "(x - 1) ** 2 + y, 3 - (x + 1) ** 2 / 4 + y\n"
 )
 
-# The data plotly holds for a view's plot: each trace's x, y and customdata.
+# The traces a view's plot draws (as the view made them: plotly's own el.data has stand-ins
+# for the traces the panel paints on canvas): each trace's x, y and customdata.
 TRACES = (
-    "(el) => (el.data || []).map((d) => ({ name: d.name, type: d.type, x: Array.from(d.x || []),"
-    " y: Array.from(d.y || []), customdata: Array.from(d.customdata || []) }))"
+    "(el) => (el.omData || []).map((d) => ({ name: d.name, type: d.type,"
+    " x: Array.from(d.x || []), y: Array.from(d.y || []),"
+    " customdata: Array.from(d.customdata || []) }))"
 )
 
 

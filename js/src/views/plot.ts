@@ -2,6 +2,7 @@
 
 // A type-only import: plotly itself comes from loadPlotly().
 import type PlotlyCore from "plotly.js/lib/core";
+import { hookPaintedHover, paintMarkers, setPainted, splitForCanvas } from "./canvasMarkers";
 import type { Figure } from "./figures";
 
 export type PlotlyApi = typeof PlotlyCore;
@@ -98,12 +99,20 @@ export function createPlotter(): Plotter {
         xaxis: { ...axis, ...(figure.layout.xaxis as object | undefined) },
         yaxis: { ...axis, ...(figure.layout.yaxis as object | undefined) },
       };
-      void Plotly.react(el, figure.data, layout, { displaylogo: false, responsive: true }).then(() => {
+      // Large marker traces are painted on canvas (see canvasMarkers.ts), at every plotly draw.
+      const split = splitForCanvas(figure.data, layout);
+      setPainted(el, split.painted);
+      // The traces as the view made them (el.data has the stand-ins): what tests read.
+      (el as HTMLElement & { omData?: unknown }).omData = figure.data;
+      void Plotly.react(el, split.data, layout, { displaylogo: false, responsive: true }).then(() => {
         // Tell the panel while the pointer rests on a point: a redraw then would move the
         // tooltip to another trial (see paintedView in panel.ts).
         const gd = el as HTMLElement & { on?: (event: string, cb: () => void) => void };
         if (el.dataset.hoverHooked || !gd.on) return;
         el.dataset.hoverHooked = "1";
+        paintMarkers(el); // this first draw's; each later one paints at its plotly_afterplot
+        gd.on("plotly_afterplot", () => paintMarkers(el));
+        hookPaintedHover(el, (Plotly as unknown as { Fx?: Parameters<typeof hookPaintedHover>[1] }).Fx);
         gd.on("plotly_hover", () => el.dispatchEvent(new CustomEvent("om-hover", { detail: true })));
         gd.on("plotly_unhover", () => el.dispatchEvent(new CustomEvent("om-hover", { detail: false })));
         // A click on a point that is a trial (its customdata is the trial's number) opens it.
@@ -117,6 +126,7 @@ export function createPlotter(): Plotter {
     purge(el) {
       waiting.delete(el);
       plotly?.purge(el); // nothing to purge before plotly ever drew
+      delete el.dataset.hoverHooked; // purge dropped plotly's listeners: a new draw hooks again
     },
     resize: (el) => plotly?.Plots.resize(el),
   };
