@@ -205,6 +205,7 @@ def test_second_view_opened_mid_run_is_complete_and_live(
     while panel_text(second, "progress") != panel_text(panel, "progress"):
         assert time.monotonic() < deadline, "the second view did not catch up"
         time.sleep(0.2)
+    wait_panel_shows(second, "stopped", timeout=10)  # drawn at the page's next frame
     assert "stopped" in panel_text(second, "state").lower()
     assert console.relevant() == []
 

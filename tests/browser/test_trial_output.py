@@ -12,7 +12,14 @@ import time
 from typing import Any
 
 import pytest
-from jupyter_harness import Console, JupyterServer, panel_text, shot, wait_for_panel
+from jupyter_harness import (
+    Console,
+    JupyterServer,
+    panel_text,
+    shot,
+    wait_for_panel,
+    wait_panel_shows,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -60,6 +67,7 @@ def test_every_printed_line_is_shown_and_saved_while_the_panel_talks(
     sample_until(120)
     panel.locator("[data-role=stop]").click()
     nb.wait_cell_done(1, timeout=60)
+    wait_panel_shows(panel, "stopped", timeout=10)  # drawn at the page's next frame
     assert "stopped" in panel_text(panel, "state").lower()
     shot(page, "panel/lab-stopped", panel)  # a stopped run's bar shows how far it got
     assert len(statuses) >= 20
