@@ -13,6 +13,7 @@
 // and drawn with plotly's own Fx.loneHover, so they look as plotly's do.
 
 import { SEQUENTIAL_SCALE, sequentialRgb } from "./colours";
+import { finiteExtent } from "./figureAxes";
 import type { Trace } from "./figureTypes";
 
 /** Markers in a trace from which it is painted: below, plotly's SVG costs little. */
@@ -77,11 +78,8 @@ export function paintable(trace: Trace): PaintedTrace | null {
   if (line.color !== undefined && typeof line.color !== "string") return null;
   let [cmin, cmax] = [m.cmin, m.cmax];
   if (numeric && (cmin === undefined || cmax === undefined)) {
-    const c = m.color as ArrayLike<number>;
-    [cmin, cmax] = [Infinity, -Infinity];
-    for (let i = 0; i < c.length; i++) if (Number.isFinite(c[i])) [cmin, cmax] = [Math.min(cmin, c[i]), Math.max(cmax, c[i])];
+    [cmin, cmax] = finiteExtent(m.color as ArrayLike<number>) ?? [Infinity, -Infinity];
   }
-  const text = trace.text;
   return {
     lines: false, clip: trace.cliponaxis !== false, x, y,
     color: numeric ? (m.color as ArrayLike<number>) : (m.color as string),
@@ -89,10 +87,7 @@ export function paintable(trace: Trace): PaintedTrace | null {
     size: m.size, opacity: typeof m.opacity === "number" ? m.opacity : 1,
     lineColor: typeof line.color === "string" ? line.color : null,
     lineWidth: typeof line.width === "number" ? line.width : 0,
-    text: Array.isArray(text) ? (text as string[]) : null,
-    template: typeof trace.hovertemplate === "string" ? trace.hovertemplate : null,
-    hover: trace.hoverinfo !== "skip" && trace.hoverinfo !== "none",
-    customdata: isNumbers(trace.customdata) ? (trace.customdata as ArrayLike<unknown>) : null,
+    ...hoverOf(trace),
   };
 }
 
@@ -105,24 +100,18 @@ function paintableLines(trace: Trace, x: ArrayLike<number>, y: ArrayLike<number>
     size: 6, // the hover's reach around a point of the line
     opacity: 1, // the trace's own opacity is its SVG group's, which holds the picture too
     lineColor: line.color, lineWidth: typeof line.width === "number" ? line.width : 2,
+    ...hoverOf(trace),
+  };
+}
+
+/** What a painted trace's hover and click show: its texts, template and trial numbers. */
+function hoverOf(trace: Trace): Pick<PaintedTrace, "text" | "template" | "hover" | "customdata"> {
+  return {
     text: Array.isArray(trace.text) ? (trace.text as string[]) : null,
     template: typeof trace.hovertemplate === "string" ? trace.hovertemplate : null,
     hover: trace.hoverinfo !== "skip" && trace.hoverinfo !== "none",
     customdata: isNumbers(trace.customdata) ? (trace.customdata as ArrayLike<unknown>) : null,
   };
-}
-
-/** The extent of the finite values (log: of the positive ones), or null. */
-function extent(v: ArrayLike<number | null>, positive: boolean): [number, number] | null {
-  let [lo, hi] = [Infinity, -Infinity];
-  for (let i = 0; i < v.length; i++) {
-    const a = v[i];
-    if (a !== null && Number.isFinite(a) && (!positive || a > 0)) {
-      if (a < lo) lo = a;
-      if (a > hi) hi = a;
-    }
-  }
-  return lo <= hi ? [lo, hi] : null;
 }
 
 /**
@@ -139,9 +128,10 @@ export function splitForCanvas(
   const out = data.map((trace, i) => {
     const p = paintable(trace);
     if (!p) return trace;
-    const axisOf = (key: string, ref: unknown) => (layout[typeof ref === "string" && ref.length > 1 ? `${key}axis${ref.slice(1)}` : `${key}axis`] ?? {}) as { type?: unknown };
-    const ex = extent(p.x, axisOf("x", trace.xaxis).type === "log");
-    const ey = extent(p.y, axisOf("y", trace.yaxis).type === "log");
+    const log = (key: "x" | "y") => (layout[axisName(key, trace[`${key}axis`] as string | undefined)] as { type?: unknown } | undefined)?.type === "log";
+    // Missing points are null: not finite, so left out as NaN is.
+    const ex = finiteExtent(p.x as ArrayLike<number>, log("x"));
+    const ey = finiteExtent(p.y as ArrayLike<number>, log("y"));
     if (!ex || !ey) return trace;
     painted.set(i, p);
     const bare = { ...trace, text: undefined, customdata: undefined, hovertemplate: undefined, hoverinfo: "skip" };
