@@ -1,18 +1,21 @@
 """Large marker traces painted on canvas, in a real JupyterLab (issue 17, "every view fast").
 
-The history, slice, contour, rank and Pareto views draw their many markers as one image in the
+The history, slice, contour, rank and Pareto views draw their many markers on one canvas in the
 trace's own SVG group, with plotly drawing the axes, legend and colour bar around a stand-in.
 What a user does with the markers must work as with plotly's own: each sits where the axes say,
-the pointer on one shows its trial, a click opens it, a zoom moves them, the legend hides them.
+the pointer on one shows its trial, a click opens it, a zoom moves them, the legend hides them,
+and the modebar's "Download plot as a PNG" saves them too.
 """
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 from jupyter_harness import (
+    SCREENSHOTS,
     Console,
     JupyterServer,
     open_view,
@@ -39,8 +42,8 @@ WHERE = """(el, [n, v]) => {
     return [box.left + fl.xaxis._offset + fl.xaxis.l2p(n),
             box.top + fl.yaxis._offset + fl.yaxis.l2p(v)];
 }"""
-# The painted images' data URLs.
-PAINTED = "(el) => [...el.querySelectorAll('image.om-markers')].map((i) => i.getAttribute('href'))"
+# The painted pictures, as data URLs.
+PAINTED = "(el) => [...el.querySelectorAll('.om-markers canvas')].map((c) => c.toDataURL())"
 SVG_POINTS = "(el) => el.querySelectorAll('.scatterlayer .trace:first-child .point').length"
 HOVER = "(el) => el.querySelector('.om-hoverlayer')?.textContent ?? ''"
 
@@ -54,6 +57,18 @@ def _pixel(page: Any, x: float, y: float) -> tuple[int, int, int]:
     png = page.screenshot(clip={"x": x - 1, "y": y - 1, "width": 3, "height": 3})
     r, g, b = Image.open(BytesIO(png)).convert("RGB").getpixel((1, 1))
     return int(r), int(g), int(b)
+
+
+def _blue_pixels(png: bytes) -> int:
+    """How many pixels of a PNG are the markers' blue."""
+    from io import BytesIO
+
+    import numpy as np
+    from PIL import Image
+
+    rgb = np.asarray(Image.open(BytesIO(png)).convert("RGB")).astype(int)
+    r, b = rgb[..., 0], rgb[..., 2]
+    return int(((b > r + 40) & (b > 120)).sum())
 
 
 def test_painted_markers_sit_on_the_axes_hover_open_zoom_and_hide(
@@ -75,19 +90,19 @@ def test_painted_markers_sit_on_the_axes_hover_open_zoom_and_hide(
     for view in ("history", "slice", "contour", "rank"):
         open_view(panel, view)
         plot = panel.locator(f"[data-role=plot-{view}]")
-        plot.locator("image.om-markers").first.wait_for(state="attached", timeout=30_000)
-        # One image, and plotly's own SVG markers only the stand-in's two.
+        plot.locator(".om-markers").first.wait_for(state="attached", timeout=30_000)
+        # One picture, and plotly's own SVG markers only the stand-in's two.
         assert len(plot.evaluate(PAINTED)) == 1, view
         assert plot.evaluate(SVG_POINTS) == 2, view
     # The intermediate values' lines (one trace of 1,200 trials' stretches) are painted too.
     open_view(panel, "intermediate")
     plot = panel.locator("[data-role=plot-intermediate]")
-    plot.locator("image.om-markers").first.wait_for(state="attached", timeout=30_000)
+    plot.locator(".om-markers").first.wait_for(state="attached", timeout=30_000)
     assert len(plot.evaluate(PAINTED)) == 1
     shot(page, "markers/intermediate", panel)
     open_view(panel, "history")
     plot = panel.locator("[data-role=plot-history]")
-    plot.locator("image.om-markers").first.wait_for(state="attached")
+    plot.locator(".om-markers").first.wait_for(state="attached")
     x, y = plot.evaluate(WHERE, [number, value])
     page.mouse.move(x + 40, y + 60)
     page.mouse.move(x, y)
@@ -109,6 +124,16 @@ def test_painted_markers_sit_on_the_axes_hover_open_zoom_and_hide(
     detail.wait_for()
     assert f"Trial {int(number)}" in detail.inner_text()
     detail.locator(".om-detail-close").click()
+    # The modebar's "Download plot as a PNG" saves the markers too (plotly's own button drew
+    # the plot again from its data, which holds only the stand-in's two transparent points).
+    page.mouse.move(x, y - 30)
+    with page.expect_download() as got:
+        plot.locator('.modebar-btn[data-title="Download plot as a PNG"]').click()
+    assert got.value.suggested_filename == "optuna-history.png"
+    saved = Path(got.value.path()).read_bytes()
+    (SCREENSHOTS / "markers").mkdir(parents=True, exist_ok=True)
+    (SCREENSHOTS / "markers" / "history-download.png").write_bytes(saved)
+    assert _blue_pixels(saved) > 3000, _blue_pixels(saved)
     # A zoom paints the markers again, where the new axes put them.
     before = plot.evaluate(PAINTED)
     ranges = "(el) => JSON.stringify(el._fullLayout.xaxis.range)"
@@ -133,7 +158,7 @@ def test_painted_markers_sit_on_the_axes_hover_open_zoom_and_hide(
     r, g, b = _pixel(page, x2, y2)
     assert b > r + 40 and b > 120, (r, g, b)
     shot(page, "markers/history-zoomed", panel)
-    # The legend hides the trace: its image goes.
+    # The legend hides the trace: its picture goes.
     page.mouse.move(0, 0)
     plot.locator(".legend .traces").first.click()
     deadline = time.monotonic() + 10
@@ -141,4 +166,3 @@ def test_painted_markers_sit_on_the_axes_hover_open_zoom_and_hide(
         assert time.monotonic() < deadline, "the legend did not hide the painted markers"
         time.sleep(0.05)
     assert console.relevant() == []
-

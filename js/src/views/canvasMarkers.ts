@@ -8,9 +8,14 @@
 // bar, zoom, every other trace) and gives it a stand-in for each large marker trace: the same
 // trace with two invisible points at the corners of its data, so the axes, the legend entry and
 // the colour bar come out as before. The markers themselves are painted on a canvas, put into
-// the stand-in's own SVG group as an image (so the traces drawn after it still draw over it),
-// and the hover label and the click that opens a trial are found from the painted positions
-// and drawn with plotly's own Fx.loneHover, so they look as plotly's do.
+// the stand-in's own SVG group in a foreignObject (so the traces drawn after it still draw over
+// it), and the hover label and the click that opens a trial are found from the painted
+// positions and drawn with plotly's own Fx.loneHover, so they look as plotly's do.
+//
+// The canvas itself goes into the SVG, not an <image> of it: encoding the picture as a PNG data
+// URL (toDataURL) took 12-48 ms a draw in headless Chromium, the intermediate view's 15,000-point
+// lines the most. An image of it is made only where a picture of the plot is saved
+// (exportPlot in plot.ts), which needs the pixels inside the SVG it serializes.
 
 import { SEQUENTIAL_SCALE, sequentialRgb } from "./colours";
 import { finiteExtent } from "./figureAxes";
@@ -175,6 +180,11 @@ export function setPainted(el: HTMLElement, painted: Map<number, PaintedTrace>):
   else state.set(el, { painted, hits: [] });
 }
 
+/** What `el` paints (empty where it paints nothing). */
+export function paintedOf(el: HTMLElement): Map<number, PaintedTrace> {
+  return state.get(el)?.painted ?? new Map();
+}
+
 /** Data to the subplot's pixels along an axis (NaN for a missing or, on a log axis, a
  * non-positive value). */
 function pixels(ax: Axis): (v: number | null) => number {
@@ -209,11 +219,12 @@ function filler(t: PaintedTrace): (i: number) => string {
 }
 
 /** Paint the markers of every painted trace of `el` into its stand-in's group (at each
- * plotly draw: a redraw, a zoom, a resize, a legend click). */
-export function paintMarkers(el: HTMLElement): void {
+ * plotly draw: a redraw, a zoom, a resize, a legend click). `asImages`: as <image> elements
+ * whose pixels are in the SVG itself (a picture of the plot being saved), not as canvases. */
+export function paintMarkers(el: HTMLElement, asImages = false): void {
   const s = state.get(el);
   const gd = el as Graph;
-  el.querySelectorAll("image.om-markers").forEach((n) => n.remove());
+  el.querySelectorAll(".om-markers").forEach((n) => n.remove());
   if (!s) return;
   s.hits = [];
   const layout = gd._fullLayout;
@@ -291,15 +302,16 @@ export function paintMarkers(el: HTMLElement): void {
         if (stroke) g.stroke();
       }
     }
-    const image = document.createElementNS("http://www.w3.org/2000/svg", "image");
-    image.setAttribute("class", "om-markers");
-    image.setAttribute("x", String(-PAD));
-    image.setAttribute("y", String(-PAD));
-    image.setAttribute("width", String(w + 2 * PAD));
-    image.setAttribute("height", String(h + 2 * PAD));
-    image.setAttribute("href", canvas.toDataURL());
-    image.setAttribute("pointer-events", "none");
-    group.appendChild(image);
+    const holder = document.createElementNS("http://www.w3.org/2000/svg", asImages ? "image" : "foreignObject");
+    holder.setAttribute("class", "om-markers");
+    for (const [k, v] of [["x", -PAD], ["y", -PAD], ["width", w + 2 * PAD], ["height", h + 2 * PAD]] as const) holder.setAttribute(k, String(v));
+    holder.setAttribute("pointer-events", "none");
+    if (asImages) holder.setAttribute("href", canvas.toDataURL());
+    else {
+      canvas.style.cssText = `display:block;width:${w + 2 * PAD}px;height:${h + 2 * PAD}px`;
+      holder.appendChild(canvas);
+    }
+    group.appendChild(holder);
     // Hits in the plot div's own pixels (the subplot's offset added).
     for (let i = 0; i < n; i++) {
       px[i] += xa._offset;

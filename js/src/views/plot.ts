@@ -4,6 +4,7 @@
 import type PlotlyCore from "plotly.js/lib/core";
 import { hookPaintedHover, paintMarkers, setPainted, splitForCanvas } from "./canvasMarkers";
 import type { Figure } from "./figures";
+import { downloadButton, type ExportApi } from "./plotExport";
 
 export type PlotlyApi = typeof PlotlyCore;
 
@@ -67,6 +68,7 @@ export function plotMargins(figure: Figure): { l: number; r: number; t: number; 
 }
 
 export function createPlotter(): Plotter {
+  let config: Record<string, unknown> | undefined;
   // What was asked to be drawn before plotly was there: the latest figure of each plot.
   const waiting = new Map<HTMLElement, Figure>();
   const plotter: Plotter = {
@@ -104,7 +106,10 @@ export function createPlotter(): Plotter {
       setPainted(el, split.painted);
       // The traces as the view made them (el.data has the stand-ins): what tests read.
       (el as HTMLElement & { omData?: unknown }).omData = figure.data;
-      void Plotly.react(el, split.data, layout, { displaylogo: false, responsive: true }).then(() => {
+      // The modebar's PNG download paints the markers too (see plotExport.ts). One config
+      // object for every draw: Plotly.react draws anew from nothing when its config changes.
+      config ??= { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["toImage"], modeBarButtonsToAdd: [downloadButton(Plotly as unknown as ExportApi)] };
+      void Plotly.react(el, split.data, layout, config).then(() => {
         // Tell the panel while the pointer rests on a point: a redraw then would move the
         // tooltip to another trial (see paintedView in panel.ts).
         const gd = el as HTMLElement & { on?: (event: string, cb: () => void) => void };
