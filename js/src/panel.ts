@@ -151,9 +151,12 @@ export function renderPanel(model: Model, el: HTMLElement, plotter: Plotter | nu
 
   /**
    * A view with controls, a note and a plot element, repainted only when its inputs changed.
-   * `paint` draws into the plot element: plotly for most views, our own code for some.
+   * `paint` draws into the plot element: plotly for most views, our own code for some. It
+   * shows its note (`showNote`) before it draws where it can: plotly sizes its figure from the
+   * element at the draw, and a note that appears after it takes its line off the element's
+   * bottom (a view whose figure had a note lost its x axis title under the panel's edge).
    */
-  function paintedView(id: string, label: string, controls: HTMLElement[], paint: (plot: HTMLElement) => Painted, inputs: () => string): ViewSpec {
+  function paintedView(id: string, label: string, controls: HTMLElement[], paint: (plot: HTMLElement, showNote: (text?: string) => void) => Painted, inputs: () => string): ViewSpec {
     const note = h("div", { class: "om-note" });
     const plot = h("div", { class: "om-plot", "data-role": `plot-${id}` });
     const el = h("div", { class: "om-view-body" }, h("div", { class: "om-controls" }, ...controls), note, plot);
@@ -194,8 +197,11 @@ export function renderPanel(model: Model, el: HTMLElement, plotter: Plotter | nu
           return;
         }
         drawn = key;
-        const out = paint(plot);
-        note.textContent = out.note ?? "";
+        const showNote = (text?: string) => {
+          if (note.textContent !== (text ?? "")) note.textContent = text ?? "";
+        };
+        const out = paint(plot, showNote);
+        showNote(out.note);
         plot.hidden = out.empty;
         const ms = performance.now() - now;
         readyAt = performance.now() + 4 * ms;
@@ -207,9 +213,10 @@ export function renderPanel(model: Model, el: HTMLElement, plotter: Plotter | nu
 
   /** A view drawn by plotly from a Figure. */
   function plotView(id: string, label: string, controls: HTMLElement[], build: () => Figure, inputs: () => string): ViewSpec {
-    return paintedView(id, label, controls, (plot) => {
+    return paintedView(id, label, controls, (plot, showNote) => {
       if (!plots.includes(plot)) plots.push(plot);
       const fig = build();
+      showNote(fig.note);
       // A zoom or pan the user made survives live updates (plotly keeps the view's UI state
       // while uirevision stays the same); choosing another parameter or objective resets it.
       fig.layout.uirevision = `${id}|${controlState(controls)}`;

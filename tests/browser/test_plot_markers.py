@@ -94,6 +94,37 @@ def test_painted_markers_sit_on_the_axes_hover_open_zoom_and_hide(
         # One picture, and plotly's own SVG markers only the stand-in's two.
         assert len(plot.evaluate(PAINTED)) == 1, view
         assert plot.evaluate(SVG_POINTS) == 2, view
+    # The timeline's bars (the latest 1,000 trials, one lane) are painted, and hover as bars.
+    open_view(panel, "timeline")
+    plot = panel.locator("[data-role=plot-timeline]")
+    plot.locator(".om-markers").first.wait_for(state="attached", timeout=30_000)
+    assert len(plot.evaluate(PAINTED)) == 1
+    assert plot.evaluate("(el) => el.querySelectorAll('.barlayer .point').length") == 2
+    # Its note ("latest 1000 of 1200 trials") came before plotly sized the figure: the figure
+    # fits its element, x axis title included (it hung under the panel's edge).
+    assert "latest 1000 of 1200" in panel.inner_text()
+    assert plot.evaluate("(el) => el._fullLayout.height - el.clientHeight") <= 1
+    assert (
+        plot.evaluate(
+            "(el) => el.querySelector('.g-xtitle').getBoundingClientRect().bottom"
+            " - el.getBoundingClientRect().bottom"
+        )
+        <= 0
+    )
+    x, y = plot.evaluate(
+        "(el) => { const fl = el._fullLayout, box = el.getBoundingClientRect();"
+        " return [box.left + fl.xaxis._offset + fl.xaxis._length / 2,"
+        " box.top + fl.yaxis._offset + fl.yaxis.l2p(1)]; }"
+    )
+    page.mouse.move(x, y)
+    deadline = time.monotonic() + 5
+    while "(complete)" not in plot.evaluate(HOVER):
+        assert time.monotonic() < deadline, plot.evaluate(HOVER)
+        time.sleep(0.05)
+    r, g, b = _pixel(page, x, y)
+    assert b > r + 40 and b > 120, (r, g, b)
+    shot(page, "markers/timeline-hover", panel)
+    page.mouse.move(0, 0)
     # The intermediate values' lines (one trace of 1,200 trials' stretches) are painted too.
     open_view(panel, "intermediate")
     plot = panel.locator("[data-role=plot-intermediate]")

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { CANVAS_MIN_POINTS, hoverText, markerAt, paintable, setPainted, splitForCanvas } from "./canvasMarkers";
 import { SEQUENTIAL_SCALE } from "./colours";
-import { historyFigure, sliceFigure } from "./figures";
+import { historyFigure, sliceFigure, timelineFigure } from "./figures";
 import type { Trace } from "./figureTypes";
 import { TrialRecord } from "../model/record";
 import { encode, PARAMS, type Row } from "../testing";
@@ -94,7 +94,7 @@ describe("lines", () => {
 
   it("paints the intermediate view's straight lines with their gaps; plotly keeps the rest", () => {
     const p = paintable(lines(N))!;
-    expect(p).toMatchObject({ lines: true, lineColor: "#1f77b4", lineWidth: 1, opacity: 1, clip: true });
+    expect(p).toMatchObject({ kind: "lines", lineColor: "#1f77b4", lineWidth: 1, opacity: 1, clip: true });
     expect(hoverText(p, 7)).toBe("trial 1 (complete)<br>step 1: 7");
     expect(paintable(lines(N, { color: "#1f77b4", shape: "hv" }))).toBeNull();
     expect(paintable(lines(N, { color: "#1f77b4", dash: "dot" }))).toBeNull();
@@ -105,5 +105,42 @@ describe("lines", () => {
     const { data } = splitForCanvas([lines(N)], {});
     expect(data[0]).toMatchObject({ mode: "lines", x: [0, null, 4], y: [0, null, N - 2], hoverinfo: "skip" });
     expect(data[0].customdata).toBeUndefined();
+  });
+});
+
+describe("bars", () => {
+  const bars = (n: number, more: Trace = {}): Trace => ({
+    type: "bar", orientation: "h", name: "complete", width: 0.8,
+    base: range(n, (i) => 1e12 + 1000 * i), x: range(n, () => 800), y: range(n, () => 1),
+    marker: { color: "#1f77b4", line: { width: 0 } }, customdata: range(n),
+    hovertext: range(n, (i) => `trial ${i} (complete)`), hovertemplate: "%{hovertext}<extra></extra>", ...more,
+  });
+
+  it("paints the timeline's many bars, each from its start to its end", () => {
+    const p = paintable(bars(N))!;
+    expect(p).toMatchObject({ kind: "bars", color: "#1f77b4", size: 0.8, clip: true });
+    expect([p.x[2], p.ends?.[2]]).toEqual([1e12 + 2000, 1e12 + 2800]);
+    expect(hoverText(p, 5)).toBe("trial 5 (complete)");
+    // Few bars, outlined ones, vertical ones: plotly's.
+    expect(paintable(bars(N - 1))).toBeNull();
+    expect(paintable(bars(N, { marker: { color: "#1f77b4", line: { width: 0.5 } } }))).toBeNull();
+    expect(paintable(bars(N, { orientation: "v" }))).toBeNull();
+  });
+
+  it("gives plotly a stand-in of two bars of no length that span every bar", () => {
+    const { data, painted } = splitForCanvas([bars(N)], {});
+    expect(painted.has(0)).toBe(true);
+    expect(data[0]).toMatchObject({ type: "bar", base: [1e12, 1e12 + 1000 * (N - 1) + 800], x: [0, 0], y: [1, 1], hoverinfo: "skip" });
+    expect(data[0].hovertext).toBeUndefined();
+  });
+
+  it("paints the timeline of a study of many trials", () => {
+    const rec = recordWith(0);
+    const rows: Row[] = range(2 * N, (k) => ({ number: k, state: 1, values: [k], params: [0.5, 1], start: 1.7e9 + k, duration: 0.5 }));
+    rec.apply(...encode("delta", 1, rows, { params: PARAMS }));
+    const f = timelineFigure(rec, 1.7e9 + 2 * N);
+    const split = splitForCanvas(f.data, f.layout);
+    expect([...split.painted.keys()]).toEqual([0]);
+    expect(split.painted.get(0)?.x.length).toBe(2 * N);
   });
 });

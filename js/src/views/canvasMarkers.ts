@@ -40,13 +40,14 @@ interface Marker {
   line?: { color?: unknown; width?: unknown };
 }
 
-/** A trace painted on canvas: what its markers (or lines) look like and what a hover or click
- * shows. */
+/** A trace painted on canvas: what its markers (or lines, or bars) look like and what a hover
+ * or click shows. */
 export interface PaintedTrace {
-  lines: boolean; // a line through the points (null ends a stretch), not markers
-  clip: boolean; // cut at the plot area's edge (plotly's cliponaxis; lines always are)
-  x: ArrayLike<number | null>;
+  kind: "markers" | "lines" | "bars"; // lines: through the points, a null ends a stretch
+  clip: boolean; // cut at the plot area's edge (plotly's cliponaxis; lines and bars always are)
+  x: ArrayLike<number | null>; // a bar's start (its base)
   y: ArrayLike<number | null>;
+  ends: ArrayLike<number> | null; // a bar's end (base + length), null for markers and lines
   color: string | ArrayLike<number>;
   cmin: number;
   cmax: number;
@@ -69,6 +70,7 @@ function isNumbers(v: unknown): v is ArrayLike<number> {
  * does not copy: a symbol other than a circle, per-marker sizes, a colour scale of its own, a
  * line that is not straight from point to point). */
 export function paintable(trace: Trace): PaintedTrace | null {
+  if (trace.type === "bar" && trace.visible !== false) return paintableBars(trace);
   if (trace.type !== "scatter" || trace.visible === false) return null;
   const { x, y } = trace;
   if (!isNumbers(x) || !isNumbers(y) || x.length < CANVAS_MIN_POINTS || x.length !== y.length) return null;
@@ -86,7 +88,7 @@ export function paintable(trace: Trace): PaintedTrace | null {
     [cmin, cmax] = finiteExtent(m.color as ArrayLike<number>) ?? [Infinity, -Infinity];
   }
   return {
-    lines: false, clip: trace.cliponaxis !== false, x, y,
+    kind: "markers", clip: trace.cliponaxis !== false, x, y, ends: null,
     color: numeric ? (m.color as ArrayLike<number>) : (m.color as string),
     cmin: cmin ?? 0, cmax: cmax ?? 1, reversescale: m.reversescale === true,
     size: m.size, opacity: typeof m.opacity === "number" ? m.opacity : 1,
@@ -101,7 +103,7 @@ function paintableLines(trace: Trace, x: ArrayLike<number>, y: ArrayLike<number>
   if (typeof line.color !== "string" || (line.shape !== undefined && line.shape !== "linear") || line.dash !== undefined) return null;
   if (trace.connectgaps === true || (trace.opacity !== undefined && typeof trace.opacity !== "number")) return null;
   return {
-    lines: true, clip: true, x, y, color: line.color, cmin: 0, cmax: 1, reversescale: false,
+    kind: "lines", clip: true, x, y, ends: null, color: line.color, cmin: 0, cmax: 1, reversescale: false,
     size: 6, // the hover's reach around a point of the line
     opacity: 1, // the trace's own opacity is its SVG group's, which holds the picture too
     lineColor: line.color, lineWidth: typeof line.width === "number" ? line.width : 2,
@@ -109,10 +111,29 @@ function paintableLines(trace: Trace, x: ArrayLike<number>, y: ArrayLike<number>
   };
 }
 
+/** Horizontal bars of one colour, each from its base (a number: ms on a date axis) for its
+ * length, `width` thick in lanes (the timeline's). */
+function paintableBars(trace: Trace): PaintedTrace | null {
+  const { base, x, y } = trace;
+  const m = (trace.marker ?? {}) as Marker;
+  if (trace.orientation !== "h" || typeof trace.width !== "number" || typeof m.color !== "string") return null;
+  if (!isNumbers(base) || !isNumbers(x) || !isNumbers(y) || x.length < CANVAS_MIN_POINTS || x.length !== y.length || base.length !== x.length) return null;
+  const line = m.line ?? {};
+  if (typeof line.width === "number" && line.width > 0) return null; // outlined bars: plotly's
+  const ends = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) ends[i] = base[i] + x[i];
+  return {
+    kind: "bars", clip: true, x: base, y, ends, color: m.color, cmin: 0, cmax: 1, reversescale: false,
+    size: trace.width, opacity: typeof m.opacity === "number" ? m.opacity : 1, lineColor: null, lineWidth: 0,
+    ...hoverOf(trace),
+  };
+}
+
 /** What a painted trace's hover and click show: its texts, template and trial numbers. */
 function hoverOf(trace: Trace): Pick<PaintedTrace, "text" | "template" | "hover" | "customdata"> {
+  const text = trace.text ?? trace.hovertext;
   return {
-    text: Array.isArray(trace.text) ? (trace.text as string[]) : null,
+    text: Array.isArray(text) ? (text as string[]) : null,
     template: typeof trace.hovertemplate === "string" ? trace.hovertemplate : null,
     hover: trace.hoverinfo !== "skip" && trace.hoverinfo !== "none",
     customdata: isNumbers(trace.customdata) ? (trace.customdata as ArrayLike<unknown>) : null,
@@ -135,17 +156,28 @@ export function splitForCanvas(
     if (!p) return trace;
     const log = (key: "x" | "y") => (layout[axisName(key, trace[`${key}axis`] as string | undefined)] as { type?: unknown } | undefined)?.type === "log";
     // Missing points are null: not finite, so left out as NaN is.
-    const ex = finiteExtent(p.x as ArrayLike<number>, log("x"));
+    const ex = p.ends ? barsExtent(p.x as ArrayLike<number>, p.ends) : finiteExtent(p.x as ArrayLike<number>, log("x"));
     const ey = finiteExtent(p.y as ArrayLike<number>, log("y"));
     if (!ex || !ey) return trace;
     painted.set(i, p);
-    const bare = { ...trace, text: undefined, customdata: undefined, hovertemplate: undefined, hoverinfo: "skip" };
-    if (p.lines) return { ...bare, x: [ex[0], null, ex[1]], y: [ey[0], null, ey[1]] };
+    const bare = { ...trace, text: undefined, hovertext: undefined, customdata: undefined, hovertemplate: undefined, hoverinfo: "skip" };
+    if (p.kind === "lines") return { ...bare, x: [ex[0], null, ex[1]], y: [ey[0], null, ey[1]] };
+    if (p.kind === "bars") {
+      // Two bars of no length at the corners: the axes span the bars as before.
+      return { ...bare, base: ex, x: [0, 0], y: ey, selectedpoints: [], unselected: { marker: { opacity: 0 } } };
+    }
     const marker = { ...(trace.marker as Marker) };
     if (isNumbers(marker.color)) marker.color = [p.cmin, p.cmax];
     return { ...bare, x: ex, y: ey, marker, selectedpoints: [], unselected: { marker: { opacity: 0 } } };
   });
   return { data: out, painted };
+}
+
+/** From the earliest start to the latest end of the bars with both. */
+function barsExtent(starts: ArrayLike<number>, ends: ArrayLike<number>): [number, number] | null {
+  const a = finiteExtent(starts);
+  const b = finiteExtent(ends);
+  return a && b ? [Math.min(a[0], b[0]), Math.max(a[1], b[1])] : null;
 }
 
 // ------------------------------------------------------------------------------- painting
@@ -167,6 +199,8 @@ interface Hits {
   trace: PaintedTrace;
   px: Float32Array;
   py: Float32Array;
+  px1: Float32Array | null; // a bar's end (px is its start)
+  half: number; // a bar's half thickness
   radius: number;
   fill: (i: number) => string;
 }
@@ -231,7 +265,7 @@ export function paintMarkers(el: HTMLElement, asImages = false): void {
   const full = gd._fullData;
   if (!layout || !full || s.painted.size === 0) return;
   const groups = new Map<number, Element>();
-  el.querySelectorAll(".scatterlayer .trace").forEach((g) => {
+  el.querySelectorAll(".scatterlayer .trace, .barlayer .trace").forEach((g) => {
     const cd = (g as Element & { __data__?: Array<{ trace?: { index?: number } }> }).__data__;
     const index = cd?.[0]?.trace?.index;
     if (typeof index === "number") groups.set(index, g);
@@ -265,12 +299,26 @@ export function paintMarkers(el: HTMLElement, asImages = false): void {
     }
     const r = t.size / 2;
     const fill = filler(t);
-    const stroke = !t.lines && t.lineColor !== null && t.lineWidth > 0;
-    if (stroke || t.lines) {
+    const stroke = t.kind === "markers" && t.lineColor !== null && t.lineWidth > 0;
+    if (stroke || t.kind === "lines") {
       g.lineWidth = t.lineWidth;
       g.strokeStyle = t.lineColor as string;
     }
-    if (t.lines) {
+    let px1: Float32Array | null = null;
+    let half = 0;
+    if (t.kind === "bars" && t.ends) {
+      // A bar is `size` lanes thick: its height in px from the lane axis's own scale.
+      half = Math.abs(ya.l2p(t.size) - ya.l2p(0)) / 2;
+      px1 = new Float32Array(n);
+      g.fillStyle = fill(0);
+      for (let i = 0; i < n; i++) {
+        const [x, x1, y] = [toX(t.x[i]), toX(t.ends[i]), toY(t.y[i])];
+        [px[i], px1[i], py[i]] = [x, x1, y];
+        if (Number.isNaN(x) || Number.isNaN(x1) || Number.isNaN(y)) continue;
+        // At least a pixel wide: a trial of a few ms is still seen, as plotly draws it.
+        g.fillRect(Math.min(x, x1), y - half, Math.max(1, Math.abs(x1 - x)), 2 * half);
+      }
+    } else if (t.kind === "lines") {
       // One path: a stretch per trial, broken where a point is missing (plotly's null gap).
       g.beginPath();
       let open = false;
@@ -316,8 +364,9 @@ export function paintMarkers(el: HTMLElement, asImages = false): void {
     for (let i = 0; i < n; i++) {
       px[i] += xa._offset;
       py[i] += ya._offset;
+      if (px1) px1[i] += xa._offset;
     }
-    if (t.hover || t.customdata) s.hits.push({ trace: t, px, py, radius: r + HIT_SLACK, fill });
+    if (t.hover || t.customdata) s.hits.push({ trace: t, px, py, px1, half, radius: r + HIT_SLACK, fill });
   }
 }
 
@@ -329,7 +378,15 @@ export function markerAt(el: HTMLElement, x: number, y: number): { hits: Hits; i
   let bestD = Infinity;
   for (const h of s.hits) {
     const r2 = h.radius * h.radius;
-    const { px, py } = h;
+    const { px, py, px1 } = h;
+    if (px1) {
+      // A bar: the pointer on it (or within a pixel or two of a thin one); a later one on top.
+      for (let i = 0; i < px.length; i++) {
+        const [a, b] = px[i] <= px1[i] ? [px[i], px1[i]] : [px1[i], px[i]];
+        if (Math.abs(py[i] - y) <= h.half && x >= a - 2 && x <= Math.max(b, a + 1) + 2) [best, bestD] = [{ hits: h, i }, 0];
+      }
+      continue;
+    }
     for (let i = 0; i < px.length; i++) {
       const dx = px[i] - x;
       const dy = py[i] - y;
@@ -349,7 +406,7 @@ export function hoverText(t: PaintedTrace, i: number): string {
   if (!t.template) return text;
   return t.template
     .replace(/<extra>.*?<\/extra>/g, "")
-    .replace(/%\{text\}/g, text)
+    .replace(/%\{(?:hover)?text\}/g, text)
     .replace(/%\{customdata\}/g, String(t.customdata?.[i] ?? ""))
     .replace(/%\{x\}/g, formatAxis(t.x[i]))
     .replace(/%\{y\}/g, formatAxis(t.y[i]));
@@ -393,12 +450,15 @@ export function hookPaintedHover(el: HTMLElement, fx: Fx | undefined): void {
     }
     const first = shown === null;
     shown = hit;
-    const { trace, px, py, radius, fill } = hit.hits;
+    const { trace, px, py, px1, radius, fill } = hit.hits;
     const text = hoverText(trace, hit.i);
+    const i = hit.i;
+    // Beside the marker, or beside the bar's end as plotly puts a bar's label.
+    const [x0, x1] = px1 ? [Math.min(px[i], px1[i]), Math.max(px[i], px1[i])] : [px[i] - radius, px[i] + radius];
     if (fx) {
       fx.loneUnhover(layer);
       fx.loneHover(
-        { x: px[hit.i], y: py[hit.i], x0: px[hit.i] - radius, x1: px[hit.i] + radius, text, color: fill(hit.i), idealAlign: "right" },
+        { x: px1 ? x1 : px[i], y: py[i], x0, x1, text, color: fill(i), idealAlign: "right" },
         { container: layer, outerContainer: paper, gd: el },
       );
     }

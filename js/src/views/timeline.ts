@@ -12,7 +12,8 @@ import { STATE_COLORS, type Figure, type Trace } from "./figureTypes";
 /** The group of complete trials that break a constraint (beside the states' codes). */
 const INFEASIBLE_GROUP = 100;
 
-/** Bars drawn at most: the latest trials (plotly's bars cost ~0.1 ms each a redraw). */
+/** Bars drawn at most: the latest trials (plotly's SVG bars cost ~0.1 ms each a redraw; from
+ * CANVAS_MIN_POINTS on they are painted on canvas, canvasMarkers.ts). */
 export const MAX_BARS = 1000;
 
 /**
@@ -57,7 +58,9 @@ export function timelineFigure(rec: TrialRecord, now: number): Figure {
   const label = (state: number) => (state === INFEASIBLE_GROUP ? "infeasible" : STATE_NAMES[state]?.toLowerCase() ?? "");
   const data: Trace[] = [...byState.entries()].map(([state, idx]) => ({
     type: "bar", orientation: "h", name: label(state),
-    y: idx.map((i) => lanes[i] + 1), base: idx.map((i) => new Date(rec.start[rows[i]] * 1000).toISOString()),
+    // base: ms since the epoch, which a date axis reads as its own unit (and the canvas that
+    // paints many bars, canvasMarkers.ts, places without parsing a date string a bar).
+    y: idx.map((i) => lanes[i] + 1), base: idx.map((i) => rec.start[rows[i]] * 1000),
     x: idx.map((i) => 1000 * seconds(rows[i])), width: 0.8, customdata: idx.map((i) => rows[i]),
     marker: { color: state === INFEASIBLE_GROUP ? INFEASIBLE_COLOR : STATE_COLORS[state] ?? "#7f7f7f", line: { width: rows.length > 200 ? 0 : 0.5, color: "rgba(0,0,0,0.35)" } },
     // No text in the bars: plotly shrinks it to fit a narrow bar (5 px at a few hundred trials).
