@@ -169,6 +169,7 @@ def _start_run(
     elsewhere: Callable[[list[RunSink], Callable[[], None] | None], PolledRun] | None = None,
     writer: OutputWidgetWriter | None = None,
     awaited: bool = False,
+    more_sinks: Callable[[Callable[[str], None]], list[RunSink]] | None = None,
 ) -> RunHandle:
     """Start a run: the cell's output routing, quiet Optuna logs, ``sinks``, the progress.
 
@@ -179,7 +180,8 @@ def _start_run(
     ``--dask``), given the sinks and the thread setup. A live panel among the sinks is given
     what it needs to run more of the same (:func:`_attach_continuation`). ``awaited``: the
     caller awaits the run, so the kernel handles the front end's messages meanwhile (as for a
-    ``background`` run); its panel then streams only once a view has opened.
+    ``background`` run); its panel then streams only once a view has opened. ``more_sinks``:
+    what a panel's "Run N more" runs with besides the panel (see :class:`RunMore`).
     """
     from optuna_magic.outputs.optuna_logs import QuietOptunaLogs
     from optuna_magic.run.runner import Runner
@@ -201,7 +203,7 @@ def _start_run(
             _quiet_until_viewed(sink)
         every.append(sink)
     setup = output.adopt_thread if output is not None else None
-    steer = (study, objective, info, n_jobs, catch, before_start)
+    steer = (study, objective, info, n_jobs, catch, before_start, more_sinks)
     if background and output is not None and output.writer is not None:
         _share_background_writer(every, output.writer)
     if elsewhere is not None:
@@ -254,6 +256,7 @@ def _attach_continuation(
     n_jobs: int,
     catch: tuple[type[Exception], ...],
     before_start: Callable[[Runner], None] | None,
+    more_sinks: Callable[[Callable[[str], None]], list[RunSink]] | None,
     *,
     elsewhere: bool = False,
 ) -> None:
@@ -277,6 +280,7 @@ def _attach_continuation(
                 catch=catch,
                 before_start=before_start,
                 elsewhere=elsewhere,
+                more_sinks=more_sinks,
             )
 
 

@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import optuna
 
+    from optuna_magic.outputs.kernel_output import OutputWidgetWriter
     from optuna_magic.outputs.panel.widget import StudyPanel
-    from optuna_magic.run.contract import RunInfo
+    from optuna_magic.run.contract import RunInfo, RunSink
     from optuna_magic.run.runner import Runner
 
 __all__ = ["CellActivity", "RunMore"]
@@ -69,6 +70,9 @@ class RunMore:
         before_start: what the starter does with each new runner (the magic's ``report``
             finds its runner through it).
         elsewhere: the trials ran in other processes: more of them are refused here.
+        more_sinks: the sinks each continued run gets besides the panel (the cell's
+            ``--mlflow``, ``--keep-best``, ``--until-stale``), given how to tell the user
+            something (into the continued run's output).
     """
 
     def __init__(
@@ -81,6 +85,7 @@ class RunMore:
         catch: tuple[type[Exception], ...] = (),
         before_start: Callable[[Runner], None] | None = None,
         elsewhere: bool = False,
+        more_sinks: Callable[[Callable[[str], None]], list[RunSink]] | None = None,
     ) -> None:
         self._study = weakref.ref(study)
         self._objective = objective
@@ -90,6 +95,7 @@ class RunMore:
         self._catch = catch
         self._before_start = before_start
         self._elsewhere = elsewhere
+        self._more_sinks = more_sinks
         from optuna_magic.outputs.progress import kernel_shell
 
         shell = kernel_shell()
@@ -143,6 +149,8 @@ class RunMore:
             existing_trials=list(study.get_trials(deepcopy=False)),
         )
         outputs = panel.cell_outputs
+        writer = outputs.more_writer() if outputs is not None else None
+        more = self._more_sinks(_say_into(writer)) if self._more_sinks is not None else []
         _start_run(
             study,
             self._objective,
@@ -151,9 +159,21 @@ class RunMore:
             timeout=None,
             n_jobs=self._n_jobs,
             catch=self._catch,
-            sinks=[panel],
+            sinks=[*more, panel],
             progress=False,
             background=True,
             before_start=self._before_start,
-            writer=outputs.more_writer() if outputs is not None else None,
+            writer=writer,
         )
+
+
+def _say_into(writer: OutputWidgetWriter | None) -> Callable[[str], None]:
+    """A line to the user in the continued run's output (printed where there is none)."""
+    if writer is None:
+        return print
+
+    def say(text: str) -> None:
+        writer.write("stdout", text + "\n")
+        writer.send()
+
+    return say

@@ -22,6 +22,7 @@ from optuna_magic.magic.start import (
     bind_runner,
     cell_objective,
     checked_parts,
+    continued_sinks,
     plan_run_info,
     start_elsewhere,
 )
@@ -320,6 +321,7 @@ class OptunaMagics(Magics):
             before_start=functools.partial(bind_runner, runner_ref),
             elsewhere=elsewhere if args.elsewhere else None,
             awaited=awaited,
+            more_sinks=continued_sinks(extra_sinks, objective, plan.out, ns),
         )
         if args.background:
             self.background = [r for r in self.background if r.running] + [runner]

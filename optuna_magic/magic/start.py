@@ -5,6 +5,7 @@ objective, the run's description, and runs in other processes (``--workers`` / `
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -126,6 +127,26 @@ def checked_parts(
         except ValueError as e:
             raise UsageError(f"%%optuna: {e}") from None
     return sampler, pruner, sinks
+
+
+def continued_sinks(
+    sinks: list[Any], objective: Any, out: str, ns: dict[str, Any]
+) -> Callable[[Callable[[str], None]], list[Any]] | None:
+    """What a panel's "Run N more" runs with besides the panel: the cell's own sinks, the same
+    objects (``--mlflow`` logs into the same parent run, ``--keep-best`` knows the best so far,
+    ``--until-stale`` its patience), and with ``--keep-best`` the binding of the best trial's
+    variables once the continued run ends (the cell that bound them first has ended). None
+    where the cell has no such option."""
+    if not sinks:
+        return None
+    from optuna_magic.outputs.keep_best import BindBest, KeepBest
+
+    def more(say: Callable[[str], None]) -> list[Any]:
+        if any(isinstance(s, KeepBest) for s in sinks):
+            return [*sinks, BindBest(objective, out, ns, say)]
+        return list(sinks)
+
+    return more
 
 
 def cell_objective(

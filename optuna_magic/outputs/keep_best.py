@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from optuna_magic.run.sink import BaseSink
@@ -12,9 +12,9 @@ if TYPE_CHECKING:
     import optuna
     from optuna.trial import FrozenTrial
 
-    from optuna_magic.run.contract import TrialError, TrialEvent
+    from optuna_magic.run.contract import RunResult, TrialError, TrialEvent
 
-__all__ = ["KeepBest", "kept_variables"]
+__all__ = ["BindBest", "KeepBest", "kept_variables"]
 
 
 class KeepBest(BaseSink):
@@ -37,6 +37,36 @@ class KeepBest(BaseSink):
                     self._best = (key, trial.number)
                     return
             kept.pop(trial.number, None)
+
+
+class BindBest(BaseSink):
+    """Binds the best trial's kept variables into the namespace when a run ends: for a panel's
+    "Run N more", whose cell has ended (the ``%%optuna`` cell binds its own run's itself).
+
+    Args:
+        objective: the cell's objective (its ``trial_locals`` are what :class:`KeepBest` kept).
+        out: the variable that holds the Study (never overwritten).
+        namespace: where the variables go (the kernel's ``user_ns``).
+        say: how a note reaches the user (the continued run's output).
+    """
+
+    def __init__(
+        self,
+        objective: Any,
+        out: str,
+        namespace: dict[str, Any],
+        say: Callable[[str], None] = print,
+    ) -> None:
+        self._objective = objective
+        self._out = out
+        self._namespace = namespace
+        self._say = say
+
+    def run_ended(self, result: RunResult) -> None:
+        variables, note = kept_variables(result.study, self._objective.trial_locals, self._out)
+        if note is not None:
+            self._say(note)
+        self._namespace.update(variables)
 
 
 def kept_variables(

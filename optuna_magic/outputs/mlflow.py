@@ -27,6 +27,7 @@ an optional extra (``pip install optuna-magic[mlflow]``).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import queue
@@ -126,7 +127,8 @@ class MlflowSink(BaseSink):
         Done here, in the caller's thread and before the first trial, so that a problem with the
         experiment is the cell's error rather than a warning in the middle of the run.
         """
-        self._info = info
+        # Without the trials it started with: a panel's "Run N more" keeps this sink.
+        self._info = dataclasses.replace(info, existing_trials=[])
         self._trial_runs = {}
         self._reported = {}
         self.errors = []
@@ -141,7 +143,9 @@ class MlflowSink(BaseSink):
             "optuna.pruner": info.pruner,
             "optuna.storage": mask_uri(info.storage),
         }
-        parent = (
+        # The parent run this sink opened before, when it logs a panel's "Run N more" of the
+        # same study; else, on resume, the earlier parent run of the study, looked up.
+        parent = self.parent_run_id or (
             find_parent(self.client, self.experiment_id, info) if info.existing_trials else None
         )
         if parent is not None:

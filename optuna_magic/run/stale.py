@@ -45,8 +45,10 @@ class StaleStop(BaseSink):
         self.stopped = False
 
     def run_started(self, info: RunInfo, control: RunControl) -> None:
-        """The count starts from the study's best before this run."""
+        """The count starts from the study's best before this run (a panel's "Run N more"
+        starts its run with this sink again)."""
         self._control = control
+        self.stopped = False
         for trial in info.existing_trials:
             self._better(trial)
         self._since = 0

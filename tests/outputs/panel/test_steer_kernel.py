@@ -158,12 +158,12 @@ def _widget_text(model_id: str) -> str:
     return f"''.join(o['text'] for o in {widget}.outputs)"
 
 
-def _wait_idle(client: Client, comm_id: str, start: int) -> None:
-    """Until the panel's status trait reads "finished" after message ``start``."""
+def _wait_idle(client: Client, comm_id: str, start: int, state: str = "finished") -> None:
+    """Until the panel's status trait reads ``state`` after message ``start``."""
     deadline = time.time() + 60
     while time.time() < deadline:
         for m in client.seen[start:]:
-            if _status_state(m, comm_id) == "finished":
+            if _status_state(m, comm_id) == state:
                 return
         client._read(0.2)
     raise AssertionError("the continued run did not finish")
@@ -397,3 +397,57 @@ def test_run_more_after_a_background_run_prints_into_its_output_widget(client: C
     assert not [
         m for m in client.seen[start:] if m["msg_type"] == "display_data"
     ]  # no new output: an ended cell's would be dropped
+
+
+def test_run_more_keeps_the_cells_keep_best_until_stale_and_mlflow(
+    client: Client, tmp_path: Path
+) -> None:
+    """ "Run N more" runs as the cell did: --until-stale stops it after K trials that did not
+    improve, --keep-best binds the new best trial's variables once it ends, and --mlflow logs
+    its trials into the study's one parent run."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    # Trial n's value: the best is trial 1 (4), then trial 6 (3), which the continued run has.
+    client.run("STALE_VALUES = [5, 4, 6, 6, 6, 6, 3] + [7] * 30")
+    cell = client.run(
+        f"%%optuna -n 6 -o carried --keep-best --until-stale 3 --mlflow {uri}\n"
+        "x = hp.float(0, 1)\n"
+        "model = f'model of trial {trial.number}'\n"
+        "STALE_VALUES[trial.number]\n",
+        timeout=120,
+    )
+    comm_id, _ = _panel(cell)
+    # The cell's own run: trials 2, 3 and 4 did not beat trial 1, so it stopped after 5.
+    assert client.value("len(carried.trials), model") == "5 model of trial 1"
+    start = len(client.seen)
+    assert client.run_more(comm_id, 20, "stale1")["state"] == "started"
+    _wait_idle(client, comm_id, start, "stopped")
+    # Trial 5 did not improve, 6 did, 7-9 did not: stopped after 5 of the 20.
+    assert client.value("len(carried.trials)") == "10"
+    assert client.value("model") == "model of trial 6"
+    client.run("import time; time.sleep(0.5)")  # the writer sends at most 5 times a second
+    outputs = [
+        m["content"]["data"][WIDGET_VIEW]["model_id"]
+        for m in client.seen[start:]
+        if m["msg_type"] == "update_display_data" and WIDGET_VIEW in m["content"]["data"]
+    ]
+    said = client.value(_widget_text(outputs[-1]))
+    assert "--until-stale 3: 3 trials without a better value (best: trial #6)" in said, said
+    # One parent run for the study, holding all ten trials, its best the continued run's.
+    client.run(
+        "import mlflow\n"
+        f"_c = mlflow.MlflowClient({uri!r})\n"
+        "_runs = _c.search_runs([_c.get_experiment_by_name('Default').experiment_id])\n"
+        "_parents = [r for r in _runs if r.data.tags.get('optuna.role') == 'study']\n"
+        "_kids = [r for r in _runs if r.data.tags.get('mlflow.parentRunId')]"
+    )
+    assert client.value("len(_parents), len(_kids)") == "1 10"
+    assert (
+        client.value(
+            "{r.data.tags['mlflow.parentRunId'] for r in _kids} == {_parents[0].info.run_id}"
+        )
+        == "True"
+    )
+    assert (
+        client.value("_parents[0].data.metrics['best_value'], _parents[0].info.status")
+        == "3.0 FINISHED"
+    )
