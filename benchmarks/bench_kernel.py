@@ -509,6 +509,26 @@ def _om_traffic():
 """
 
 
+# The panel's record (its numpy columns, what a shown panel keeps to draw its views), in MB; then
+# the panel closed (what a user does who closes the output), as the floor's bare widget is not.
+RECORD_MB = r"""
+import ipywidgets, numpy as _np, warnings as _w
+with _w.catch_warnings():
+    _w.simplefilter("ignore", DeprecationWarning)  # Widget.widgets, ipywidgets 8
+    _om_p = [w for w in ipywidgets.Widget.widgets.values()
+             if type(w).__name__ == "StudyPanel"]
+def _om_arrays(obj, seen):
+    if id(obj) in seen or isinstance(obj, type):
+        return 0
+    seen.add(id(obj))
+    if isinstance(obj, _np.ndarray):
+        return obj.nbytes if obj.base is None else 0
+    return sum(_om_arrays(o, seen) for o in gc.get_referents(obj))
+print(sum(_om_arrays(p.record, set()) for p in _om_p) / 2**20)
+"""
+CLOSE_PANELS = "for _p in _om_p: _p.close()\ndel _om_p, _p\ngc.collect()"
+
+
 def memory(r: Results, quick: bool) -> None:
     """Kernel RSS after a long run with the panel (no page looks at it), after `del study;
     gc.collect()`, and over five runs in a row, against plain Optuna in a kernel of its own."""
@@ -544,6 +564,10 @@ def memory(r: Results, quick: bool) -> None:
             freed = k.value("_om_rss()")
             heavy = k.value("'sklearn' in __import__('sys').modules")
             after[variant] = [ran, freed, float(heavy)]
+            if variant == "panel":
+                record_mb = float(k.execute(RECORD_MB).stdout().strip())
+                k.execute(CLOSE_PANELS)
+                closed = float(k.value("_om_rss()"))
     r.add(
         f"kernel RSS after {n:,} trivial trials, plain study.optimize",
         after["plain"][0],
@@ -570,6 +594,12 @@ def memory(r: Results, quick: bool) -> None:
         digits=0,
     )
     r.add(
+        "RSS after `del study; gc.collect()` and the panel closed: %%optuna - plain Optuna",
+        closed - after["plain"][1],
+        "MB",
+        digits=0,
+    )
+    r.add(
         "RSS after `del study; gc.collect()`: plain Optuna beside a bare widget sending four "
         "messages a second - plain Optuna (the floor any live widget sets)",
         after["bare widget"][1] - after["plain"][1],
@@ -578,7 +608,9 @@ def memory(r: Results, quick: bool) -> None:
     )
     r.note(
         f"after del study + gc.collect(): plain {after['plain'][1]:.0f} MB, panel "
-        f"{after['panel'][1]:.0f} MB, --quiet {after['magic'][1]:.0f} MB; scikit-learn imported "
+        f"{after['panel'][1]:.0f} MB ({record_mb:.1f} MB of it the shown panel's record, its "
+        f"numpy columns; {closed:.0f} MB once the panel is closed), --quiet "
+        f"{after['magic'][1]:.0f} MB; scikit-learn imported "
         f"by the panel run: {'yes' if after['panel'][2] else 'no'} (it comes with "
         "optuna.importance, only when a view shows the importance)"
     )
