@@ -46,6 +46,7 @@ WHERE = """(el, [n, v]) => {
 PAINTED = "(el) => [...el.querySelectorAll('.om-markers canvas')].map((c) => c.toDataURL())"
 SVG_POINTS = "(el) => el.querySelectorAll('.scatterlayer .trace:first-child .point').length"
 HOVER = "(el) => el.querySelector('.om-hoverlayer')?.textContent ?? ''"
+PLOTLY_HOVER = "(el) => el.querySelector('.hoverlayer')?.textContent ?? ''"
 
 
 def _pixel(page: Any, x: float, y: float) -> tuple[int, int, int]:
@@ -196,4 +197,45 @@ def test_painted_markers_sit_on_the_axes_hover_open_zoom_and_hide(
     while plot.evaluate(PAINTED):
         assert time.monotonic() < deadline, "the legend did not hide the painted markers"
         time.sleep(0.05)
+    assert console.relevant() == []
+
+
+# Each odd trial: its even predecessor's values, a little worse in both (dominated, painted, a
+# pixel away); the even ones lie on x + y = 1 (the Pareto front, plotly's SVG markers).
+FRONT = (
+    "%%optuna -n 700 --seed 3 --sampler random --directions minimize minimize -o front\n"
+    "x = hp.float(0, 1)\n"
+    "if trial.number % 2:\n"
+    "    a, b = trial.study.trials[trial.number - 1].values\n"
+    "    a, b = a + 1e-3, b + 1e-3\n"
+    "else:\n"
+    "    a, b = x, 1 - x\n"
+    "(a, b)\n"
+)
+
+
+def test_one_hover_label_where_a_plotly_trace_lies_over_painted_markers(
+    lab_server: JupyterServer, page: Any, notebook_factory: Any, console: Console
+) -> None:
+    nb = notebook_factory(lab_server, page, [LOAD, FRONT])
+    nb.run_cell(0)
+    nb.run_cell(1, wait=False)
+    panel = wait_for_panel(nb.output(1))
+    nb.wait_cell_done(1, timeout=120)
+    wait_panel_shows(panel)
+    a, b = (float(v) for v in nb.run_code("print(*front.trials[100].values)").split())
+    open_view(panel, "pareto")
+    plot = panel.locator("[data-role=plot-pareto]")
+    plot.locator(".om-markers").first.wait_for(state="attached", timeout=30_000)
+    x, y = plot.evaluate(WHERE, [a, b])
+    page.mouse.move(x + 30, y + 40)
+    page.mouse.move(x, y)
+    deadline = time.monotonic() + 5
+    while "trial " not in plot.evaluate(PLOTLY_HOVER):  # trial 100's, or a close neighbour's
+        assert time.monotonic() < deadline, plot.evaluate(PLOTLY_HOVER)
+        time.sleep(0.05)
+    time.sleep(0.3)
+    # Trial 101's painted marker is under the pointer too; plotly's front marker is on top.
+    assert plot.evaluate(HOVER) == ""
+    shot(page, "markers/pareto-hover", panel)
     assert console.relevant() == []

@@ -434,8 +434,17 @@ export function hookPaintedHover(el: HTMLElement, fx: Fx | undefined): void {
     const box = el.getBoundingClientRect();
     return markerAt(el, e.clientX - box.left, e.clientY - box.top);
   };
+  // A trace plotly draws (the best-so-far line) lies over the painted ones: where plotly shows
+  // its own label, ours gives way, so one label shows, the top trace's.
+  let plotlyShows = false;
+  const gd = el as HTMLElement & { on?: (event: string, cb: () => void) => void };
+  gd.on?.("plotly_hover", () => {
+    plotlyShows = true;
+    hide();
+  });
+  gd.on?.("plotly_unhover", () => (plotlyShows = false));
   el.addEventListener("mousemove", (e) => {
-    if (e.buttons) return hide(); // a drag (zoom, pan) is not a hover
+    if (e.buttons || plotlyShows) return hide(); // a drag (zoom, pan) is not a hover
     const hit = at(e);
     if (!hit || !hit.hits.trace.hover) return hide();
     if (shown && shown.hits === hit.hits && shown.i === hit.i) return;
