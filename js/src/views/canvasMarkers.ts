@@ -15,7 +15,7 @@
 // The canvas itself goes into the SVG, not an <image> of it: encoding the picture as a PNG data
 // URL (toDataURL) took 12-48 ms a draw in headless Chromium, the intermediate view's 15,000-point
 // lines the most. An image of it is made only where a picture of the plot is saved
-// (exportPlot in plot.ts), which needs the pixels inside the SVG it serializes.
+// (plotPng in plotExport.ts), which needs the pixels inside the SVG it serializes.
 
 import { SEQUENTIAL_SCALE, sequentialRgb } from "./colours";
 import { finiteExtent } from "./figureAxes";
@@ -434,8 +434,8 @@ export function hookPaintedHover(el: HTMLElement, fx: Fx | undefined): void {
     const box = el.getBoundingClientRect();
     return markerAt(el, e.clientX - box.left, e.clientY - box.top);
   };
-  // A trace plotly draws (the best-so-far line) lies over the painted ones: where plotly shows
-  // its own label, ours gives way, so one label shows, the top trace's.
+  // A trace plotly draws (the Pareto front) lies over the painted ones: where plotly shows its
+  // own label, ours gives way, so one label shows, the top trace's.
   let plotlyShows = false;
   const gd = el as HTMLElement & { on?: (event: string, cb: () => void) => void };
   gd.on?.("plotly_hover", () => {
