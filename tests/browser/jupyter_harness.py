@@ -447,6 +447,16 @@ def wait_for_panel(scope: Any, timeout: float = 60) -> Any:
     return loc
 
 
+def run_panel_cell(
+    nb: NotebookPage, index: int = 1, *, wait: bool = False, timeout: float = 120
+) -> Any:
+    """Run the notebook's ``%load_ext`` cell (the first), then cell ``index`` (a ``%%optuna``
+    cell), waiting for it to end or not; returns the locator of its panel."""
+    nb.run_cell(0)
+    nb.run_cell(index, wait=wait, timeout=timeout)
+    return wait_for_panel(nb.output(index))
+
+
 def wait_panel_shows(panel: Any, state: str = "finished", timeout: float = 30) -> None:
     """Wait until the panel's header shows the run in ``state``. The page draws what the kernel
     sent at its next frame, which can come after the cell is marked done; the draw that shows

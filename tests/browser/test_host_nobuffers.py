@@ -27,6 +27,7 @@ from jupyter_harness import (
     open_view,
     panel_text,
     poll_text_changes,
+    run_panel_cell,
     shot,
     wait_for_panel,
 )
@@ -253,9 +254,7 @@ def test_a_host_that_keeps_buffers_gets_them_and_no_fallback(
     buffers, and the page never says ``no_buffers`` (the fallback costs a normal host nothing)."""
     page.add_init_script(WIRE_WATCH.replace("__DROP__", "false"))
     nb: NotebookPage = notebook_factory(lab_server, page, [LOAD, CELL.replace("2000", "60")])
-    nb.run_cell(0)
-    nb.run_cell(1, wait=False)
-    panel = wait_for_panel(nb.output(1))
+    panel = run_panel_cell(nb)
     nb.wait_cell_done(1, timeout=60)
     _wait_for("the last trial", lambda: _progress(panel) == 60)
     stats = _stats(page)

@@ -16,12 +16,12 @@ from jupyter_harness import (
     PANEL,
     Console,
     JupyterServer,
-    NotebookPage,
     open_view,
     optuna_cell,
     panel_text,
     panel_views,
     poll_text_changes,
+    run_panel_cell,
     shot,
     wait_for_panel,
     wait_panel_shows,
@@ -42,18 +42,11 @@ def _progress_count(text: str) -> int | None:
     return int(m.group(1).replace(",", "")) if m else None
 
 
-def _run_optuna(nb: NotebookPage, index: int = 1) -> Any:
-    """Run the ``%%optuna`` cell (after ``%load_ext``) without waiting; returns its panel."""
-    nb.run_cell(0)
-    nb.run_cell(index, wait=False)
-    return wait_for_panel(nb.output(index))
-
-
 def test_progress_changes_while_the_cell_runs(
     lab_server: JupyterServer, page: Any, notebook_factory: Any, console: Console
 ) -> None:
     nb = notebook_factory(lab_server, page, [LOAD, optuna_cell("-n 200 --seed 1")])
-    panel = _run_optuna(nb)
+    panel = run_panel_cell(nb)
     seen_running: list[str] = []
 
     def read() -> str:
@@ -115,7 +108,7 @@ def test_every_view_renders_without_console_errors(
     not_offered: set[str],
 ) -> None:
     nb = notebook_factory(lab_server, page, [LOAD, cell])
-    panel = _run_optuna(nb)
+    panel = run_panel_cell(nb)
     nb.wait_cell_done(1)
     wait_panel_shows(panel)
     views = panel_views(panel)
@@ -143,7 +136,7 @@ def test_stop_ends_a_long_run_early_and_keeps_its_trials(
     lab_server: JupyterServer, page: Any, notebook_factory: Any, console: Console
 ) -> None:
     nb = notebook_factory(lab_server, page, [LOAD, optuna_cell("-n 2000 --seed 1")])
-    panel = _run_optuna(nb)
+    panel = run_panel_cell(nb)
     deadline = time.monotonic() + 60
     while (_progress_count(panel_text(panel, "progress")) or 0) < 5:
         assert time.monotonic() < deadline, "no trial finished in 60 s"
@@ -170,7 +163,7 @@ def test_second_view_opened_mid_run_is_complete_and_live(
     lab_server: JupyterServer, page: Any, notebook_factory: Any, console: Console
 ) -> None:
     nb = notebook_factory(lab_server, page, [LOAD, optuna_cell("-n 400 --seed 1")])
-    panel = _run_optuna(nb)
+    panel = run_panel_cell(nb)
     deadline = time.monotonic() + 60
     while (_progress_count(panel_text(panel, "progress")) or 0) < 10:
         assert time.monotonic() < deadline, "fewer than 10 trials in 60 s"
@@ -220,7 +213,7 @@ def test_hostile_choice_value_is_text_and_runs_nothing(
         f"x ** 2 + (kind == 'b')\n"
     )
     nb = notebook_factory(lab_server, page, [LOAD, cell])
-    panel = _run_optuna(nb)
+    panel = run_panel_cell(nb)
     nb.wait_cell_done(1)
     for view in ("trials", "space", "history", "parcoords", "slice"):
         if panel.locator(f"[role=tab][data-view={view}]").count():
@@ -238,7 +231,7 @@ def test_notebook7_basic_run(
     notebook_server: JupyterServer, page: Any, notebook_factory: Any, console: Console
 ) -> None:
     nb = notebook_factory(notebook_server, page, [LOAD, optuna_cell("-n 60 --seed 1")])
-    panel = _run_optuna(nb)
+    panel = run_panel_cell(nb)
     seen = poll_text_changes(lambda: panel_text(panel, "progress"), lambda: not nb.is_running(1))
     assert len(seen) >= 3, seen
     wait_panel_shows(panel, timeout=10)  # drawn at the page's next frame
@@ -255,7 +248,7 @@ def test_plots_follow_a_theme_switch(
 ) -> None:
     """Switching JupyterLab's theme while a plot is shown redraws it in the new colours."""
     nb = notebook_factory(lab_server, page, [LOAD, VIEWS_CELL])
-    panel = _run_optuna(nb)
+    panel = run_panel_cell(nb)
     nb.wait_cell_done(1)
     open_view(panel, "history")
     plot = panel.locator("[data-role=plot-history]")

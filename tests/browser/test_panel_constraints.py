@@ -14,8 +14,8 @@ from jupyter_harness import (
     JupyterServer,
     open_view,
     panel_text,
+    run_panel_cell,
     shot,
-    wait_for_panel,
 )
 
 pytestmark = pytest.mark.browser
@@ -42,9 +42,7 @@ def test_a_constrained_run_shows_the_best_feasible_trial_and_marks_infeasible_on
 ) -> None:
     page.set_viewport_size({"width": 1130, "height": 1000})
     nb = notebook_factory(lab_server, page, [LOAD, CELL])
-    nb.run_cell(0)
-    nb.run_cell(1)
-    panel = wait_for_panel(nb.output(1))
+    panel = run_panel_cell(nb, wait=True)
     probe = json.loads(nb.run_code(PROBE).split("PROBE=")[1])
     assert probe["infeasible"] and probe["unconstrained"] != probe["number"]
     # The header: the best feasible trial (Optuna's study.best_trial), not the lowest value.

@@ -13,12 +13,11 @@ import pytest
 from jupyter_harness import (
     Console,
     JupyterServer,
-    NotebookPage,
     open_view,
     panel_text,
     panel_views,
+    run_panel_cell,
     shot,
-    wait_for_panel,
     wait_panel_shows,
 )
 
@@ -40,12 +39,6 @@ RICH_CELL = (
 )
 
 
-def _panel_after(nb: NotebookPage, index: int = 1) -> Any:
-    nb.run_cell(0)
-    nb.run_cell(index, wait=False)
-    return wait_for_panel(nb.output(index))
-
-
 def _height(panel: Any) -> float:
     return float(panel.evaluate("(el) => el.getBoundingClientRect().height"))
 
@@ -56,7 +49,7 @@ def test_a_steady_panel_whose_tabs_fit_one_row_at_700px(
     # JupyterLab's side bars and margins take ~430 px: the cell's output is ~700 px wide.
     page.set_viewport_size({"width": 1130, "height": 1000})
     nb = notebook_factory(lab_server, page, [LOAD, RICH_CELL.format(n=60, sleep=0.05)])
-    panel = _panel_after(nb)
+    panel = run_panel_cell(nb)
     heights = {round(_height(panel))}
     while nb.is_running(1):
         heights.add(round(_height(panel)))
@@ -97,7 +90,7 @@ def test_a_zoom_survives_live_updates(
     lab_server: JupyterServer, page: Any, notebook_factory: Any, console: Console
 ) -> None:
     nb = notebook_factory(lab_server, page, [LOAD, RICH_CELL.format(n=400, sleep=0.03)])
-    panel = _panel_after(nb)
+    panel = run_panel_cell(nb)
     deadline = time.monotonic() + 60
     while "complete" not in panel_text(panel, "counts") and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -147,7 +140,7 @@ def test_the_trials_table_and_a_trial_opened_from_a_row(
     lab_server: JupyterServer, page: Any, notebook_factory: Any, console: Console
 ) -> None:
     nb = notebook_factory(lab_server, page, [LOAD, RICH_CELL.format(n=30, sleep=0.0)])
-    panel = _panel_after(nb)
+    panel = run_panel_cell(nb)
     nb.wait_cell_done(1)
     open_view(panel, "trials")
     table = panel.locator("[data-role=trials-table]")
@@ -255,7 +248,7 @@ def test_views_read_well_with_conditional_log_and_many_parameters(
     lab_server: JupyterServer, page: Any, notebook_factory: Any, console: Console
 ) -> None:
     nb = notebook_factory(lab_server, page, [LOAD, WIDE_CELL])
-    panel = _panel_after(nb)
+    panel = run_panel_cell(nb)
     nb.wait_cell_done(1)
     open_view(panel, "parcoords")
     plot = panel.locator("[data-role=plot-parcoords]")

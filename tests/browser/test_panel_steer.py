@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 import pytest
-from jupyter_harness import Console, JupyterServer, panel_text, shot, wait_for_panel
+from jupyter_harness import Console, JupyterServer, panel_text, run_panel_cell, shot
 
 pytestmark = pytest.mark.browser
 
@@ -45,9 +45,7 @@ def test_enqueue_from_a_trial_then_run_more_into_the_same_panel(
 ) -> None:
     page.set_viewport_size({"width": 1130, "height": 1100})
     nb = notebook_factory(lab_server, page, [LOAD, CELL, AWAITING, BLOCKING])
-    nb.run_cell(0)
-    nb.run_cell(1)
-    panel = wait_for_panel(nb.output(1))
+    panel = run_panel_cell(nb, wait=True)
     _wait_text(lambda: panel_text(panel, "state"), "finished")
     run_more = panel.locator("[data-role=run-more]")
     run_more.wait_for(state="visible")

@@ -16,8 +16,8 @@ from jupyter_harness import (
     optuna_cell,
     panel_text,
     panel_views,
+    run_panel_cell,
     shot,
-    wait_for_panel,
 )
 
 pytestmark = pytest.mark.browser
@@ -41,12 +41,6 @@ TRACES = (
     " x: Array.from(d.x || []), y: Array.from(d.y || []),"
     " customdata: Array.from(d.customdata || []) }))"
 )
-
-
-def _start(nb: NotebookPage) -> Any:
-    nb.run_cell(0)
-    nb.run_cell(1, wait=False)
-    return wait_for_panel(nb.output(1))
 
 
 def _count_draws(panel: Any, view: str) -> int:
@@ -113,7 +107,7 @@ def test_rank_and_edf_open_draw_and_follow_a_running_cell(
 ) -> None:
     page.set_viewport_size({"width": 1130, "height": 1000})  # a ~700 px output: "More" in use
     nb = notebook_factory(lab_server, page, [LOAD, SINGLE])
-    panel = _start(nb)
+    panel = run_panel_cell(nb)
     _wait_complete(panel, 5)
     offered = panel_views(panel)
     assert {"rank", "edf"} <= set(offered), offered
@@ -159,7 +153,7 @@ def test_hypervolume_for_several_objectives_one_point_per_trial_never_falling(
 ) -> None:
     page.set_viewport_size({"width": 1130, "height": 1000})
     nb = notebook_factory(lab_server, page, [LOAD, MULTI])
-    panel = _start(nb)
+    panel = run_panel_cell(nb)
     _wait_complete(panel, 3)
     assert "hypervolume" in panel_views(panel)
     open_view(panel, "hypervolume")
@@ -248,9 +242,7 @@ def test_new_views_draw_and_redraw_at_3000_and_50000_trials(
     quiet machine; asserted here they failed under the load of a full test run."""
     page.set_viewport_size({"width": 1400, "height": 1000})
     nb = notebook_factory(lab_server, page, [LOAD, BIG.format(n=n), ADD_ONE])
-    nb.run_cell(0)
-    nb.run_cell(1, timeout=180)
-    panel = wait_for_panel(nb.output(1))
+    panel = run_panel_cell(nb, wait=True, timeout=180)
     _wait_complete(panel, n, timeout=120)
     timings: dict[str, tuple[float, float]] = {}
     for view in ("history", "rank", "edf", "hypervolume"):

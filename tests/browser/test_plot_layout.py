@@ -8,7 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from jupyter_harness import Console, JupyterServer, open_view, panel_views, wait_for_panel
+from jupyter_harness import (
+    Console,
+    JupyterServer,
+    open_view,
+    panel_views,
+    run_panel_cell,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -77,9 +83,7 @@ def test_each_plot_view_draws_in_one_layout_pass(
     margins it widened for the plot's next draws."""
     page.set_viewport_size({"width": 1400, "height": 1000})
     nb = notebook_factory(lab_server, page, [LOAD, STUDY.format(objectives=objectives), ADD_ONE])
-    nb.run_cell(0)
-    nb.run_cell(1, timeout=120)
-    panel = wait_for_panel(nb.output(1))
+    panel = run_panel_cell(nb, wait=True)
     panel.locator(".om-muted", has_text="300 trials").first.wait_for(timeout=60_000)
     plots = [v for v in PLOTS[objectives] if v in panel_views(panel)]
     assert len(plots) >= len(PLOTS[objectives]) - 1, panel_views(panel)  # contour: 2+ params

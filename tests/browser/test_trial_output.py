@@ -16,6 +16,7 @@ from jupyter_harness import (
     Console,
     JupyterServer,
     panel_text,
+    run_panel_cell,
     shot,
     wait_for_panel,
     wait_panel_shows,
@@ -47,9 +48,7 @@ def test_every_printed_line_is_shown_and_saved_while_the_panel_talks(
     lab_server: JupyterServer, page: Any, notebook_factory: Any, console: Console
 ) -> None:
     nb = notebook_factory(lab_server, page, [LOAD, PRINTING])
-    nb.run_cell(0)
-    nb.run_cell(1, wait=False)
-    panel = wait_for_panel(nb.output(1))
+    panel = run_panel_cell(nb)
     statuses: list[str] = []
 
     def sample_until(n: int) -> None:
