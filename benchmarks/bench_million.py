@@ -98,9 +98,9 @@ def _om_lag(done, samples, pauses=()):
         frozen = sum(max(0.0, min(t, a + d) - max(t - lag, a)) for a, d, _ in pauses)
         lags.append((lag, shown, t, lag - frozen))
     worst = max(lags) if lags else (0.0, None, None, 0.0)
-    net = max(x[3] for x in lags) if lags else 0.0
+    net = max(lags, key=lambda x: x[3]) if lags else (0.0, None, None, 0.0)
     p95 = float(np.percentile([x[0] for x in lags], 95)) if lags else 0.0
-    return (*worst[:3], p95, net)
+    return (*worst[:3], p95, net[3], net[2], net[0])
 _D1 = {"x": FloatDistribution(-10, 10)}
 _rng = np.random.default_rng(0)
 def _om_more(k=3, rows=100, pause=0.45):
@@ -193,7 +193,7 @@ def magic(lab: Lab, n: int) -> dict[str, Any]:
     span = lab.value("print(repr(_om_span(study)))")
     # The lag is computed in the kernel, which has the completion times.
     lab.nb.run_code(f"_om_samples = {[(round(t, 3), int(c)) for t, c in samples]!r}", 120)
-    lag, lag_at, lag_t, lag_p95, lag_net = lab.value(
+    lag, lag_at, lag_t, lag_p95, lag_net, net_t, net_gross = lab.value(
         "_om_done = _om_done_times(study)\nprint(repr(_om_lag(_om_done, _om_samples, _om_gc)))",
         300,
     )
@@ -208,6 +208,8 @@ def magic(lab: Lab, n: int) -> dict[str, Any]:
         "lag_t": lag_t,
         "lag_p95": lag_p95,
         "lag_net": lag_net,
+        "net_t": net_t,
+        "net_gross": net_gross,
         "pauses": pauses,
         "record": size,
         "arrays": arrays,
@@ -351,21 +353,28 @@ def report(
 
 def _lag_note(got: dict[str, Any]) -> str:
     longs = got["longs"]
-    t, lag = got["lag_t"], got["lag"]
-    # The page's long tasks in the time the header was behind at its worst.
-    during = [ms for at, ms in longs if t is not None and t - lag - 0.1 <= at <= t]
     worst = max((ms for _, ms in longs), default=0.0)
-    frozen = [p for p in got["pauses"] if t is not None and p[0] < t and p[0] + p[1] > t - lag]
+
+    def window(t: float | None, lag: float) -> str:
+        """The page's long tasks and the kernel's collector pauses while the header was behind."""
+        during = [ms for at, ms in longs if t is not None and t - lag - 0.1 <= at <= t]
+        frozen = [p for p in got["pauses"] if t is not None and p[0] < t and p[0] + p[1] > t - lag]
+        return (
+            "page long tasks "
+            + (", ".join(f"{ms:.0f} ms" for ms in during) or "none")
+            + ", the kernel's collector pauses over 50 ms "
+            + (", ".join(f"{d:.2f} s (generation {g})" for _, d, g in frozen) or "none")
+        )
+
     return (
         f"Header lag: {got['samples']} samples every 100 ms, 95th percentile "
         f"{got['lag_p95']:.2f} s; the worst when the header showed {got['lag_at']} trials; "
         f"the last sample showed {got['shown_last']}. Page long tasks during the run: "
         f"{len(longs)} (>= 50 ms), {sum(1 for _, ms in longs if ms > 100)} over 100 ms, the "
-        f"longest {worst:.0f} ms; in the worst lag's window: "
-        + (", ".join(f"{ms:.0f} ms" for ms in during) or "none")
-        + "; the kernel's collector pauses over 50 ms in it: "
-        + (", ".join(f"{d:.2f} s (generation {g})" for _, d, g in frozen) or "none")
-        + f" (of {len(got['pauses'])} in the run)."
+        f"longest {worst:.0f} ms. In the worst lag's window: {window(got['lag_t'], got['lag'])}"
+        f" (of {len(got['pauses'])} pauses in the run). In the worst net lag's window "
+        f"({got['net_gross']:.2f} s behind, {got['lag_net']:.2f} s net): "
+        f"{window(got['net_t'], got['net_gross'])}."
     )
 
 
