@@ -1,7 +1,7 @@
 """ "Run N more" from a panel: the same objective on the same study, into the same panel.
 
 A run's starter (``%%optuna`` and ``optuna_magic.optimize``, both through
-:func:`optuna_magic.api._start_run`) attaches a :class:`RunMore` to its panel, which holds what
+:func:`optuna_magic.wiring.start_run`) attaches a :class:`RunMore` to its panel, which holds what
 the panel must not know: the objective and how the run was wired. The panel calls it when its
 front end asks (:mod:`optuna_magic.outputs.panel.requests`); it starts the trials as
 ``--background`` does, so the comm handler returns at once and the kernel stays responsive
@@ -136,7 +136,7 @@ class RunMore:
 
     def run_more(self, n_trials: int, panel: StudyPanel) -> None:
         """Start ``n_trials`` more trials into ``panel``; returns at once."""
-        from optuna_magic.api import _start_run
+        from optuna_magic.wiring import start_run
 
         study = self.study
         if study is None:
@@ -151,7 +151,7 @@ class RunMore:
         outputs = panel.cell_outputs
         writer = outputs.more_writer() if outputs is not None else None
         more = self._more_sinks(_say_into(writer)) if self._more_sinks is not None else []
-        _start_run(
+        start_run(
             study,
             self._objective,
             info,

@@ -268,8 +268,8 @@ class OptunaMagics(Magics):
 
     # ------------------------------------------------------------------ start
     def _start(self, plan: Plan, *, awaited: bool = False) -> Runner | PolledRun | None:
-        from optuna_magic.api import _start_run
         from optuna_magic.study.open import open_study
+        from optuna_magic.wiring import start_run
 
         shell = self.shell
         assert shell is not None
@@ -297,7 +297,7 @@ class OptunaMagics(Magics):
         catch: tuple[type[Exception], ...] = (Exception,) if args.catch else ()
         ns[plan.out] = study  # bound first, so an interrupted or background run is inspectable
 
-        # Given the sinks and the thread setup by _start_run, for --workers / --dask.
+        # Given the sinks and the thread setup by start_run, for --workers / --dask.
         elsewhere = functools.partial(
             start_elsewhere,
             *(plan, study, storage_url, dask, objective, info),
@@ -306,7 +306,7 @@ class OptunaMagics(Magics):
             poll_interval=self.poll_interval,
         )
         # The same wiring as optuna_magic.optimize: output routing, quiet logs, progress.
-        runner: Runner | PolledRun = _start_run(  # type: ignore[assignment]
+        runner: Runner | PolledRun = start_run(  # type: ignore[assignment]
             study,
             objective,
             info,
