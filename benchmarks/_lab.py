@@ -74,6 +74,30 @@ LONGTASKS = """() => {
     for (const e of list.getEntries()) window.__omLong.push({ start: e.startTime, ms: e.duration });
   });
   window.__omLongObs.observe({ type: "longtask", buffered: false });
+  // Long animation frames over 200 ms with their scripts: what a long task was running (a
+  // script's function and file, its invoker), or, where no script is named, style, layout or the
+  // engine's own work (a collection).
+  window.__omFrames = [];
+  if (window.__omFrameObs) window.__omFrameObs.disconnect();
+  if (PerformanceObserver.supportedEntryTypes.includes("long-animation-frame")) {
+    window.__omFrameObs = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        if (e.duration < 200) continue;
+        const scripts = (e.scripts || [])
+          .map((s) => ({
+            ms: Math.round(s.duration),
+            fn: s.sourceFunctionName || "",
+            file: (s.sourceURL || "").split("/").pop().split("?")[0],
+            invoker: s.invoker || "",
+          }))
+          .sort((a, b) => b.ms - a.ms)
+          .slice(0, 3);
+        const layout = e.styleAndLayoutStart ? e.startTime + e.duration - e.styleAndLayoutStart : 0;
+        window.__omFrames.push({ start: e.startTime, ms: e.duration, layout, scripts });
+      }
+    });
+    window.__omFrameObs.observe({ type: "long-animation-frame", buffered: false });
+  }
   return PerformanceObserver.supportedEntryTypes.includes("longtask");
 }"""
 

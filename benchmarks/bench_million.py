@@ -158,7 +158,8 @@ def plain(n: int) -> dict[str, Any]:
         k.execute(GC_PAUSES, timeout=60)
         k.execute(PLAIN.replace("{n}", str(n)), timeout=3600)
         wall, span, rss, pauses = k.value("(_wall, _span, _om_rss(), _om_gc)")
-    return {"wall": wall, "span": span, "rss": rss, "pauses": pauses}
+        tracked = k.value("len(__import__('gc').get_objects())")
+    return {"wall": wall, "span": span, "rss": rss, "pauses": pauses, "tracked": tracked}
 
 
 def magic(lab: Lab, n: int) -> dict[str, Any]:
@@ -185,7 +186,12 @@ def magic(lab: Lab, n: int) -> dict[str, Any]:
     longs = pg.evaluate(
         "() => window.__omLong.map((x) => [(performance.timeOrigin + x.start) / 1000, x.ms])"
     )
+    frames = pg.evaluate(
+        "() => window.__omFrames.map((f) => ({ ...f, start: (performance.timeOrigin + f.start)"
+        " / 1000 }))"
+    )
     rss = lab.value("print(repr(_om_rss()))")
+    tracked = lab.value("print(len(gc.get_objects()))")
     heap1 = lab.heap()
     size, arrays, rows = lab.value(
         "_om_p = _om_panels()[-1]\nprint(repr((*_om_deep_size(_om_p.record), len(_om_p.record))))"
@@ -205,6 +211,8 @@ def magic(lab: Lab, n: int) -> dict[str, Any]:
         "heap": heap1["js"] - heap0["js"],
         "heap_parts": {k: heap1[k] - heap0[k] for k in heap0},
         "longs": longs,
+        "frames": frames,
+        "tracked": tracked,
         "lag_t": lag_t,
         "lag_p95": lag_p95,
         "lag_net": lag_net,
@@ -279,6 +287,12 @@ def report(
             max((d for _, d, _ in pauses), default=0.0),
             "s",
         )
+    # What a full collection walks: the objects the collector tracks, mostly Optuna's trials.
+    r.add(
+        f"objects the kernel's collector tracks at the end, %%optuna + panel / plain, {n:,} trials",
+        got["tracked"] / base["tracked"],
+        digits=3,
+    )
     for view, m in views.items():
         kind = "om-drawn" if m["first"].get("drawn") else "frame"
         r.add(
@@ -359,9 +373,11 @@ def _lag_note(got: dict[str, Any]) -> str:
         """The page's long tasks and the kernel's collector pauses while the header was behind."""
         during = [ms for at, ms in longs if t is not None and t - lag - 0.1 <= at <= t]
         frozen = [p for p in got["pauses"] if t is not None and p[0] < t and p[0] + p[1] > t - lag]
+        named = [f for f in got["frames"] if t is not None and t - lag - 0.1 <= f["start"] <= t]
         return (
             "page long tasks "
             + (", ".join(f"{ms:.0f} ms" for ms in during) or "none")
+            + (" (" + "; ".join(_frame(f) for f in named) + ")" if named else "")
             + ", the kernel's collector pauses over 50 ms "
             + (", ".join(f"{d:.2f} s (generation {g})" for _, d, g in frozen) or "none")
         )
@@ -376,6 +392,15 @@ def _lag_note(got: dict[str, Any]) -> str:
         f"({got['net_gross']:.2f} s behind, {got['lag_net']:.2f} s net): "
         f"{window(got['net_t'], got['net_gross'])}."
     )
+
+
+def _frame(f: dict[str, Any]) -> str:
+    """A long animation frame in words: its length and what ran in it."""
+    scripts = ", ".join(
+        f"{s['fn'] or 'anonymous'} in {s['file'] or '?'} ({s['invoker']}) {s['ms']} ms"
+        for s in f["scripts"]
+    )
+    return f"a {f['ms']:.0f} ms frame: {scripts or 'no script'}, style and layout {f['layout']:.0f} ms"
 
 
 def _error(first: dict[str, Any]) -> str:
