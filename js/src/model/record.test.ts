@@ -78,6 +78,46 @@ describe("TrialRecord.apply", () => {
   it.each(cases)("%s", (_name, build, check) => check(build()));
 });
 
+describe("TrialRecord growth", () => {
+  /** Trials 0..n-1 in messages of `batch`, every third number skipped (ABSENT), each with a
+   * parameter column that starts at trial 70 (so it is added after a growth). */
+  function grown(n: number, batch: number): TrialRecord {
+    const r = new TrialRecord();
+    let seq = 0;
+    for (let lo = 0; lo < n; lo += batch) {
+      const rows = [];
+      for (let i = lo; i < Math.min(n, lo + batch); i++) {
+        if (i % 3 !== 2) rows.push({ number: i, state: 1, values: [i], ...(i >= 70 ? { params: [i / 2] } : {}) });
+      }
+      const params = lo + batch > 70 ? { params: [PARAMS[0]] } : {};
+      r.apply(...encode("delta", ++seq, rows, params));
+    }
+    return r;
+  }
+
+  /** Every row read back: skipped numbers ABSENT with NaN cells, others their values. */
+  function checkRows(r: TrialRecord, n: number): void {
+    for (let i = 0; i < n; i++) {
+      const skipped = i % 3 === 2;
+      expect(r.state[i]).toBe(skipped ? ABSENT : 1);
+      expect(r.values[0][i]).toBe(skipped ? NaN : i);
+      expect(r.paramValues[0]?.[i] ?? NaN).toBe(skipped || i < 70 ? NaN : i / 2);
+      expect(r.prunedStep[i]).toBe(-1);
+      expect(r.constraint[i]).toBeNaN();
+    }
+  }
+
+  it("keeps every row across growths, rows no message named absent with empty cells", () => {
+    checkRows(grown(5000, 7), 5000);
+    // One message far past the capacity: the rows between are absent, the earlier ones kept.
+    const r = grown(30, 30);
+    r.apply(...encode("delta", 2, [{ number: 100_000, state: 1, values: [2] }]));
+    checkRows(r, 30);
+    expect([r.state[50_000], r.values[0][50_000], r.values[0][100_000]]).toEqual([ABSENT, NaN, 2]);
+    expect(r.size).toBe(100_001);
+  });
+});
+
 describe("RecordSync", () => {
   it("applies deltas in order and ignores repeats", () => {
     const s = new RecordSync(() => {});
