@@ -23,7 +23,7 @@ from optuna_magic.outputs.snapshot.html import (
     snapshot_placeholder,
 )
 from optuna_magic.outputs.snapshot.info import MAX_CHART_POINTS, _envelope, snapshot_info
-from optuna_magic.outputs.snapshot.summary import summary_line
+from optuna_magic.outputs.snapshot.summary import duration_text, summary_line
 from optuna_magic.run.runner import RunInfo, RunResult
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -413,3 +413,21 @@ def test_panel_bundle_and_legacy_one_output_layout() -> None:
     }
     legacy = snapshot_bundle(study, None, _result(study), model_id="m1")
     assert legacy[WIDGET_VIEW_MIMETYPE]["model_id"] == "m1"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0.0003, "0.3 ms"),
+        (0.0123, "12 ms"),
+        (0.094, "94 ms"),
+        (0.1, "0.1 s"),
+        (4.25, "4.2 s"),
+        (125, "2 min 05 s"),
+        (3725, "1 h 02 min"),
+    ],
+)
+def test_duration_text_says_milliseconds_under_a_tenth_of_a_second(
+    seconds: float, text: str
+) -> None:
+    assert duration_text(seconds) == text

@@ -45,7 +45,10 @@ describe("formatting", () => {
     [3, "3"], [0.1234567, "0.123457"], [1e-7, "1.0000e-7"], [NaN, ""], [Infinity, "inf"], [1234567.5, "1.2346e+6"],
   ])("formatNumber(%s) = %s", (v, want) => expect(formatNumber(v)).toBe(want));
 
-  it.each([[4.25, "4.3s"], [125, "2m 05s"], [3725, "1h 02m"]])("formatDuration(%s) = %s", (v, want) =>
+  it.each([
+    [4.25, "4.3s"], [0.1, "0.1s"], [0.094, "94ms"], [0.0123, "12ms"], [0.0003, "0.3ms"], [0, "0.0ms"],
+    [125, "2m 05s"], [3725, "1h 02m"],
+  ])("formatDuration(%s) = %s", (v, want) =>
     expect(formatDuration(v)).toBe(want));
 
   it.each([

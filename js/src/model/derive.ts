@@ -20,9 +20,14 @@ export function formatNumber(v: number | null | undefined): string {
   return String(Number(v.toPrecision(6)));
 }
 
-/** Seconds as `1h 02m`, `3m 05s` or `4.2s`. */
+/** Seconds as `1h 02m`, `3m 05s`, `4.2s`, or under a tenth of a second `12ms` / `0.3ms` (a
+ * trivial trial's time, which `0.0s` would hide). */
 export function formatDuration(s: number | null | undefined): string {
   if (s === null || s === undefined || !Number.isFinite(s)) return "";
+  if (s < 0.095) {
+    const ms = s * 1000;
+    return ms < 9.95 ? `${ms.toFixed(1)}ms` : `${Math.round(ms)}ms`;
+  }
   if (s < 60) return `${s.toFixed(1)}s`;
   const m = Math.floor(s / 60);
   if (m < 60) return `${m}m ${String(Math.floor(s % 60)).padStart(2, "0")}s`;

@@ -53,6 +53,11 @@ def param_text(v: Any) -> str:
 
 
 def duration_text(seconds: float) -> str:
+    """``4.2 s``, ``3 min 05 s``, ``1 h 02 min``; under a tenth of a second in milliseconds
+    (``12 ms``, ``0.3 ms``), which ``0.0 s`` would hide."""
+    if seconds < 0.095:
+        ms = seconds * 1000
+        return f"{ms:.1f} ms" if ms < 9.95 else f"{round(ms)} ms"
     if seconds < 60:
         return f"{seconds:.1f} s"
     if seconds < 3600:
