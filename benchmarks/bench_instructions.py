@@ -11,7 +11,7 @@ few instructions a trial. Each scenario runs twice, with ``N1`` and ``N2`` trivi
 The scenarios, each in a plain Python process (no kernel), built on one another:
 
 - ``plain``: ``study.optimize(objective)``;
-- ``runner``: the same objective through the project's runner (``api._start_run`` without a
+- ``runner``: the same objective through the project's runner (``wiring.start_run`` without a
   progress sink, as ``%%optuna --quiet`` starts a run);
 - ``cell``: the runner with the objective a ``%%optuna`` cell compiles to (``parse_cell`` +
   ``build_objective``, as the magic does) in place of the plain one;
@@ -115,7 +115,7 @@ def child(scenario: str, n: int) -> dict[str, Any]:
     """
     import optuna
 
-    from optuna_magic.api import _start_run
+    from optuna_magic.wiring import start_run
     from optuna_magic.outputs.panel.widget import StudyPanel
     from optuna_magic.run.info import run_info
 
@@ -133,7 +133,7 @@ def child(scenario: str, n: int) -> dict[str, Any]:
         if scenario == "flushes":
             sinks.append(_EveryTrial(panel))
         info = run_info(study, n_trials=n, space=space if objective is cell else ())
-        handle = _start_run(
+        handle = start_run(
             study,
             objective,
             info,
