@@ -115,9 +115,9 @@ def child(scenario: str, n: int) -> dict[str, Any]:
     """
     import optuna
 
-    from optuna_magic.wiring import start_run
     from optuna_magic.outputs.panel.widget import StudyPanel
     from optuna_magic.run.info import run_info
+    from optuna_magic.wiring import start_run
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))

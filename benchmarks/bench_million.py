@@ -400,7 +400,8 @@ def _frame(f: dict[str, Any]) -> str:
         f"{s['fn'] or 'anonymous'} in {s['file'] or '?'} ({s['invoker']}) {s['ms']} ms"
         for s in f["scripts"]
     )
-    return f"a {f['ms']:.0f} ms frame: {scripts or 'no script'}, style and layout {f['layout']:.0f} ms"
+    layout = f"style and layout {f['layout']:.0f} ms"
+    return f"a {f['ms']:.0f} ms frame: {scripts or 'no script'}, {layout}"
 
 
 def _error(first: dict[str, Any]) -> str:
