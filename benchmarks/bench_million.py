@@ -387,7 +387,9 @@ def _lag_note(got: dict[str, Any]) -> str:
         f"{got['lag_p95']:.2f} s; the worst when the header showed {got['lag_at']} trials; "
         f"the last sample showed {got['shown_last']}. Page long tasks during the run: "
         f"{len(longs)} (>= 50 ms), {sum(1 for _, ms in longs if ms > 100)} over 100 ms, the "
-        f"longest {worst:.0f} ms. In the worst lag's window: {window(got['lag_t'], got['lag'])}"
+        f"longest {worst:.0f} ms"
+        + (f" ({_frame(max(got['frames'], key=lambda f: f['ms']))})" if got["frames"] else "")
+        + f". In the worst lag's window: {window(got['lag_t'], got['lag'])}"
         f" (of {len(got['pauses'])} pauses in the run). In the worst net lag's window "
         f"({got['net_gross']:.2f} s behind, {got['lag_net']:.2f} s net): "
         f"{window(got['net_t'], got['net_gross'])}."

@@ -62,7 +62,12 @@ export function storeFor(model: Model): Store {
   const onMessage = (content: KernelMessage | undefined, buffers: Buffer[] = []) => {
     if (content?.type === "delta" || content?.type === "full") {
       if (content.status && store) store.status = content.status;
-      if (sync.receive(content, buffers) || content.status) {
+      const changed = sync.receive(content, buffers);
+      const status = content.status;
+      // The run's remaining trials: the record's room for them now, not a doubling (a copy of
+      // every column) halfway through a long run.
+      if (status?.n_trials) sync.record.reserve(sync.record.size + Math.max(0, status.n_trials - status.n_done));
+      if (changed || status) {
         listeners.forEach((l) => l());
       }
     } else if (content?.type === "steer") {

@@ -10,7 +10,7 @@ import {
   type RecordMessage,
 } from "./protocol";
 import { conformance, SCHEMAS } from "./protocolSchema";
-import { FakeModel } from "./testing";
+import { encode, FakeModel } from "./testing";
 
 interface Encoded {
   content: Record<string, unknown>;
@@ -174,6 +174,20 @@ describe("the kernel's examples decode through the front end's record", () => {
       expect(rec.duration[0]).toBeCloseTo(0.5);
       expect(rec.events.map((e) => e.kind)).toEqual(kind === "full" ? ["run started", "pruned", "failed"] : ["pruned", "failed"]);
     }
+  });
+
+  it("makes the record room for the run's remaining trials when a delta says how many", () => {
+    const model = new FakeModel();
+    const store = storeFor(model);
+    const status = { ...(kernel.delta.content.status as object), n_trials: 300_000, n_done: 100 };
+    const rows = Array.from({ length: 100 }, (_, n) => ({ number: n, state: 1, values: [n] }));
+    const [msg, buffers] = encode("delta", 1, rows);
+    model.message({ ...msg, status }, buffers);
+    expect(store.sync.record.capacity).toBe(100 + 299_900);
+    const [timed, timedBuffers] = encode("delta", 2, [{ number: 100, state: 1, values: [1] }]);
+    model.message({ ...timed, status: { ...status, n_trials: null, n_done: 101 } }, timedBuffers);
+    expect(store.sync.record.capacity).toBe(300_000); // a run by timeout says nothing: as it was
+    store.dispose();
   });
 
   it("shows the delta's status and the trial's detail through the store", () => {

@@ -118,6 +118,31 @@ describe("TrialRecord growth", () => {
   });
 });
 
+describe("TrialRecord.reserve", () => {
+  it("makes room up front: rows up to it are written into the same columns, read back as written", () => {
+    const r = new TrialRecord();
+    r.apply(...encode("delta", 1, [{ number: 0, state: 1, values: [1] }], { params: PARAMS }));
+    r.reserve(50_000);
+    expect(r.capacity).toBe(50_000);
+    expect(r.size).toBe(1);
+    const [state, values, param] = [r.state, r.values[0], r.paramValues[0]];
+    r.apply(...encode("delta", 2, [{ number: 49_999, state: 1, values: [2], params: [0.5, 1] }], { params: PARAMS }));
+    expect([r.state, r.values[0], r.paramValues[0]]).toEqual([state, values, param]); // not copied
+    expect(r.state[0]).toBe(1);
+    expect([r.state[20_000], r.values[0][20_000], r.paramValues[0][20_000]]).toEqual([ABSENT, NaN, NaN]);
+    expect([r.values[0][0], r.values[0][49_999], r.paramValues[0][49_999]]).toEqual([1, 2, 0.5]);
+  });
+
+  it("never shrinks, and stops at a bound: a longer run grows by doubling past it", () => {
+    const r = new TrialRecord();
+    r.reserve(1000);
+    r.reserve(10);
+    expect(r.capacity).toBe(1000);
+    r.reserve(1e9);
+    expect(r.capacity).toBe(1 << 21);
+  });
+});
+
 describe("RecordSync", () => {
   it("applies deltas in order and ignores repeats", () => {
     const s = new RecordSync(() => {});

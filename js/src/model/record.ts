@@ -52,18 +52,7 @@ export class TrialRecord {
    * kernel (profiled; ~40 ms in an idle page): the longest task of a million-trial run.
    */
   ensure(number: number): void {
-    if (number >= this.capacity) {
-      const cap = Math.max(64, this.capacity * 2, number + 1);
-      const rows = this.filled;
-      this.state = column(this.state, cap, rows);
-      this.values = this.values.map((c) => column(c, cap, rows));
-      this.paramValues = this.paramValues.map((c) => column(c, cap, rows));
-      this.start = column(this.start, cap, rows);
-      this.duration = column(this.duration, cap, rows);
-      this.prunedStep = column(this.prunedStep, cap, rows);
-      this.constraint = column(this.constraint, cap, rows);
-      this.capacity = cap;
-    }
+    if (number >= this.capacity) this.growTo(Math.max(64, this.capacity * 2, number + 1));
     if (number < this.filled) return;
     const [from, to] = [this.filled, number + 1];
     this.state.fill(ABSENT, from, to);
@@ -74,6 +63,29 @@ export class TrialRecord {
     this.prunedStep.fill(-1, from, to);
     this.constraint.fill(NaN, from, to);
     this.filled = to;
+  }
+
+  /**
+   * Room for `rows` rows up front (at most RESERVE_MOST): the capacity only, no row written. A
+   * run that says how many trials it will make gets its columns once, early, while there is
+   * little to copy; their pages are committed as messages write the rows, so room a stopped run
+   * never uses costs address space, not memory.
+   */
+  reserve(rows: number): void {
+    const want = Math.min(rows, RESERVE_MOST);
+    if (want > this.capacity) this.growTo(want);
+  }
+
+  private growTo(cap: number): void {
+    const rows = this.filled;
+    this.state = column(this.state, cap, rows);
+    this.values = this.values.map((c) => column(c, cap, rows));
+    this.paramValues = this.paramValues.map((c) => column(c, cap, rows));
+    this.start = column(this.start, cap, rows);
+    this.duration = column(this.duration, cap, rows);
+    this.prunedStep = column(this.prunedStep, cap, rows);
+    this.constraint = column(this.constraint, cap, rows);
+    this.capacity = cap;
   }
 
   private setShape(nValues: number, nParams: number): void {
@@ -247,6 +259,10 @@ export function typed<T>(buf: Buffer | undefined, Ctor: TypedCtor<T>): T {
   const copy = (view.buffer as ArrayBuffer).slice(view.byteOffset, view.byteOffset + view.byteLength);
   return new Ctor(copy);
 }
+
+/** The most rows reserve() makes room for: ~86 MB of columns at two objectives and ten
+ * parameters; a longer run grows by doubling past it. */
+const RESERVE_MOST = 1 << 21;
 
 type Growable = Uint8Array | Int32Array | Float32Array | Float64Array;
 type GrowableCtor<T> = { new (n: number): T };
