@@ -260,8 +260,9 @@ export function typed<T>(buf: Buffer | undefined, Ctor: TypedCtor<T>): T {
   return new Ctor(copy);
 }
 
-/** The most rows reserve() makes room for: ~86 MB of columns at two objectives and ten
- * parameters; a longer run grows by doubling past it. */
+/** The most rows reserve() makes room for: 86 MB of columns at one objective and one
+ * parameter, 254 MB at two and ten (committed only as rows are written); a longer run grows by
+ * doubling past it. */
 const RESERVE_MOST = 1 << 21;
 
 type Growable = Uint8Array | Int32Array | Float32Array | Float64Array;
