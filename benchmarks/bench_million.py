@@ -371,9 +371,12 @@ def _lag_note(got: dict[str, Any]) -> str:
 
     def window(t: float | None, lag: float) -> str:
         """The page's long tasks and the kernel's collector pauses while the header was behind."""
-        during = [ms for at, ms in longs if t is not None and t - lag - 0.1 <= at <= t]
+        def inside(at: float) -> bool:
+            return t is not None and t - lag - 0.1 <= at <= t
+
+        during = [ms for at, ms in longs if inside(at)]
         frozen = [p for p in got["pauses"] if t is not None and p[0] < t and p[0] + p[1] > t - lag]
-        named = [f for f in got["frames"] if t is not None and t - lag - 0.1 <= f["start"] <= t]
+        named = [f for f in got["frames"] if inside(f["start"])]
         return (
             "page long tasks "
             + (", ".join(f"{ms:.0f} ms" for ms in during) or "none")

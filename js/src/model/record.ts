@@ -55,14 +55,20 @@ export class TrialRecord {
     if (number >= this.capacity) this.growTo(Math.max(64, this.capacity * 2, number + 1));
     if (number < this.filled) return;
     const [from, to] = [this.filled, number + 1];
-    this.state.fill(ABSENT, from, to);
-    for (const c of this.values) c.fill(NaN, from, to);
-    for (const c of this.paramValues) c.fill(NaN, from, to);
-    this.start.fill(NaN, from, to);
-    this.duration.fill(NaN, from, to);
-    this.prunedStep.fill(-1, from, to);
-    this.constraint.fill(NaN, from, to);
+    this.eachColumn((c, empty) => c.fill(empty, from, to) as typeof c);
     this.filled = to;
+  }
+
+  /** Every per-trial column through `f` (given the column and its empty cell), each replaced
+   * by what `f` returns: the one list of the record's columns and their defaults. */
+  private eachColumn(f: <T extends Growable>(c: T, empty: number) => T): void {
+    this.state = f(this.state, ABSENT);
+    this.values = this.values.map((c) => f(c, NaN));
+    this.paramValues = this.paramValues.map((c) => f(c, NaN));
+    this.start = f(this.start, NaN);
+    this.duration = f(this.duration, NaN);
+    this.prunedStep = f(this.prunedStep, -1);
+    this.constraint = f(this.constraint, NaN);
   }
 
   /**
@@ -77,14 +83,7 @@ export class TrialRecord {
   }
 
   private growTo(cap: number): void {
-    const rows = this.filled;
-    this.state = column(this.state, cap, rows);
-    this.values = this.values.map((c) => column(c, cap, rows));
-    this.paramValues = this.paramValues.map((c) => column(c, cap, rows));
-    this.start = column(this.start, cap, rows);
-    this.duration = column(this.duration, cap, rows);
-    this.prunedStep = column(this.prunedStep, cap, rows);
-    this.constraint = column(this.constraint, cap, rows);
+    this.eachColumn((c) => column(c, cap, this.filled));
     this.capacity = cap;
   }
 
@@ -283,9 +282,8 @@ function column<T extends Growable>(a: T, cap: number, rows: number): T {
   return out;
 }
 
+/** `a` copied into room for `cap` entries, the new ones set to `fill` (the intermediate values'
+ * columns, appended to, so every new entry is written soon). */
 function grow<T extends Growable>(a: T, cap: number, fill: number): T {
-  const out = new (a.constructor as { new (n: number): T })(cap);
-  out.set(a as never);
-  out.fill(fill, a.length);
-  return out;
+  return column(a, cap, a.length).fill(fill, a.length) as T;
 }
