@@ -21,6 +21,7 @@ import types
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from optuna_magic.run.collector import TICK_TRIALS, RunCollector
 from optuna_magic.run.contract import (
     RunControl,
     RunInfo,
@@ -152,6 +153,10 @@ class Runner(RunHandle):
         # trial threads and read elsewhere with single dict operations, atomic: no lock.
         self._in_flight: dict[int, tuple[int, float]] = {}
         self._ended = itertools.count()  # next() per ended trial: atomic, no lock in the hot path
+        # Every TICK_TRIALS ended trials the collector looks for a full collection (see
+        # run/collector.py); the mask is TICK_TRIALS - 1 because TICK_TRIALS is a power of two.
+        self._collector = RunCollector()
+        self._tick_mask = TICK_TRIALS - 1
         import optuna
 
         self._states = optuna.trial.TrialState
@@ -224,6 +229,7 @@ class Runner(RunHandle):
                 error = f"{type(e).__name__}: {e}"
                 exc = e
         finally:
+            self._collector.end()  # every trial thread has ended: thaw what the run froze
             self._fail_orphans(optuna)
         return state, error, exc
 
@@ -315,7 +321,9 @@ class Runner(RunHandle):
         # _emit, written out for the common case: the call alone cost ~0.5 us a trial in the
         # loop (measured inside study.optimize).
         entry = self._in_flight.pop(number, None)
-        next(self._ended)
+        n_ended = next(self._ended)
+        if not n_ended & self._tick_mask:
+            self._collector.tick(n_ended)
         if self._on_completed or self._on_finished_complete:
             started = entry[1] if entry else None
             ended = time.time()
@@ -340,7 +348,9 @@ class Runner(RunHandle):
     ) -> None:
         number = trial.number
         entry = self._in_flight.pop(number, None)
-        next(self._ended)
+        n_ended = next(self._ended)
+        if not n_ended & self._tick_mask:
+            self._collector.tick(n_ended)
         if self._on_finished:
             start = entry[1] if entry else None
             event = TrialEvent(trial._cached_frozen_trial, state, values, number, start)
