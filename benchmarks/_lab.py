@@ -9,8 +9,8 @@ Playwright's round trips in what is timed:
   frame painted after the draw it causes. The panel draws in a ``setTimeout(draw, 0)`` that the
   click schedules; the page waits for that task, then a ``requestAnimationFrame`` and a task after
   it (the frame is painted). A plot view announces its redraw with the ``om-drawn`` CustomEvent
-  ({view, ms}); a view that does not (the table, the lists) is timed the same way, to the frame
-  after the draw task.
+  ({view, ms, plotlyMs}: its draw, and plotly's synchronous part of it); a view that does not
+  (the table, the lists) is timed the same way, to the frame after the draw task.
 - ``delta_costs(view, code)``: the redraws that live deltas cause while ``view`` is open. The
   kernel runs ``code`` (it sends deltas); each delta is timed from its ``msg:custom`` dispatch
   (the record applied) plus its redraw to the next painted frame, the throttle wait between them
@@ -48,7 +48,7 @@ OPEN_TIMED = (
   const tab = root.querySelector(`[role=tab][data-view="${view}"]`);
   const more = root.querySelector("[data-role=more-views]");
   const drawn = [];
-  const onDrawn = (e) => { if (e.detail.view === view) drawn.push(e.detail.ms); };
+  const onDrawn = (e) => { if (e.detail.view === view) drawn.push(e.detail); };
   document.addEventListener("om-drawn", onDrawn);
   const hop = () => new Promise((r) => setTimeout(r, 0));
   const t0 = performance.now();
@@ -60,7 +60,8 @@ OPEN_TIMED = (
   const ms = performance.now() - t0;
   document.removeEventListener("om-drawn", onDrawn);
   const sel = root.querySelector(`[role=tab][data-view="${view}"]`);
-  return { ms, drawn: drawn.length, drawMs: drawn.length ? drawn[0] : null,
+  return { ms, drawn: drawn.length, drawMs: drawn.length ? drawn[0].ms : null,
+           plotlyMs: drawn.length ? (drawn[0].plotlyMs ?? null) : null,
            selected: sel ? sel.getAttribute("aria-selected") === "true" : false };
 }"""
 )

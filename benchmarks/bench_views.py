@@ -109,6 +109,17 @@ def measure_views(lab: Lab, views: list[str], deltas: str) -> dict[str, dict[str
 
 def report_views(r: Results, n: int, label: str, got: dict[str, dict[str, Any]]) -> None:
     limit = 100.0 if n <= 3000 else 200.0
+    # What bounds a plot view's first draw: plotly's own part of each view's draw, summed over
+    # the views plotly draws, against the sum of those views' whole first draws.
+    plotly = [m["first"] for m in got.values() if m["first"].get("plotlyMs")]
+    if plotly:
+        r.add(
+            f"plotly's part of the plotly views' first draws, {n:,} trials{label} "
+            f"({len(plotly)} views; sum of Plotly.react / sum of first draws)",
+            100 * sum(f["plotlyMs"] for f in plotly) / sum(f["ms"] for f in plotly),
+            "%",
+            digits=0,
+        )
     for view, m in got.items():
         kind = "om-drawn" if m["first"]["drawn"] else "frame"
         r.add(
@@ -129,6 +140,17 @@ def report_views(r: Results, n: int, label: str, got: dict[str, dict[str, Any]])
                 below=limit,
                 digits=1,
             )
+
+
+def _sample(view: str, m: dict[str, Any]) -> str:
+    """One view's first draw and redraws, for the samples note."""
+    first = m["first"]
+    plotly = f", plotly {first['plotlyMs']:.0f}" if first.get("plotlyMs") else ""
+    error = f"; {first['error']}" if first.get("error") else ""
+    return (
+        f"{view} first {first['ms']:.0f} (its draw {first['drawMs'] or 0:.0f}{plotly}{error})"
+        f" redraws {fmt_costs(m['costs'])} {m['draws']}/{m['deltas']}"
+    )
 
 
 def warm_plotly(lab: Lab) -> None:
@@ -172,12 +194,7 @@ def views_at_sizes(r: Results, lab: Lab, sizes: tuple[int, ...]) -> None:
             report_views(r, n, label, got)
             samples.append(
                 f"{n:,}{label} (shown in {shown:.1f} s; offered: {', '.join(offered)}): "
-                + "; ".join(
-                    f"{v} first {m['first']['ms']:.0f} (its draw {m['first']['drawMs'] or 0:.0f}"
-                    f"{'; ' + m['first']['error'] if m['first'].get('error') else ''})"
-                    f" redraws {fmt_costs(m['costs'])} {m['draws']}/{m['deltas']}"
-                    for v, m in got.items()
-                )
+                + "; ".join(_sample(v, m) for v, m in got.items())
             )
     r.note(
         "First draw: from the click on the view's tab (or its entry in the More menu) to the "
@@ -191,8 +208,8 @@ def views_at_sizes(r: Results, lab: Lab, sizes: tuple[int, ...]) -> None:
         "(the browser tests' flags): WebGL plots (scattergl) render in software (SwiftShader)."
     )
     r.note(
-        "Samples (ms; its draw = the view's own draw() as it reports it; redraws real/deltas): "
-        + " | ".join(samples)
+        "Samples (ms; its draw = the view's own draw() as it reports it, plotly = the "
+        "Plotly.react call within it; redraws real/deltas): " + " | ".join(samples)
     )
 
 
