@@ -5,6 +5,7 @@ left alone; and a cycle that became garbage during the run is freed after it."""
 from __future__ import annotations
 
 import gc
+import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator
@@ -135,26 +136,30 @@ def test_a_cycle_that_became_garbage_during_the_run_is_freed_after_it() -> None:
 
 def test_two_runs_at_once_the_last_to_end_thaws() -> None:
     started = time.monotonic()
+    release = threading.Event()  # the long run waits at its 20th trial until the short one ended
 
-    def slow_tail(trial: optuna.Trial) -> float:
+    def held_tail(trial: optuna.Trial) -> float:
         if trial.number == 13:
             gc.collect()
-        if trial.number >= 20:
-            time.sleep(0.05)
+        if trial.number == 20:
+            release.wait(120)
         return trial.suggest_float("x", 0, 1)
 
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
-    info = RunInfo("s", ["minimize"], "r", "n", "in memory", 60, None, [], ["value"], time.time())
-    long_run = Runner(study, slow_tail, info, [], n_trials=60, timeout=None)
+    info = RunInfo("s", ["minimize"], "r", "n", "in memory", 30, None, [], ["value"], time.time())
+    long_run = Runner(study, held_tail, info, [], n_trials=30, timeout=None)
     long_run.start()
-    while collector.frozen_by_runs() == 0 and time.monotonic() - started < 60:
-        time.sleep(0.01)
-    assert collector.frozen_by_runs() == 1
-    second: dict[int, tuple[int, int]] = {}
-    assert _run(_full_collection_at({9, 20}, second), 40).state == "finished"
-    assert second[39][1] == 2
-    # The short run ended first: the long one's objects stay frozen.
-    assert collector.frozen_by_runs() == 1 and gc.get_freeze_count() > 0
+    try:
+        while collector.frozen_by_runs() == 0 and time.monotonic() - started < 60:
+            time.sleep(0.01)
+        assert collector.frozen_by_runs() == 1
+        second: dict[int, tuple[int, int]] = {}
+        assert _run(_full_collection_at({9, 20}, second), 40).state == "finished"
+        assert second[39][1] == 2
+        # The short run ended first: the long one's objects stay frozen.
+        assert collector.frozen_by_runs() == 1 and gc.get_freeze_count() > 0
+    finally:
+        release.set()
     result = long_run.wait(120)
     assert result is not None and result.state == "finished"
     assert collector.frozen_by_runs() == 0 and gc.get_freeze_count() == 0
