@@ -85,9 +85,6 @@ def _om_done_times(study):
     ts = [t.datetime_complete.timestamp() for t in study.get_trials(deepcopy=False)
           if t.datetime_complete is not None]
     return np.sort(np.array(ts))
-def _om_span(study):
-    ts = study.get_trials(deepcopy=False)
-    return (ts[-1].datetime_complete - ts[0].datetime_start).total_seconds()
 def _om_window(study):
     ts = study.get_trials(deepcopy=False)
     return (ts[0].datetime_start.timestamp(), ts[-1].datetime_complete.timestamp())
@@ -137,7 +134,6 @@ _t = time.perf_counter()
 study.optimize(trivial, n_trials={n})
 _wall = time.perf_counter() - _t
 _ts = study.get_trials(deepcopy=False)
-_span = (_ts[-1].datetime_complete - _ts[0].datetime_start).total_seconds()
 _window = (_ts[0].datetime_start.timestamp(), _ts[-1].datetime_complete.timestamp())
 del _ts
 """
@@ -161,11 +157,11 @@ def plain(n: int) -> dict[str, Any]:
     with Kernel() as k:
         k.execute(GC_PAUSES, timeout=60)
         k.execute(PLAIN.replace("{n}", str(n)), timeout=3600)
-        wall, span, rss, pauses, window = k.value("(_wall, _span, _om_rss(), _om_gc, _window)")
+        wall, rss, pauses, window = k.value("(_wall, _om_rss(), _om_gc, _window)")
         tracked = k.value("len(__import__('gc').get_objects())")
     return {
         "wall": wall,
-        "span": span,
+        "span": window[1] - window[0],  # first trial start to last trial end
         "rss": rss,
         "pauses": pauses,
         "window": window,
@@ -207,7 +203,6 @@ def magic(lab: Lab, n: int) -> dict[str, Any]:
     size, arrays, rows = lab.value(
         "_om_p = _om_panels()[-1]\nprint(repr((*_om_deep_size(_om_p.record), len(_om_p.record))))"
     )
-    span = lab.value("print(repr(_om_span(study)))")
     window = lab.value("print(repr(_om_window(study)))")
     # The lag is computed in the kernel, which has the completion times.
     lab.nb.run_code(f"_om_samples = {[(round(t, 3), int(c)) for t, c in samples]!r}", 120)
@@ -218,7 +213,7 @@ def magic(lab: Lab, n: int) -> dict[str, Any]:
     pauses = lab.value("print(repr(_om_gc))")
     return {
         "wall": wall,
-        "span": span,
+        "span": window[1] - window[0],  # first trial start to last trial end
         "rss": rss,
         "heap": heap1["js"] - heap0["js"],
         "heap_parts": {k: heap1[k] - heap0[k] for k in heap0},
@@ -391,15 +386,16 @@ def _lag_note(got: dict[str, Any]) -> str:
 
     def window(t: float | None, lag: float) -> str:
         """The page's long tasks and the kernel's collector pauses while the header was behind."""
+
         def inside(at: float) -> bool:
             return t is not None and t - lag - 0.1 <= at <= t
 
-        during = [ms for at, ms in longs if inside(at)]
+        tasks = [ms for at, ms in longs if inside(at)]
         frozen = [p for p in got["pauses"] if t is not None and p[0] < t and p[0] + p[1] > t - lag]
         named = [f for f in got["frames"] if inside(f["start"])]
         return (
             "page long tasks "
-            + (", ".join(f"{ms:.0f} ms" for ms in during) or "none")
+            + (", ".join(f"{ms:.0f} ms" for ms in tasks) or "none")
             + (" (" + "; ".join(_frame(f) for f in named) + ")" if named else "")
             + ", the kernel's collector pauses over 50 ms "
             + (", ".join(f"{d:.2f} s (generation {g})" for _, d, g in frozen) or "none")

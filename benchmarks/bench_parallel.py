@@ -153,7 +153,7 @@ class ParallelBench:
                 phase[1] / phase[2],
                 "x",
             )
-            start, _, end = best[f"{kind}2"][1]
+            start, _, end = timed[2][1]
             r.add(
                 f"{label} 2: the cell's start to its first trial + its last trial's end to the "
                 "cell's end",
