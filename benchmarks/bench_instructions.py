@@ -78,7 +78,7 @@ def _objective(trial: Any) -> float:
 def _cell_objective() -> tuple[Any, Any, list[Any]]:
     """The objective a ``%%optuna`` cell compiles to, its search space, and where its
     ``report`` finds the runner (as the magic's ``cell_objective`` builds it)."""
-    from optuna_magic.cell.objective import build_objective
+    from optuna_magic.cell.compile import build_objective
     from optuna_magic.cell.parse import parse_cell
 
     parsed = parse_cell(CELL, "<cell>", line_offset=1, namespace={}, magic_line="%%optuna")

@@ -11,7 +11,7 @@ from typing import Any
 
 import optuna
 
-from optuna_magic.cell.objective import build_objective
+from optuna_magic.cell.compile import build_objective
 from optuna_magic.cell.parse import parse_cell
 from optuna_magic.run.sink import BaseSink
 

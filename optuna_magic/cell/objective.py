@@ -1,14 +1,11 @@
-"""Checked cell -> ``objective(trial)``: compiled once, run once per trial.
+"""What a compiled cell runs with, trial after trial: its ``hp``, its objective, its value check.
 
-Follows IPython's ``%%timeit``: the cell's statements (already parsed with their own line numbers)
-become the body of a function template, compiled under the cell's filename so tracebacks show the
-cell's lines, and executed with the user's namespace as globals. Names the cell assigns stay local
-to each trial; the user's globals are visible.
+:mod:`optuna_magic.cell.compile` turns the cell into a function; a cell that still needs ``hp``
+(or ``report``, ``constraint``, ``--keep-best``) is called through :class:`CellObjective`.
 """
 
 from __future__ import annotations
 
-import ast
 import builtins
 import math
 import sys
@@ -25,10 +22,9 @@ from optuna_magic.run.runner import RunAborted
 if TYPE_CHECKING:
     import optuna
 
-__all__ = ["CellObjective", "build_objective"]
+__all__ = ["CAPTURE", "CellObjective", "ValueCheck"]
 
-_FN = "__optuna_magic_cell__"
-_CAPTURE = "__optuna_magic_capture__"
+CAPTURE = "__optuna_magic_capture__"  # the --keep-best cell function's last parameter
 
 
 class _TrialHP:
@@ -205,6 +201,7 @@ class CellObjective:
         self._function = function
         self.report = report
         self._n = n_objectives
+        self._check_value = ValueCheck(cell, n_objectives)
         self._keep = keep_locals
         # The cell function takes `constraint` only when the cell calls it, so a cell that
         # does not still sees a notebook variable of that name.
@@ -244,7 +241,7 @@ class CellObjective:
                 self.trial_locals[trial.number] = {
                     k: v
                     for k, v in ns.items()
-                    if k not in ("trial", "hp", "report", CONSTRAINT, _CAPTURE)
+                    if k not in ("trial", "hp", "report", CONSTRAINT, CAPTURE)
                 }
 
             value = function(trial, hp, hp.report, *self._extra(hp), capture)
@@ -267,37 +264,52 @@ class CellObjective:
     def _extra(self, hp: _TrialHP) -> tuple[Any, ...]:
         return (hp.constraint,) if self._constrained else ()
 
-    def _check_value(self, value: Any) -> Any:
-        if self._n == 1:
+
+class ValueCheck:
+    """The cell's value as the values Optuna records, or the run-stopping error in our words.
+
+    One rule for both forms of a cell's objective: :class:`CellObjective` calls it, and a cell
+    compiled to a plain function (:mod:`optuna_magic.cell.direct`) calls it from its returns.
+    It holds only the numbers and text of its errors, so it travels to worker processes.
+    """
+
+    __slots__ = ("_line", "_source", "n")
+
+    def __init__(self, cell: ParsedCell, n_objectives: int) -> None:
+        self.n = n_objectives
+        self._line = cell.value_line
+        self._source = cell.line_source(cell.value_line)
+
+    def fail(self, message: str) -> None:
+        """Raise the run-stopping error for the cell's value."""
+        raise RunAborted(OptunaMagicError(message, self._line, self._source))
+
+    def __call__(self, value: Any) -> Any:
+        if self.n == 1:
             if isinstance(value, (tuple, list)):
                 self.fail(
-                    None,
                     f"the cell returned {len(value)} values but the study has one "
                     f"objective; use --directions with {len(value)} directions",
                 )
             return self._number(value)
-        if not isinstance(value, (tuple, list)) or len(value) != self._n:
+        if not isinstance(value, (tuple, list)) or len(value) != self.n:
             got = f"{len(value)} values" if isinstance(value, (tuple, list)) else "one value"
             self.fail(
-                None,
-                f"the cell returned {got} but --directions gives {self._n}; "
-                f"return a tuple of {self._n} values",
+                f"the cell returned {got} but --directions gives {self.n}; "
+                f"return a tuple of {self.n} values",
             )
         return tuple(self._number(v) for v in value)
 
     def _number(self, v: Any) -> float:
         if v is None:
             self.fail(
-                None,
-                "the cell's value is None: its last expression must be the "
-                "objective value (a number)",
+                "the cell's value is None: its last expression must be the objective value "
+                "(a number)"
             )
         try:
             return float(v)
         except (TypeError, ValueError):
-            self.fail(
-                None, f"the cell's value must be a number, got {type(v).__name__}: {_short(v)}"
-            )
+            self.fail(f"the cell's value must be a number, got {type(v).__name__}: {_short(v)}")
         return math.nan  # unreachable
 
 
@@ -322,65 +334,3 @@ def _plain_arg(v: Any) -> Any:
 def _short(v: Any) -> str:
     text = repr(v)
     return text if len(text) < 80 else text[:77] + "..."
-
-
-def build_objective(
-    cell: ParsedCell,
-    filename: str,
-    user_ns: dict[str, Any],
-    report: Callable[[Any, float, int], None],
-    n_objectives: int,
-    *,
-    keep_locals: bool = False,
-) -> CellObjective | Callable[[optuna.Trial], Any]:
-    """Compile the cell into an objective.
-
-    In ``"objective"`` mode (the cell defines ``def objective(trial)``), the cell runs once as
-    ordinary code in the user's namespace and its ``objective`` is returned unchanged.
-    """
-    if cell.mode == "objective":
-        module = ast.Module(body=cell.body, type_ignores=[])
-        exec(compile(module, filename, "exec"), user_ns)
-        fn = user_ns.get("objective")
-        if not callable(fn):
-            raise OptunaMagicError("the cell's `objective` is not callable after running the cell")
-        return fn  # type: ignore[no-any-return]
-
-    params = ["trial", "hp", "report"] + ([CONSTRAINT] if cell.constraints else [])
-    params += [_CAPTURE] if keep_locals else []
-    body: list[ast.stmt] = list(cell.body)
-    if keep_locals:
-        # try/finally so the variables of a trial are kept even when it returns early.
-        capture = ast.Expr(
-            ast.Call(
-                ast.Name(_CAPTURE, ast.Load()),
-                [ast.Call(ast.Name("locals", ast.Load()), [], [])],
-                [],
-            )
-        )
-        body = [ast.Try(body=body, handlers=[], orelse=[], finalbody=[capture])]
-    extra: dict[str, Any] = {"type_params": []} if sys.version_info >= (3, 12) else {}
-    fdef = ast.FunctionDef(
-        name=_FN,
-        args=ast.arguments(
-            posonlyargs=[],
-            args=[ast.arg(p) for p in params],
-            vararg=None,
-            kwonlyargs=[],
-            kw_defaults=[],
-            kwarg=None,
-            defaults=[],
-        ),
-        body=body,
-        decorator_list=[],
-        returns=None,
-        **extra,
-    )
-    first = cell.body[0] if cell.body else None
-    ast.copy_location(fdef, first) if first is not None else None
-    module = ast.Module(body=[fdef], type_ignores=[])
-    ast.fix_missing_locations(module)
-    code = compile(module, filename, "exec")
-    scope: dict[str, Any] = {}
-    exec(code, user_ns, scope)
-    return CellObjective(cell, scope[_FN], report, n_objectives, keep_locals=keep_locals)

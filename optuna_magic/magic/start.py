@@ -159,7 +159,7 @@ def cell_objective(
     cycle would keep a finished run's study alive until a full garbage collection (~0.1 s in a
     kernel) instead of freeing it when `study` is rebound.
     """
-    from optuna_magic.cell.objective import build_objective
+    from optuna_magic.cell.compile import build_objective
 
     runner_ref: list[weakref.ref[Runner]] = []
 

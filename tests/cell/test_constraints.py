@@ -11,8 +11,8 @@ import optuna
 import pytest
 
 from optuna_magic import OptunaMagicError
+from optuna_magic.cell.compile import build_objective
 from optuna_magic.cell.export import _rewrite
-from optuna_magic.cell.objective import build_objective
 from optuna_magic.cell.parse import parse_cell
 
 

@@ -6,7 +6,8 @@ from typing import Any
 
 import optuna
 
-from optuna_magic.cell.objective import CellObjective, build_objective
+from optuna_magic.cell.compile import build_objective
+from optuna_magic.cell.objective import CellObjective
 from optuna_magic.cell.parse import parse_cell
 
 
@@ -18,7 +19,8 @@ def _objective(source: str, ns: dict[str, Any]) -> CellObjective:
 
 
 def test_an_hp_is_reused_and_holds_no_trial_between_trials() -> None:
-    objective = _objective("x = hp.float(-1, 1)\nx * x\n", {})
+    # A bound from the namespace keeps the declaration with hp (a literal one needs no hp).
+    objective = _objective("x = hp.float(-1, HIGH)\nx * x\n", {"HIGH": 1})
     idle: list[tuple[int, bool]] = []  # not the hp itself: a reference here keeps it in use
 
     def note(study: optuna.Study, trial: Any) -> None:
@@ -30,8 +32,8 @@ def test_an_hp_is_reused_and_holds_no_trial_between_trials() -> None:
 
 
 def test_an_hp_whose_report_a_cell_kept_goes_on_seeing_its_own_trial() -> None:
-    ns: dict[str, Any] = {"kept": []}
-    objective = _objective("kept.append((report, trial))\nx = hp.float(-1, 1)\nx * x\n", ns)
+    ns: dict[str, Any] = {"kept": [], "HIGH": 1}
+    objective = _objective("kept.append((report, trial))\nx = hp.float(-1, HIGH)\nx * x\n", ns)
     optuna.create_study().optimize(objective, n_trials=3)
     hps = [report.__self__ for report, _ in ns["kept"]]
     assert len({id(hp) for hp in hps}) == 3

@@ -6,6 +6,7 @@ import os
 import signal
 import threading
 import time
+import types
 from typing import Any
 
 import optuna
@@ -227,12 +228,18 @@ def test_a_plain_objective_function_and_user_helpers_travel_by_value(tmp_path: A
     assert len(study.trials) == 6
 
 
-def test_only_the_globals_the_code_uses_are_shipped() -> None:
-    objective = cell_objective(
-        "x = hp.float(0, 1)\nx * SCALE\n", {"SCALE": 3.0, "lock": threading.Lock(), "sqrt": None}
-    )
-    fn = portable_function(objective._function)
-    assert set(fn.__globals__) == {"__builtins__", "SCALE"}
+@pytest.mark.parametrize(
+    "code",
+    ["x = hp.float(0, 1)\nx * SCALE\n", "x = hp.float(0, ONE)\nx * SCALE\n"],
+    ids=["plain-function", "cell-objective"],
+)
+def test_only_the_globals_the_code_uses_are_shipped(code: str) -> None:
+    ns = {"SCALE": 3.0, "ONE": 1.0, "lock": threading.Lock(), "sqrt": None}
+    objective = cell_objective(code, ns)
+    plain_form = isinstance(objective, types.FunctionType)
+    assert plain_form == ("ONE" not in code)  # a literal declaration needs no hp at run time
+    fn = portable_function(objective if plain_form else objective._function)
+    assert set(fn.__globals__) == {"__builtins__", "SCALE"} | (set() if plain_form else {"ONE"})
     rebuilt = unship_objective(ship_objective(objective, 1))
     study = optuna.create_study()
     study.optimize(rebuilt, n_trials=3)
