@@ -463,6 +463,21 @@ def test_the_kept_best_and_counts_match_a_scan_through_any_writes(
     _check_against_a_scan(record, truth, "maximize")
 
 
+@pytest.mark.parametrize("direction", ["minimize", "maximize"])
+def test_a_tie_goes_to_the_lowest_number_whatever_order_trials_end_in(direction: str) -> None:
+    # With --n-jobs, trials end out of order: the rows a read finds completed are not sorted.
+    best, worse = (1.0, 3.0) if direction == "minimize" else (3.0, 1.0)
+    record = TrialRecord(params=[ParamColumn("x", "float")])
+    record.trial_finished(trial(9, value=worse, params={"x": 1.0}))
+    assert record.best([direction])["number"] == 9  # type: ignore[index]
+    for number, value in ((8, best), (6, best), (7, worse), (4, best)):
+        record.trial_finished(trial(number, value=value, params={"x": 1.0}))
+    assert record.best([direction])["number"] == 4  # type: ignore[index]
+    for number in (5, 2):  # the kept best ties with a later read's rows
+        record.trial_finished(trial(number, value=best, params={"x": 1.0}))
+    assert record.best([direction])["number"] == 2  # type: ignore[index]
+
+
 def _check_against_a_scan(
     record: TrialRecord, truth: dict[int, tuple[TrialState, float, float]], direction: str
 ) -> None:
