@@ -26,7 +26,6 @@ from optuna_magic.cell.direct import (
     FLOAT,
     TYPE,
     direct_body,
-    names_used,
     with_checked_returns,
 )
 from optuna_magic.cell.objective import CAPTURE, CellObjective, ValueCheck
@@ -40,9 +39,9 @@ __all__ = ["build_objective"]
 
 _FN = "__optuna_magic_cell__"  # the name tracebacks show as <cell>
 _OUTER = "__optuna_magic_outer__"  # gives a plain-form cell function its value check
-# A cell naming any of these needs the template's parameters: hp, report and constraint by
-# name, or through the frame's locals (eval("hp.int(1, 3)") is refused by hp in our words).
-_NEEDS_THE_TEMPLATE = {"hp", "report", CONSTRAINT, "eval", "exec", "locals", "vars"}
+# A cell naming any of these needs the template's parameters: report and constraint by name,
+# or hp through the frame's locals (eval("hp.int(1, 3)") is refused by hp in our words).
+_NEEDS_THE_TEMPLATE = {"report", CONSTRAINT, "eval", "exec", "locals", "vars"}
 
 
 def build_objective(
@@ -67,9 +66,9 @@ def build_objective(
             raise OptunaMagicError("the cell's `objective` is not callable after running the cell")
         return fn  # type: ignore[no-any-return]
 
-    body = direct_body(cell)
-    if not keep_locals and not names_used(body, _NEEDS_THE_TEMPLATE):
-        return _plain_objective(body, filename, user_ns, ValueCheck(cell, n_objectives))
+    body, no_hp = direct_body(cell)
+    if no_hp and not keep_locals and not cell.names & _NEEDS_THE_TEMPLATE:
+        return _plain_objective(cell, body, filename, user_ns, ValueCheck(cell, n_objectives))
     params = ["trial", "hp", "report"] + ([CONSTRAINT] if cell.constraints else [])
     params += [CAPTURE] if keep_locals else []
     if keep_locals:
@@ -87,14 +86,18 @@ def build_objective(
 
 
 def _plain_objective(
-    body: list[ast.stmt], filename: str, user_ns: dict[str, Any], check: ValueCheck
+    cell: ParsedCell,
+    body: list[ast.stmt],
+    filename: str,
+    user_ns: dict[str, Any],
+    check: ValueCheck,
 ) -> Callable[[optuna.Trial], Any]:
     """``objective(trial)`` made of the cell alone; its returns call ``check`` where needed.
 
     The check reaches the function as a closure variable of an outer function (a global would
     be the user's, a default a parameter Optuna could fill).
     """
-    inner = _function_def(_FN, ["trial"], with_checked_returns(body, check.n), body)
+    inner = _function_def(_FN, ["trial"], with_checked_returns(cell, body, check.n), body)
     outer = _function_def(
         _OUTER, [CHECK, TYPE, FLOAT], [inner, ast.Return(ast.Name(_FN, ast.Load()))], body
     )

@@ -10,21 +10,19 @@ plain ``objective(trial)``, with the check of its value written into its own ret
 
 Why: per trial, ``hp.float`` (a keyword call into a method) and the cell objective's wrapper
 cost ~8,000 instructions on top of Optuna's ~380,000 for a trivial trial (valgrind; the plain
-form adds ~500, its inline value check).
+form adds ~400, its inline value check).
 """
 
 from __future__ import annotations
 
 import ast
-import copy
 from typing import Any
 
-from optuna_magic.cell.checks import bound_names
 from optuna_magic.cell.parsed import Declaration, ParsedCell
 from optuna_magic.cell.space import plain
 from optuna_magic.cell.value import SCOPES
 
-__all__ = ["CHECK", "FLOAT", "TYPE", "VALUE", "direct_body", "names_used", "with_checked_returns"]
+__all__ = ["CHECK", "FLOAT", "TYPE", "VALUE", "direct_body", "with_checked_returns"]
 
 CHECK = "__optuna_magic_check__"  # the value check a plain-form cell's returns call
 VALUE = "__optuna_magic_value__"  # the value being returned, named once to test its type
@@ -33,34 +31,61 @@ TYPE, FLOAT = "__optuna_magic_type__", "__optuna_magic_float__"
 _SUGGEST = {"int": "suggest_int", "float": "suggest_float", "categorical": "suggest_categorical"}
 
 
-def direct_body(cell: ParsedCell) -> list[ast.stmt]:
-    """The cell's body with every direct declaration as a ``trial.suggest_*`` call.
+def direct_body(cell: ParsedCell) -> tuple[list[ast.stmt], bool]:
+    """The cell's body with every direct declaration as a ``trial.suggest_*`` call, and
+    whether every declaration is (so the body no longer names ``hp``: the parser refuses
+    ``hp`` anywhere but in a declaration).
 
-    A copy where anything changes; the parsed cell keeps its own body.
+    The statements that change are copies; the parsed cell keeps its own body.
     """
     direct = _direct_declarations(cell)
+    all_direct = len(direct) == len(cell.declarations)
     if not direct:
-        return cell.body
-    body = copy.deepcopy(cell.body)
-    _Rewrite(direct).visit(ast.Module(body=body, type_ignores=[]))
-    return body
+        return cell.body, all_direct
+    changed = {d.statement for d in direct.values()}
+    return _rewritten(cell.body, changed, _Rewrite(direct)), all_direct
 
 
-def names_used(body: list[ast.stmt], names: set[str]) -> bool:
-    """Whether the code reads or writes any of ``names``, anywhere in it."""
-    return any(
-        isinstance(node, ast.Name) and node.id in names for stmt in body for node in ast.walk(stmt)
-    )
-
-
-def with_checked_returns(body: list[ast.stmt], n_objectives: int) -> list[ast.stmt]:
-    """The body with each of its own returns checked by ``CHECK`` (a float of a
-    single-objective study inline, without a call), and a checked ``None`` at its end."""
-    rewritten = _Returns(n_objectives).visit(ast.Module(body=body, type_ignores=[])).body
-    end = ast.Return(_checked(ast.Constant(None), n_objectives))
+def with_checked_returns(
+    cell: ParsedCell, body: list[ast.stmt], n_objectives: int
+) -> list[ast.stmt]:
+    """``body`` (the cell's, as :func:`direct_body` gives it) with each of the cell's own
+    returns checked by ``CHECK`` (a float of a single-objective study inline, without a call),
+    and a checked ``None`` at its end; the statements that change are copies."""
+    n = n_objectives
+    holding = cell.return_statements | {i for i, s in enumerate(body) if isinstance(s, ast.Return)}
+    end = ast.Return(_checked(ast.Constant(None), n))
     if body:
         ast.copy_location(end, body[-1])
-    return [*rewritten, ast.fix_missing_locations(end)]
+    return [*_rewritten(body, holding, _Returns(n)), ast.fix_missing_locations(end)]
+
+
+def _rewritten(
+    body: list[ast.stmt], changed: set[int], transform: ast.NodeTransformer
+) -> list[ast.stmt]:
+    """``body`` with the statements at ``changed`` copied, then transformed; the others as
+    they are (shared, not copied).
+
+    Not copy.deepcopy and a visit of the whole cell: at 200 lines a deep copy alone took ~20
+    ms, at the start of every run, and a transform changes a few statements.
+    """
+    return [transform.visit(_clone(s)) if i in changed else s for i, s in enumerate(body)]
+
+
+def _clone(node: Any) -> Any:
+    """A copy of a syntax tree: nodes and lists new, the values in them (str, int...) shared."""
+    if isinstance(node, list):
+        return [_clone(item) for item in node]
+    if not isinstance(node, ast.AST):
+        return node
+    new = type(node)()
+    for name in node._fields:
+        if hasattr(node, name):
+            setattr(new, name, _clone(getattr(node, name)))
+    for name in node._attributes:
+        if hasattr(node, name):
+            setattr(new, name, getattr(node, name))
+    return new
 
 
 def _direct_declarations(cell: ParsedCell) -> dict[int, Declaration]:
@@ -68,32 +93,16 @@ def _direct_declarations(cell: ParsedCell) -> dict[int, Declaration]:
     decls = cell.declarations
     # A name computed per trial could be any name: hp's check of names reached twice in a
     # trial must then see every declaration. A cell that binds `trial` has its own `trial`.
-    if any(d.name is None for d in decls) or _binds(cell.body, "trial"):
+    if any(d.name is None for d in decls) or "trial" in cell.bound:
         return {}
-    calls: dict[int, tuple[ast.Call, bool]] = {}
-    _collect(ast.Module(body=cell.body, type_ignores=[]), False, calls)
-    candidates = {}
-    for d in decls:
-        node, nested = calls.get(d.index, (None, True))
-        if node is not None and not nested and not d.in_loop and d.static_args is not None:
-            if _literal(node):
-                candidates[d.index] = d
+    candidates = {
+        d.index: d
+        for d in decls
+        if d.literal and not d.in_loop and not d.in_scope and d.statement >= 0
+    }
     # A name also declared where hp checks it (inside a def, which may run twice) stays there.
     shared = {d.name for d in decls if d.index not in candidates}
     return {i: d for i, d in candidates.items() if d.name not in shared}
-
-
-def _binds(body: list[ast.stmt], name: str) -> bool:
-    return name in bound_names(ast.Module(body=body, type_ignores=[]))
-
-
-def _collect(node: ast.AST, nested: bool, calls: dict[int, tuple[ast.Call, bool]]) -> None:
-    """Each ``hp.*`` call under ``node`` by index, and whether a def, lambda or class holds it."""
-    for child in ast.iter_child_nodes(node):
-        index = _index_of(child)
-        if index is not None:
-            calls[index] = (child, nested)  # type: ignore[assignment]  # _index_of: a Call
-        _collect(child, nested or isinstance(child, SCOPES), calls)
 
 
 def _index_of(node: ast.AST) -> int | None:
@@ -108,12 +117,6 @@ def _index_of(node: ast.AST) -> int | None:
             index = k.value.value
             return index if isinstance(index, int) else None
     return None
-
-
-def _literal(node: ast.Call) -> bool:
-    """Whether the call's arguments are literals: they run as the values checked before."""
-    parts = [*node.args, *(k.value for k in node.keywords if k.arg not in ("name", "_decl"))]
-    return not any(isinstance(n, ast.Name) for part in parts for n in ast.walk(part))
 
 
 class _Rewrite(ast.NodeTransformer):

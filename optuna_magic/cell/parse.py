@@ -84,7 +84,8 @@ def parse_cell(
         space=SearchSpace(),
         source_lines=source_lines,
     )
-    _Finder(cell, namespace or {}, bound_names(tree)).visit(tree)
+    cell.bound = bound_names(tree)
+    _Finder(cell, namespace or {}, cell.bound).visit(tree)
     _find_suggest_calls(cell, tree)
     choose_mode(cell, tree)
     if cell.mode == "value":
@@ -103,6 +104,7 @@ class _Finder(ast.NodeTransformer):
         self.bound = bound
         self.once = OncePerPath()
         self.parents: list[ast.AST] = []
+        self.statements = {id(s): i for i, s in enumerate(cell.body)}
 
     def generic_visit(self, node: ast.AST) -> ast.AST:
         self.parents.append(node)
@@ -110,6 +112,19 @@ class _Finder(ast.NodeTransformer):
             return super().generic_visit(node)
         finally:
             self.parents.pop()
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        self.cell.names.add(node.id)
+        return node
+
+    def visit_Return(self, node: ast.Return) -> ast.AST:
+        self.cell.return_statements.add(self._statement(node))
+        return self.generic_visit(node)
+
+    def _statement(self, node: ast.AST) -> int:
+        """The index in the cell's body of the statement that holds ``node``."""
+        top = self.parents[1] if len(self.parents) > 1 else node
+        return self.statements.get(id(top), -1)
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
         kind = _hp_kind(node)
@@ -134,9 +149,20 @@ class _Finder(ast.NodeTransformer):
                 line,
                 src,
             )
-        static = self._static_arguments(node, kind, fn, line, src)
+        static, literal = self._static_arguments(node, kind, fn, line, src)
         index = len(self.cell.declarations)
-        decl = Declaration(index, kind, name, line, src, in_loop, static)
+        decl = Declaration(
+            index,
+            kind,
+            name,
+            line,
+            src,
+            in_loop,
+            static,
+            in_scope=any(isinstance(p, SCOPES) for p in self.parents),
+            statement=self._statement(node),
+            literal=literal,
+        )
         self.cell.declarations.append(decl)
         self.cell.space.add_static(
             _spec_of(decl, node, name_node),
@@ -192,10 +218,14 @@ class _Finder(ast.NodeTransformer):
 
     def _static_arguments(
         self, node: ast.Call, kind: str, fn: str, line: int, src: str
-    ) -> dict[str, Any] | None:
-        """The call's arguments checked now if they are known before the run, else None."""
+    ) -> tuple[dict[str, Any] | None, bool]:
+        """The call's arguments checked now if they are known before the run (else None), and
+        whether they are literals."""
         args = bind_arguments(node, kind, fn, line, src)
         static = static_arguments(args, self.namespace)
+        literal = static is not None and not any(
+            isinstance(n, ast.Name) for e in args.values() for n in ast.walk(e)
+        )
         if static is not None:
             problem = check_declaration(kind, static)
             if problem is not None:
@@ -206,7 +236,7 @@ class _Finder(ast.NodeTransformer):
             )
             if problem is not None:
                 raise OptunaMagicError(problem, line, src)
-        return static
+        return static, literal
 
     def _lookup(self, name: str) -> Any:
         if name in self.bound:

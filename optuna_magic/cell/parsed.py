@@ -25,6 +25,11 @@ class Declaration:
     source: str
     in_loop: bool
     static_args: dict[str, Any] | None  # arguments known before the run, else None
+    in_scope: bool = (
+        False  # inside a def, lambda or class of the cell (may run any number of times)
+    )
+    statement: int = -1  # the index in the cell's body of the statement that holds it
+    literal: bool = False  # its arguments are literals (no name in them): known, and unchangeable
 
     @property
     def checked(self) -> bool:
@@ -47,6 +52,11 @@ class ParsedCell:
     value_names: tuple[str, ...] | None = None
     uses_report: bool = False
     constraints: list[ConstraintCall] = field(default_factory=list)  # constraint(...) calls
+    names: set[str] = field(default_factory=set)  # every name the cell's code reads or writes
+    bound: set[str] = field(default_factory=set)  # every name the cell binds, anywhere
+    # The statements of the body that hold a `return` (the last expression's, made by the
+    # parser, is a `return` statement of its own).
+    return_statements: set[int] = field(default_factory=set)
     source_lines: list[str] = field(default_factory=list)
 
     def line_source(self, line: int | None) -> str:

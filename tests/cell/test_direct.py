@@ -145,3 +145,17 @@ def test_the_parsed_cell_keeps_its_own_body() -> None:
     assert isinstance(build_objective(parsed, "<cell>", ns, lambda *a: None, 1), types.FunctionType)
     assert [ast.dump(s) for s in parsed.body] == before
     assert ast.unparse(parsed.body[0]).startswith("x = hp.float(")
+
+
+def test_a_cell_without_declarations_keeps_its_own_body_too() -> None:
+    ns = {"__name__": "__main__"}
+    code = "x = trial.suggest_float('x', 0, 1)\nif x > 2:\n    return 0.0\nx\n"
+    parsed = parse_cell(code, "<cell>", line_offset=1, namespace=ns)
+    before = [ast.dump(s) for s in parsed.body]
+    for _ in range(2):  # built again (as a second run would): the same objective
+        objective = build_objective(parsed, "<cell>", ns, lambda *a: None, 1)
+        assert isinstance(objective, types.FunctionType)
+        assert [ast.dump(s) for s in parsed.body] == before
+    study = optuna.create_study()
+    study.optimize(objective, n_trials=3)
+    assert all(t.value == t.params["x"] for t in study.trials)
