@@ -52,12 +52,11 @@ def with_checked_returns(
     """``body`` (the cell's, as :func:`direct_body` gives it) with each of the cell's own
     returns checked by ``CHECK`` (a float of a single-objective study inline, without a call),
     and a checked ``None`` at its end; the statements that change are copies."""
-    n = n_objectives
     holding = cell.return_statements | {i for i, s in enumerate(body) if isinstance(s, ast.Return)}
-    end = ast.Return(_checked(ast.Constant(None), n))
+    end = ast.Return(_checked(ast.Constant(None), n_objectives))
     if body:
         ast.copy_location(end, body[-1])
-    return [*_rewritten(body, holding, _Returns(n)), ast.fix_missing_locations(end)]
+    return [*_rewritten(body, holding, _Returns(n_objectives)), ast.fix_missing_locations(end)]
 
 
 def _rewritten(
@@ -134,27 +133,26 @@ class _Rewrite(ast.NodeTransformer):
 
 def _suggest_call(decl: Declaration) -> ast.Call:
     """``trial.suggest_*(name, ...)`` with the arguments ``hp`` would pass for ``decl``."""
-    s: dict[str, Any] = dict(decl.static_args or {})
+    s: dict[str, Any] = decl.static_args or {}
     args: list[Any]
     keywords: dict[str, Any] = {}
     if decl.kind == "categorical":
         args = [tuple(map(plain, s["choices"]))]
     elif decl.kind == "int":
-        args = [int(s["low"]), int(s["high"])]
-        if int(s["step"]) != 1:
-            keywords["step"] = int(s["step"])
+        args, step = [int(s["low"]), int(s["high"])], int(s["step"])
+        if step != 1:
+            keywords["step"] = step
         if s["log"]:
             keywords["log"] = True
     else:
         args = [s["low"], s["high"]]
         if s["step"] is not None or s["log"] is not False:  # as hp.float passes them
             keywords = {"step": s["step"], "log": s["log"]}
-    call = ast.Call(
+    return ast.Call(
         func=ast.Attribute(ast.Name("trial", ast.Load()), _SUGGEST[decl.kind], ast.Load()),
         args=[ast.Constant(decl.name), *map(ast.Constant, args)],
         keywords=[ast.keyword(k, ast.Constant(v)) for k, v in keywords.items()],
     )
-    return call
 
 
 class _Returns(ast.NodeTransformer):
@@ -184,5 +182,6 @@ def _checked(value: ast.expr, n_objectives: int) -> ast.expr:
         [ast.Is()],
         [ast.Name(FLOAT, ast.Load())],
     )
-    v = ast.Name(VALUE, ast.Load())
-    return ast.IfExp(is_float, v, ast.Call(check, [ast.Name(VALUE, ast.Load())], []))
+    return ast.IfExp(
+        is_float, ast.Name(VALUE, ast.Load()), ast.Call(check, [ast.Name(VALUE, ast.Load())], [])
+    )

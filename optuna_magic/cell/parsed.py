@@ -25,9 +25,7 @@ class Declaration:
     source: str
     in_loop: bool
     static_args: dict[str, Any] | None  # arguments known before the run, else None
-    in_scope: bool = (
-        False  # inside a def, lambda or class of the cell (may run any number of times)
-    )
+    in_scope: bool = False  # inside a def, lambda or class of the cell (may run many times)
     statement: int = -1  # the index in the cell's body of the statement that holds it
     literal: bool = False  # its arguments are literals (no name in them): known, and unchangeable
 

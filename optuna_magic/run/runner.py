@@ -284,11 +284,11 @@ class Runner(RunHandle):
                 self._emit(trial, self._states.PRUNED, None, None)
                 raise self._pruned("the run was stopped before this trial started") from None
             raise _NotRun
-        # Per-trial path: Trial.number is two property calls, the cached FrozenTrial's field
-        # none (the FrozenTrial is set once, in Trial.__init__, and the completed trial is told
-        # with it below; a property read is a Python call in 3.11). The objective is read into
-        # a local first: a LOAD_METHOD of an instance attribute is not specialized in Python
-        # 3.11, a plain attribute read is.
+        # Per-trial path: Trial.number is two property calls (a Python call each in 3.11); the
+        # cached FrozenTrial's _number field is none (the FrozenTrial is set once, in
+        # Trial.__init__, and the completed trial is told with it below). The objective is
+        # read into a local first: a LOAD_METHOD of an instance attribute is not specialized
+        # in Python 3.11, a plain attribute read is.
         cached = trial._cached_frozen_trial
         number = cached._number
         call = self._call_objective
