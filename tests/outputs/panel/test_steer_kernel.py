@@ -10,6 +10,7 @@ a cell running, another run going, a watch panel, another process's running tria
 from __future__ import annotations
 
 import queue
+import signal
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,11 +25,26 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 class Client:
-    """A kernel client that keeps every IOPub message it reads (any parent)."""
+    """A kernel client that keeps every IOPub message it reads (any parent).
 
-    def __init__(self, kc: Any) -> None:
+    ``dump``: a file the kernel writes every thread's Python stack into on SIGUSR1
+    (faulthandler), so a cell that never ends says where the kernel was: a full run once saw
+    a ``--background`` cell not go idle in 60 s, which the module alone has not repeated.
+    """
+
+    def __init__(self, kc: Any, km: Any = None, dump: Path | None = None) -> None:
         self.kc = kc
+        self.km = km
+        self.dump = dump
         self.seen: list[dict[str, Any]] = []
+
+    def stacks(self) -> str:
+        """The kernel's threads, where they are now (empty without a dump file)."""
+        if self.km is None or self.dump is None:
+            return ""
+        self.km.signal_kernel(signal.SIGUSR1)
+        time.sleep(1.0)
+        return self.dump.read_text(errors="replace")
 
     def _read(self, timeout: float) -> dict[str, Any] | None:
         try:
@@ -50,7 +66,10 @@ class Client:
             out.append(msg)
             if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
                 return out
-        raise AssertionError(f"no idle for {code!r}")
+        seen = [m["msg_type"] for m in out]
+        raise AssertionError(
+            f"no idle for {code!r}; its messages: {seen}\nthe kernel's threads:\n{self.stacks()}"
+        )
 
     def value(self, expr: str) -> str:
         """What ``print(expr)`` prints in the kernel."""
@@ -128,13 +147,17 @@ def _panel(msgs: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def client() -> Iterator[Client]:
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
     km, kc = start_new_kernel(kernel_name="python3")
+    dump = tmp_path_factory.mktemp("kernel") / "stacks.txt"
     try:
-        c = Client(kc)
+        c = Client(kc, km, dump)
         c.run(
             "%load_ext optuna_magic\nimport optuna\n"
-            "optuna.logging.set_verbosity(optuna.logging.WARNING)"
+            "optuna.logging.set_verbosity(optuna.logging.WARNING)\n"
+            "import faulthandler as _fh, signal as _sig\n"
+            f"_om_stacks = open({str(dump)!r}, 'w')\n"
+            "_fh.register(_sig.SIGUSR1, file=_om_stacks, all_threads=True)"
         )
         yield c
     finally:
